@@ -1,0 +1,42 @@
+# Quick start: `make demo` and `make test`. Both create .venv on first use and reinstall
+# only when pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean java
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	touch $(STAMP)
+
+# Spark needs a Java runtime; install Debian's when the machine has none.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing openjdk-17-jre-headless for the Spark tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
+
+demo: $(STAMP)
+	$(BIN)/mqlml demo
+
+test: $(STAMP) java
+	$(BIN)/ruff check mqlml tests bench
+	$(BIN)/ruff format --check mqlml tests bench
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check mqlml tests bench
+	$(BIN)/ruff format --check mqlml tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format mqlml tests bench
+	$(BIN)/ruff check --fix mqlml tests bench
+
+bench: $(STAMP) java
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,316 @@
+"""The project config: one YAML file read into typed objects, with every default in one place.
+
+A config names where the leads are, which columns are the id, the creation time and the
+outcome, which features are "fit" (who the lead is) and which are "engagement" (what
+the lead did), which columns must never be used and why, how to split, which model to
+fit and which MQL-to-SQL rate (or capacity) the threshold aims for.
+
+Relative paths are resolved against the folder of the config file, and ``${VAR}`` or
+``${VAR:-default}`` in a path is replaced from the environment, so one config works on
+every machine (``${MQLML_DATA_DIR:-../../shared/data}/leads.csv``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mqlml.errors import ConfigError
+
+__all__ = [
+    "BaselineConfig",
+    "ChecksConfig",
+    "ColumnsConfig",
+    "DataConfig",
+    "Exclusion",
+    "FeaturesConfig",
+    "ModelConfig",
+    "OutputConfig",
+    "ProjectConfig",
+    "SplitConfig",
+    "ThresholdConfig",
+    "TrackingConfig",
+    "load_config",
+]
+
+DEFAULT_MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Section):
+    """Where the leads (and optionally an activity log) are and how to read them."""
+
+    path: Path = Field(description="CSV or Parquet file with one row per lead.")
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    delimiter: str = Field("auto", description="CSV delimiter, or 'auto' to sniff it.")
+    encoding: str = "utf-8"
+    events: Path | None = Field(None, description="Optional activity log (issue: events).")
+
+
+class ColumnsConfig(_Section):
+    """The id, creation-time and outcome columns."""
+
+    id: str | None = Field(None, description="Lead id; without one, the row number is the id.")
+    label: str
+    time: str | None = None
+    converted_at: str | None = Field(None, description="When the lead converted, if known.")
+    positive_labels: list[str | int | bool] | None = Field(
+        None, description="Label values that count as converted (default: yes/true/1)."
+    )
+
+
+class FeaturesConfig(_Section):
+    """Fit and engagement feature groups, or ``infer`` to take every other column."""
+
+    fit: list[str] | Literal["infer"] = "infer"
+    engagement: list[str] | Literal["infer"] = "infer"
+    categorical: list[str] = Field(default_factory=list)
+    numeric: list[str] = Field(default_factory=list)
+    boolean: list[str] = Field(default_factory=list)
+
+
+class Exclusion(_Section):
+    """A column never used as a feature, and why (leakage, identifier, free text...)."""
+
+    column: str
+    reason: str
+
+
+class SplitConfig(_Section):
+    """How leads are split into train, calibrate and test parts."""
+
+    method: Literal["auto", "time", "order", "random"] = Field(
+        "auto",
+        description="auto: by time when columns.time is set, else stratified random; "
+        "order: keep the file's row order (rows already in time order).",
+    )
+    train: float = Field(0.6, gt=0, lt=1)
+    calibrate: float = Field(0.2, gt=0, lt=1)
+    test: float = Field(0.2, gt=0, lt=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> SplitConfig:
+        total = self.train + self.calibrate + self.test
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(
+                f"split.train + split.calibrate + split.test must sum to 1; got {total:g}"
+            )
+        return self
+
+
+class ModelConfig(_Section):
+    """Model settings passed to :class:`mqlml.model.LeadScorer`."""
+
+    kind: Literal["lightgbm", "logistic"] = "lightgbm"
+    n_estimators: int = Field(1000, gt=0)
+    learning_rate: float = Field(0.05, gt=0)
+    num_leaves: int = Field(31, gt=1)
+    min_child_samples: int = Field(20, gt=0)
+    early_stopping_rounds: int = Field(50, gt=0)
+    min_category_count: int = Field(20, gt=0)
+    C: float = Field(1.0, gt=0)
+    calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
+    seed: int = 0
+
+
+class ThresholdConfig(_Section):
+    """What the MQL line aims for: an MQL-to-SQL rate, or a capacity such as ``500/month``."""
+
+    target_rate: float | None = Field(0.25, gt=0, lt=1)
+    capacity: str | int | None = None
+    tiers: list[float] | None = Field(
+        None, description="Probability cut points for tiers, ascending (default from threshold)."
+    )
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> ThresholdConfig:
+        if self.capacity is not None and "target_rate" in self.model_fields_set:
+            if self.target_rate is not None:
+                raise ValueError("set threshold.target_rate or threshold.capacity, not both")
+        return self
+
+
+class BaselineConfig(_Section):
+    """The rule-based points system the model is compared to."""
+
+    rules: Path | None = None
+
+
+class ChecksConfig(_Section):
+    """Bars for ``mqlml check``: data requirements and leakage detection."""
+
+    min_leads_error: int = 200
+    min_conversions_error: int = 30
+    min_leads_warning: int = 1000
+    min_conversions_warning: int = 120
+    leakage_auc: float = Field(0.95, gt=0.5, le=1)
+    leakage_fill_ratio: float = Field(
+        0.9, gt=0, le=1, description="Share of a column's values that belong to converted leads."
+    )
+    near_constant_share: float = Field(0.995, gt=0.5, le=1)
+
+
+class OutputConfig(_Section):
+    """Default output folders."""
+
+    models: Path = Path("models")
+    reports: Path = Path("reports")
+
+
+class TrackingConfig(_Section):
+    """MLflow tracking; the default is a SQLite store under the project folder."""
+
+    uri: str | None = None
+    experiment: str = "mqlml"
+    registered_model: str = "mqlml-lead-scorer"
+
+
+class ProjectConfig(_Section):
+    """The whole project config. Build it with :func:`load_config`.
+
+    Attributes
+    ----------
+    source : Path or None
+        The file the config was read from (relative paths were resolved against it).
+    """
+
+    data: DataConfig
+    columns: ColumnsConfig
+    features: FeaturesConfig = FeaturesConfig()
+    exclude: list[Exclusion] = Field(default_factory=list)
+    missing_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING_TOKENS))
+    split: SplitConfig = SplitConfig()
+    model: ModelConfig = ModelConfig()
+    threshold: ThresholdConfig = ThresholdConfig()
+    baseline: BaselineConfig = BaselineConfig()
+    checks: ChecksConfig = ChecksConfig()
+    output: OutputConfig = OutputConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    source: Path | None = None
+
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _exclusions_from_mapping(cls, value: Any) -> Any:
+        # `exclude: {Tags: "written by sales"}` reads as well as a list of pairs.
+        if isinstance(value, dict):
+            return [{"column": k, "reason": v} for k, v in value.items()]
+        return value
+
+    @property
+    def excluded_columns(self) -> list[str]:
+        """Names of the excluded columns."""
+        return [e.column for e in self.exclude]
+
+    def with_overrides(self, **sections: dict[str, Any]) -> ProjectConfig:
+        """Return a copy with some fields of some sections replaced (validated again).
+
+        Examples
+        --------
+        >>> cfg = ProjectConfig(data={"path": "x.csv"}, columns={"id": "id", "label": "y"})
+        >>> cfg.with_overrides(model={"kind": "logistic"}).model.kind
+        'logistic'
+        """
+        raw = self.model_dump()
+        for name, fields in sections.items():
+            raw[name] = {**raw[name], **fields}
+        return ProjectConfig.model_validate(raw)
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = os.environ.get(name) or default
+        if value is None:
+            raise ConfigError(
+                f"environment variable {name} must be set (used in {text!r}); it is not. "
+                f"Set it or write ${{{name}:-default}}."
+            )
+        return value
+
+    return _VAR.sub(replace, text)
+
+
+def _resolve(path: Path | None, base: Path) -> Path | None:
+    if path is None:
+        return None
+    expanded = Path(_expand(str(path))).expanduser()
+    return expanded if expanded.is_absolute() else (base / expanded)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"key '{key}' is not a known setting; remove it or check its spelling"
+    if error["type"] == "missing":
+        return f"key '{key}' is required; add it"
+    got = error.get("input")
+    return f"key '{key}': {error['msg']}; got {got!r}"
+
+
+def load_config(path: str | Path) -> ProjectConfig:
+    """Read and validate a project config file (YAML).
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file. Relative paths inside it are resolved against its folder.
+
+    Returns
+    -------
+    ProjectConfig
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing or empty, is not YAML, has an unknown key, lacks a
+        required key or has a value of the wrong type; the message names the key, the
+        file and the expected form.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "p.yaml").write_text("data: {path: leads.csv}\\ncolumns: {id: id, label: y}\\n")
+    >>> load_config(d / "p.yaml").data.path.name
+    'leads.csv'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file must exist; got {str(path)!r}. Check the path.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path} must be valid YAML; {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"config {path} must be a YAML mapping with at least 'data' and 'columns'; "
+            f"got {type(raw).__name__}. See data/mqlml.yaml for an example."
+        )
+    if "source" in raw:
+        raise ConfigError(f"config {path}: key 'source' is not a known setting; remove it.")
+    try:
+        config = ProjectConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"config {path}: {problems}.") from None
+    base = path.resolve().parent
+    data = config.data.model_copy(
+        update={
+            "path": _resolve(config.data.path, base),
+            "events": _resolve(config.data.events, base),
+        }
+    )
+    baseline = config.baseline.model_copy(update={"rules": _resolve(config.baseline.rules, base)})
+    return config.model_copy(update={"data": data, "baseline": baseline, "source": path.resolve()})

@@ -1,0 +1,318 @@
+"""Reading lead tables: CSV (any delimiter) and Parquet through pyarrow, whole or in chunks.
+
+Tokens that mean "missing" (``Select``, ``unknown``, ...) become nulls while reading, so
+the rest of mqlml sees one kind of missing value. Labels become 0/1 with
+:func:`binary_label`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from mqlml.config import ProjectConfig
+from mqlml.errors import DataError
+
+__all__ = [
+    "binary_label",
+    "detect_format",
+    "iter_batches",
+    "read_leads",
+    "read_table",
+    "sniff_delimiter",
+]
+
+_POSITIVE = {"1", "1.0", "yes", "y", "true", "t", "converted"}
+_NEGATIVE = {"0", "0.0", "no", "n", "false", "f", "not converted"}
+_DELIMITERS = ",;\t|"
+_SNIFF_BYTES = 64 * 1024
+
+
+def detect_format(path: str | Path, format: str = "auto") -> str:
+    """Return ``"csv"`` or ``"parquet"`` for a file, from ``format`` or its suffix.
+
+    Raises
+    ------
+    DataError
+        When the suffix is neither CSV nor Parquet and no format is given.
+    """
+    if format != "auto":
+        return format
+    suffix = Path(path).suffix.lower()
+    if suffix in {".csv", ".txt", ".tsv"}:
+        return "csv"
+    if suffix in {".parquet", ".pq"}:
+        return "parquet"
+    raise DataError(
+        f"file type must be CSV (.csv) or Parquet (.parquet); got {str(path)!r}. "
+        "Rename the file or set data.format in the config."
+    )
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise DataError(f"input file must exist; got {str(path)!r}. Check the path.")
+    if path.stat().st_size == 0:
+        raise DataError(
+            f"input file must not be empty; {str(path)!r} has 0 bytes. "
+            "Export the leads again with a header row."
+        )
+
+
+def sniff_delimiter(path: str | Path, encoding: str = "utf-8") -> str:
+    """Guess a CSV file's delimiter among ``, ; TAB |`` from its first lines."""
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES).decode(encoding, errors="replace")
+    lines = head.splitlines()[:50]
+    if len(lines) > 1 and not head.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last line may be cut in the middle
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: lines[0].count(d) for d in _DELIMITERS} if lines else {}
+        best = max(counts, key=counts.get, default=",")
+        return best if counts.get(best) else ","
+
+
+def _first_bad_line(path: Path, encoding: str) -> tuple[int, bytes]:
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number, raw[:80]
+    return 0, b""
+
+
+def _csv_options(
+    path: Path,
+    delimiter: str,
+    encoding: str,
+    missing_tokens: Sequence[str],
+    column_types: dict[str, pa.DataType] | None,
+    block_size: int | None,
+) -> dict:
+    if delimiter == "auto":
+        delimiter = sniff_delimiter(path, encoding)
+    read = pacsv.ReadOptions(
+        encoding=encoding, **({"block_size": block_size} if block_size else {})
+    )
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    convert = pacsv.ConvertOptions(
+        null_values=list(missing_tokens),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        column_types=column_types or {},
+    )
+    return {"read_options": read, "parse_options": parse, "convert_options": convert}
+
+
+def _encoding_error(path: Path, encoding: str) -> DataError:
+    line, raw = _first_bad_line(path, encoding)
+    return DataError(
+        f"file {str(path)!r} must be encoded as {encoding}; line {line} is not: {raw!r}. "
+        "Re-export it as UTF-8 or set data.encoding (e.g. latin-1) in the config."
+    )
+
+
+def _check_text(schema: pa.Schema, path: Path, encoding: str) -> None:
+    # pyarrow reads undecodable text as binary rather than failing
+    if any(pa.types.is_binary(f.type) for f in schema):
+        raise _encoding_error(path, encoding)
+
+
+def _translate(exc: Exception, path: Path, encoding: str) -> DataError:
+    text = str(exc)
+    if "UTF8" in text or "utf-8" in text.lower() or isinstance(exc, UnicodeDecodeError):
+        return _encoding_error(path, encoding)
+    if "conversion error" in text.lower():
+        # pyarrow: "In CSV column #3: Row #5: CSV conversion error to double: invalid value 'x'"
+        return DataError(
+            f"file {str(path)!r}: a value does not match the column's type ({text}). "
+            "Fix the value in the file or check that the right column is mapped."
+        )
+    if "empty" in text.lower():
+        return DataError(f"file {str(path)!r} must have a header row; {text}.")
+    return DataError(f"file {str(path)!r} could not be read: {text}.")
+
+
+def read_table(
+    path: str | Path,
+    *,
+    format: str = "auto",
+    delimiter: str = "auto",
+    encoding: str = "utf-8",
+    missing_tokens: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Read a whole CSV or Parquet file into a pandas DataFrame.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    format : {"auto", "csv", "parquet"}
+        ``auto`` goes by the suffix.
+    delimiter : str
+        CSV delimiter, or ``"auto"`` to sniff it.
+    encoding : str
+        CSV text encoding.
+    missing_tokens : sequence of str
+        Values read as missing (for CSV while parsing, for Parquet in string columns).
+    columns : sequence of str, optional
+        Read only these columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    DataError
+        For a missing, empty, undecodable or unparseable file; the message names the
+        file and, for encoding problems, the first bad line.
+    """
+    path = Path(path)
+    kind = detect_format(path, format)
+    _check_file(path)
+    try:
+        if kind == "parquet":
+            table = pq.read_table(path, columns=list(columns) if columns else None)
+        else:
+            options = _csv_options(path, delimiter, encoding, missing_tokens, None, None)
+            if columns:
+                options["convert_options"].include_columns = list(columns)
+            table = pacsv.read_csv(path, **options)
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
+        raise _translate(exc, path, encoding) from None
+    if kind == "csv":
+        _check_text(table.schema, path, encoding)
+    frame = table.to_pandas()
+    if kind == "parquet" and missing_tokens:
+        frame = _blank_tokens(frame, missing_tokens)
+    return frame
+
+
+def _blank_tokens(frame: pd.DataFrame, tokens: Sequence[str]) -> pd.DataFrame:
+    text = frame.select_dtypes(include=["object", "string"]).columns
+    if len(text):
+        frame[text] = frame[text].mask(frame[text].isin(list(tokens)))
+    return frame
+
+
+def iter_batches(
+    path: str | Path,
+    *,
+    chunk_size: int = 100_000,
+    format: str = "auto",
+    delimiter: str = "auto",
+    encoding: str = "utf-8",
+    missing_tokens: Sequence[str] = (),
+    column_types: dict[str, pa.DataType] | None = None,
+    columns: Sequence[str] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Stream a CSV or Parquet file as Arrow record batches of at most ``chunk_size`` rows.
+
+    Memory stays flat as the file grows. ``column_types`` pins CSV column types so every
+    chunk parses alike (a non-numeric value in a numeric column is then an error).
+
+    Yields
+    ------
+    pyarrow.RecordBatch
+    """
+    path = Path(path)
+    kind = detect_format(path, format)
+    _check_file(path)
+    try:
+        if kind == "parquet":
+            reader = pq.ParquetFile(path)
+            yield from reader.iter_batches(batch_size=chunk_size, columns=columns)
+            return
+        # ~200 bytes per row is typical of lead tables; pyarrow cuts by bytes, we by rows.
+        block = int(min(max(chunk_size * 256, 1 << 20), 1 << 30))
+        options = _csv_options(path, delimiter, encoding, missing_tokens, column_types, block)
+        if columns:
+            options["convert_options"].include_columns = list(columns)
+        stream = pacsv.open_csv(path, **options)
+        _check_text(stream.schema, path, encoding)
+        empty = True
+        for batch in stream:
+            for start in range(0, batch.num_rows, chunk_size):
+                empty = False
+                yield batch.slice(start, chunk_size)
+        if empty:  # a header-only file still has a schema
+            yield pa.RecordBatch.from_pylist([], schema=stream.schema)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _translate(exc, path, encoding) from None
+
+
+def binary_label(
+    values: pd.Series, *, positive: Sequence[str | int | bool] | None = None
+) -> np.ndarray:
+    """Turn a label column into 0/1.
+
+    By default yes/no, true/false, y/n and 1/0 (any case) are understood. With
+    ``positive``, those values are 1 and every other non-missing value is 0.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The label column (its name is used in error messages).
+    positive : sequence, optional
+        The values that count as converted.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Raises
+    ------
+    DataError
+        When labels are missing, or (without ``positive``) a value is not one of the
+        understood forms; the message names the column and the values.
+
+    Examples
+    --------
+    >>> binary_label(pd.Series(["yes", "no", "Yes"], name="y")).tolist()
+    [1, 0, 1]
+    """
+    name = values.name
+    missing = values.isna()
+    if missing.any():
+        first = int(np.flatnonzero(missing.to_numpy())[0])
+        raise DataError(
+            f"label column {name!r} must have a value in every row; {int(missing.sum())} "
+            f"rows are missing it (first at row {first + 1}). Drop those leads or fill them."
+        )
+    text = values.astype(str).str.strip().str.lower()
+    if positive is not None:
+        wanted = {str(v).strip().lower() for v in positive}
+        return text.isin(wanted).to_numpy(dtype=np.int64)
+    is_pos, is_neg = text.isin(_POSITIVE), text.isin(_NEGATIVE)
+    unknown = ~(is_pos | is_neg)
+    if unknown.any():
+        bad = sorted(text[unknown].unique().tolist())[:5]
+        raise DataError(
+            f"label column {name!r} must be 0/1, yes/no or true/false; got {bad}. "
+            "List the values that mean converted in columns.positive_labels."
+        )
+    return is_pos.to_numpy(dtype=np.int64)
+
+
+def read_leads(config: ProjectConfig) -> pd.DataFrame:
+    """Read the leads file a project config names, with its format and missing tokens."""
+    data = config.data
+    return read_table(
+        data.path,
+        format=data.format,
+        delimiter=data.delimiter,
+        encoding=data.encoding,
+        missing_tokens=config.missing_tokens,
+    )

@@ -1,0 +1,313 @@
+"""LeadSchema: which columns are the id, time, label, fit and engagement features.
+
+A schema is resolved once from the config and the training frame (kinds inferred where
+the config does not give them), saved in the bundle, and used to check and coerce every
+frame that is scored later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from mqlml.config import ProjectConfig
+from mqlml.errors import ConfigError, DataError, MissingColumnError
+from mqlml.readers import binary_label
+
+__all__ = ["ROW_ID", "LeadSchema"]
+
+Kind = Literal["categorical", "numeric", "boolean"]
+ROW_ID = "row"
+"""Name of the id column made from row numbers (1-based) when the config names none."""
+
+_TRUE = {"yes", "true", "y", "t", "1", "1.0"}
+_FALSE = {"no", "false", "n", "f", "0", "0.0"}
+
+
+@dataclass(frozen=True)
+class LeadSchema:
+    """The columns of a lead table and the kind of each feature.
+
+    Attributes
+    ----------
+    id_column : str or None
+        Lead id column; None means the 1-based row number is the id (column ``row``).
+    label_column : str
+        The outcome column (converted or not).
+    time_column : str or None
+        Creation time, used for time-ordered splits and the date range.
+    fit, engagement : tuple of str
+        Feature groups: who the lead is, and what the lead did.
+    kinds : dict
+        Feature -> ``"categorical"``, ``"numeric"`` or ``"boolean"``.
+    positive_labels : tuple or None
+        Label values that count as converted (None: yes/true/1).
+    missing_tokens : tuple of str
+        Values read as missing.
+    notes : tuple of str
+        What was inferred, in plain words (shown by ``mqlml check``).
+    """
+
+    id_column: str | None
+    label_column: str
+    time_column: str | None
+    fit: tuple[str, ...]
+    engagement: tuple[str, ...]
+    kinds: dict[str, Kind]
+    positive_labels: tuple | None = None
+    missing_tokens: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def features(self) -> list[str]:
+        """All features, fit first then engagement."""
+        return [*self.fit, *self.engagement]
+
+    @property
+    def id_name(self) -> str:
+        """The id column as written in outputs."""
+        return self.id_column or ROW_ID
+
+    # -- building -------------------------------------------------------------------
+    @classmethod
+    def resolve(cls, config: ProjectConfig, frame: pd.DataFrame) -> LeadSchema:
+        """Resolve a config against a training frame, inferring what it leaves open.
+
+        Columns that are neither the id, time, label, conversion time nor excluded are
+        features. With both groups set to ``infer``, categorical columns are fit features
+        and numeric or yes/no columns are engagement features; with one group listed,
+        the other group takes the rest.
+
+        Raises
+        ------
+        MissingColumnError
+            When a configured column is not in the frame.
+        ConfigError
+            When the id or time column is listed as a feature, a column is both excluded
+            and a feature, or no feature is left.
+        """
+        cols, feats = config.columns, config.features
+        for role, name in (("id", cols.id), ("label", cols.label), ("time", cols.time)):
+            if name is not None and name not in frame.columns:
+                raise MissingColumnError(
+                    f"columns.{role} must name a column of the data; got {name!r}, which is "
+                    f"not among {_preview(frame.columns)}. Fix columns.{role} in the config."
+                )
+        reserved = {c for c in (cols.id, cols.label, cols.time, cols.converted_at) if c}
+        excluded = set(config.excluded_columns)
+        listed = [c for group in (feats.fit, feats.engagement) if group != "infer" for c in group]
+        for name in listed:
+            if name in reserved:
+                raise ConfigError(
+                    f"features must not include the id, time or label column; got {name!r}. "
+                    "Remove it from features.fit / features.engagement."
+                )
+            if name in excluded:
+                raise ConfigError(
+                    f"column {name!r} must be either excluded or a feature, not both. "
+                    "Remove it from exclude or from the feature lists."
+                )
+        missing = [c for c in listed if c not in frame.columns]
+        if missing:
+            raise MissingColumnError(
+                f"feature columns must exist in the data; missing {missing}. "
+                "Fix the feature lists in the config or the input file."
+            )
+        candidates = [c for c in frame.columns if c not in reserved and c not in excluded]
+        overrides = {
+            **dict.fromkeys(feats.categorical, "categorical"),
+            **dict.fromkeys(feats.numeric, "numeric"),
+            **dict.fromkeys(feats.boolean, "boolean"),
+        }
+        notes: list[str] = []
+        pool = listed if "infer" not in (feats.fit, feats.engagement) else candidates
+        kinds = {c: overrides.get(c) or _infer_kind(frame[c]) for c in pool}
+        notes += [f"{c}: {k} (inferred)" for c, k in kinds.items() if c not in overrides]
+        if feats.fit == "infer" and feats.engagement == "infer":
+            fit = [c for c in candidates if kinds[c] == "categorical"]
+            engagement = [c for c in candidates if kinds[c] != "categorical"]
+            notes.append("fit = categorical columns, engagement = numeric and yes/no columns")
+        elif feats.fit == "infer":
+            engagement = list(feats.engagement)
+            fit = [c for c in candidates if c not in engagement]
+        elif feats.engagement == "infer":
+            fit = list(feats.fit)
+            engagement = [c for c in candidates if c not in fit]
+        else:
+            fit, engagement = list(feats.fit), list(feats.engagement)
+        if not fit and not engagement:
+            raise ConfigError(
+                "features must leave at least one column to learn from; got none after "
+                f"removing id, time, label and {len(excluded)} excluded columns. "
+                "List features in the config."
+            )
+        kinds = {c: kinds[c] for c in [*fit, *engagement]}
+        return cls(
+            id_column=cols.id,
+            label_column=cols.label,
+            time_column=cols.time,
+            fit=tuple(fit),
+            engagement=tuple(engagement),
+            kinds=kinds,
+            positive_labels=tuple(cols.positive_labels) if cols.positive_labels else None,
+            missing_tokens=tuple(config.missing_tokens),
+            notes=tuple(notes),
+        )
+
+    # -- using ----------------------------------------------------------------------
+    def check_columns(self, columns: Sequence[str], *, label: bool = False) -> None:
+        """Raise MissingColumnError naming every needed column absent from ``columns``."""
+        needed = [*([self.id_column] if self.id_column else []), *self.features]
+        if label:
+            needed.append(self.label_column)
+        absent = [c for c in needed if c not in set(columns)]
+        if absent:
+            raise MissingColumnError(
+                f"the leads must have every column the model was trained on; missing "
+                f"{absent}. Add them to the input (empty values are allowed)."
+            )
+
+    def ids(self, frame: pd.DataFrame, *, offset: int = 0) -> pd.Series:
+        """The lead ids of a frame (row numbers from ``offset + 1`` without an id column)."""
+        if self.id_column:
+            return frame[self.id_column].reset_index(drop=True)
+        return pd.Series(np.arange(offset + 1, offset + len(frame) + 1), name=ROW_ID)
+
+    def features_frame(self, frame: pd.DataFrame, *, row_offset: int = 0) -> pd.DataFrame:
+        """Select and coerce the feature columns of ``frame`` (a new frame, same order).
+
+        Numeric columns become float64, yes/no columns 0.0/1.0, categoricals strings;
+        missing tokens and NaN stay missing.
+
+        Raises
+        ------
+        MissingColumnError
+            When a feature column is absent.
+        DataError
+            When a numeric or yes/no column holds a value that is not one (the message
+            names the column, the first bad row and value).
+        """
+        self.check_columns(frame.columns)
+        out = {}
+        for name in self.features:
+            out[name] = _coerce(
+                frame[name], self.kinds[name], name, self.missing_tokens, row_offset
+            )
+        return pd.DataFrame(out, index=frame.index)
+
+    def labels(self, frame: pd.DataFrame) -> np.ndarray:
+        """The 0/1 outcome of every row (see :func:`mqlml.readers.binary_label`)."""
+        self.check_columns(frame.columns, label=True)
+        return binary_label(frame[self.label_column], positive=self.positive_labels)
+
+    def times(self, frame: pd.DataFrame) -> pd.Series | None:
+        """The creation times as datetime64, or None without a time column."""
+        if not self.time_column:
+            return None
+        values = frame[self.time_column]
+        parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+        bad = parsed.isna() & values.notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"time column {self.time_column!r} must hold dates; row {row + 1} has "
+                f"{values.iloc[row]!r}. Use ISO dates such as 2025-03-01."
+            )
+        if parsed.isna().any():
+            raise DataError(
+                f"time column {self.time_column!r} must have a date in every row; "
+                f"{int(parsed.isna().sum())} rows have none. Fill or drop them."
+            )
+        return parsed
+
+    def check_unique_ids(self, frame: pd.DataFrame) -> None:
+        """Raise DataError when the id column repeats a value."""
+        if not self.id_column:
+            return
+        dup = frame[self.id_column].duplicated(keep=False)
+        if dup.any():
+            example = frame[self.id_column][dup].iloc[0]
+            raise DataError(
+                f"id column {self.id_column!r} must be unique; {int(dup.sum())} rows share "
+                f"an id (e.g. {example!r}). Remove duplicated leads before training."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe form (for the bundle manifest)."""
+        out = asdict(self)
+        out["positive_labels"] = list(self.positive_labels) if self.positive_labels else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LeadSchema:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        for key in ("fit", "engagement", "missing_tokens", "notes"):
+            data[key] = tuple(data.get(key) or ())
+        if data.get("positive_labels") is not None:
+            data["positive_labels"] = tuple(data["positive_labels"])
+        return cls(**data)
+
+
+def _preview(columns: Sequence[str], n: int = 8) -> str:
+    names = list(columns)
+    more = f" and {len(names) - n} more" if len(names) > n else ""
+    return f"{names[:n]}{more}"
+
+
+def _infer_kind(values: pd.Series) -> Kind:
+    if pd.api.types.is_bool_dtype(values):
+        return "boolean"
+    distinct = values.dropna().unique()
+    if pd.api.types.is_numeric_dtype(values):
+        return "boolean" if set(distinct.tolist()) <= {0, 1} and len(distinct) == 2 else "numeric"
+    lowered = {str(v).strip().lower() for v in distinct}
+    if len(lowered) == 2 and (lowered <= _TRUE | _FALSE) and lowered & _TRUE and lowered & _FALSE:
+        return "boolean"
+    return "categorical"
+
+
+def _coerce(values: pd.Series, kind: Kind, name: str, tokens: Sequence[str], offset: int):
+    if kind == "categorical":
+        out = values.astype(object).where(values.notna(), None)
+        if tokens:
+            out = out.mask(out.isin(list(tokens)), None)
+        return out
+    if kind == "numeric":
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            return values.astype("float64")
+        numbers = pd.to_numeric(values.mask(values.isin(list(tokens))), errors="coerce")
+        _raise_bad(
+            values,
+            numbers.isna() & values.notna() & ~values.isin(list(tokens)),
+            name,
+            "numbers",
+            offset,
+        )
+        return numbers.astype("float64")
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype("float64")
+        _raise_bad(values, values.notna() & ~numbers.isin([0.0, 1.0]), name, "0/1", offset)
+        return numbers
+    text = values.astype("string").str.strip().str.lower()
+    numbers = pd.Series(
+        np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan)),
+        index=values.index,
+    )
+    known = values.isna().to_numpy() | text.isin(list(tokens)).to_numpy() | numbers.notna()
+    _raise_bad(values, ~known, name, "yes/no, true/false or 0/1", offset)
+    return numbers.astype("float64")
+
+
+def _raise_bad(values: pd.Series, bad: pd.Series, name: str, what: str, offset: int) -> None:
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"column {name!r} must hold {what}; row {offset + pos + 1} has "
+            f"{values.iloc[pos]!r} ({int(bad.sum())} such rows). Fix the values or declare "
+            f"the column categorical in features.categorical."
+        )

@@ -1,0 +1,118 @@
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from mqlml.errors import DataError
+from mqlml.readers import binary_label, iter_batches, read_table, sniff_delimiter
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_delimiters_are_sniffed(tmp_path, sep):
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        sep.join(["id", "city", "visits"])
+        + "\n"
+        + sep.join(["1", "Paris", "3"])
+        + "\n"
+        + sep.join(["2", "Rome", "5"])
+        + "\n"
+    )
+    assert sniff_delimiter(path) == sep
+    frame = read_table(path)
+    assert list(frame.columns) == ["id", "city", "visits"]
+    assert frame["visits"].tolist() == [3, 5]
+
+
+def test_missing_tokens_become_missing(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text("id,city,score\n1,Select,1.5\n2,Rome,unknown\n3,,2\n")
+    frame = read_table(path, missing_tokens=["", "Select", "unknown"])
+    assert frame["city"].isna().tolist() == [True, False, True]
+    assert frame["score"].isna().tolist() == [False, True, False]
+    assert frame["score"].dtype == np.float64
+
+
+def test_crlf_and_quoted_fields(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_bytes(b'id,title\r\n1,"VP, Sales"\r\n2,CTO\r\n')
+    assert read_table(path)["title"].tolist() == ["VP, Sales", "CTO"]
+
+
+def test_bad_encoding_names_the_line(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_bytes(b"id,city\n1,Paris\n2,S\xe3o Paulo\n")
+    with pytest.raises(DataError, match=r"line 3 is not.*data.encoding"):
+        read_table(path)
+    assert read_table(path, encoding="latin-1")["city"].tolist() == ["Paris", "São Paulo"]
+
+
+def test_empty_missing_and_wrong_type_files(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError, match=r"must not be empty.*0 bytes"):
+        read_table(empty)
+    with pytest.raises(DataError, match="must exist"):
+        read_table(tmp_path / "absent.csv")
+    with pytest.raises(DataError, match=r"CSV \(\.csv\) or Parquet"):
+        read_table(tmp_path / "leads.xlsx")
+
+
+def test_parquet_reads_and_blanks_tokens(tmp_path):
+    path = tmp_path / "leads.parquet"
+    pd.DataFrame({"id": [1, 2], "city": ["Select", "Rome"]}).to_parquet(path)
+    frame = read_table(path, missing_tokens=["Select"])
+    assert frame["city"].isna().tolist() == [True, False]
+
+
+def test_iter_batches_keeps_every_row_in_order(tmp_path):
+    frame = pd.DataFrame({"id": np.arange(1, 1001), "x": np.linspace(0, 1, 1000)})
+    csv, parquet = tmp_path / "a.csv", tmp_path / "a.parquet"
+    frame.to_csv(csv, index=False)
+    frame.to_parquet(parquet)
+    for path in (csv, parquet):
+        batches = list(iter_batches(path, chunk_size=128))
+        assert all(b.num_rows <= 128 for b in batches)
+        ids = np.concatenate([b.column("id").to_numpy() for b in batches])
+        assert ids.tolist() == list(range(1, 1001))
+
+
+def test_iter_batches_header_only_gives_one_empty_batch(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("id,x\n")
+    batches = list(iter_batches(path, column_types={"id": pa.string(), "x": pa.float64()}))
+    assert len(batches) == 1 and batches[0].num_rows == 0
+    assert batches[0].schema.names == ["id", "x"]
+
+
+def test_iter_batches_non_numeric_value_is_an_error(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("id,x\n1,2.5\n2,lots\n")
+    with pytest.raises(DataError, match="lots"):
+        list(iter_batches(path, column_types={"x": pa.float64()}))
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["yes", "no", "YES"], [1, 0, 1]),
+        (["true", "False"], [1, 0]),
+        ([1, 0, 1], [1, 0, 1]),
+        ([True, False], [1, 0]),
+        (["1", "0"], [1, 0]),
+    ],
+)
+def test_binary_label_understands_common_forms(values, expected):
+    assert binary_label(pd.Series(values, name="y")).tolist() == expected
+
+
+def test_binary_label_with_configured_positives():
+    values = pd.Series(["Won", "Lost", "Open"], name="stage")
+    assert binary_label(values, positive=["won"]).tolist() == [1, 0, 0]
+
+
+def test_binary_label_errors_name_the_column():
+    with pytest.raises(DataError, match=r"label column 'stage' must be 0/1.*\['maybe'\]"):
+        binary_label(pd.Series(["yes", "maybe"], name="stage"))
+    with pytest.raises(DataError, match=r"'y' must have a value in every row; 1 rows.*row 2"):
+        binary_label(pd.Series(["yes", None], name="y"))
