@@ -1,0 +1,393 @@
+"""Probability calibration and its diagnostics: reliability curve, ECE and Brier score.
+
+A model's scores become probabilities by calibrating them on a part of the leads the
+model never saw (the calibration part). The fitted model is frozen and only a monotone
+map from its scores to conversion rates is learned, with scikit-learn's
+:class:`~sklearn.calibration.CalibratedClassifierCV` around a
+:class:`~sklearn.frozen.FrozenEstimator`.
+
+Which map is learned follows one rule (:func:`choose_method`): isotonic regression when
+the calibration part is large enough, Platt scaling (a sigmoid) otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import brier_score_loss
+
+from mqlml.errors import DataError, InsufficientDataError
+
+__all__ = [
+    "ISOTONIC_MIN_NEGATIVES",
+    "ISOTONIC_MIN_POSITIVES",
+    "ISOTONIC_MIN_ROWS",
+    "MIN_PER_CLASS",
+    "CalibrationDiagnostics",
+    "choose_method",
+    "diagnose",
+    "expected_calibration_error",
+    "fit_calibrator",
+    "reliability_curve",
+]
+
+#: Isotonic calibration needs at least this many rows in the calibration part ...
+ISOTONIC_MIN_ROWS = 1_000
+#: ... and at least this many conversions ...
+ISOTONIC_MIN_POSITIVES = 100
+#: ... and at least this many non-conversions; otherwise Platt scaling (sigmoid) is used.
+ISOTONIC_MIN_NEGATIVES = 100
+#: Fewest leads of each class a calibration part may have (the cross-validated
+#: predictions of ``CalibratedClassifierCV`` use 5 stratified folds).
+MIN_PER_CLASS = 5
+
+_METHODS = ("auto", "isotonic", "sigmoid")
+_STRATEGIES = ("quantile", "uniform")
+
+
+def choose_method(n_rows: int, n_positive: int) -> str:
+    """Choose the calibration method for a calibration part of a given size.
+
+    Isotonic regression is flexible (any monotone map) but overfits a small part: with
+    few conversions its steps follow noise. Platt scaling fits only two parameters (a
+    sigmoid of the score), so it needs few points but cannot bend beyond that shape.
+    The rule: ``"isotonic"`` when the part has at least :data:`ISOTONIC_MIN_ROWS` rows,
+    :data:`ISOTONIC_MIN_POSITIVES` conversions and :data:`ISOTONIC_MIN_NEGATIVES`
+    non-conversions; ``"sigmoid"`` otherwise.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of leads in the calibration part.
+    n_positive : int
+        Number of those leads that converted.
+
+    Returns
+    -------
+    str
+        ``"isotonic"`` or ``"sigmoid"``.
+
+    Examples
+    --------
+    >>> choose_method(5_000, 400)
+    'isotonic'
+    >>> choose_method(5_000, 60)
+    'sigmoid'
+    """
+    n_negative = n_rows - n_positive
+    if (
+        n_rows >= ISOTONIC_MIN_ROWS
+        and n_positive >= ISOTONIC_MIN_POSITIVES
+        and n_negative >= ISOTONIC_MIN_NEGATIVES
+    ):
+        return "isotonic"
+    return "sigmoid"
+
+
+def fit_calibrator(
+    estimator: Any, X: Any, y: Any, *, method: str = "auto"
+) -> CalibratedClassifierCV:
+    """Calibrate an already fitted classifier on a calibration part.
+
+    The classifier is wrapped in a :class:`~sklearn.frozen.FrozenEstimator` (it is not
+    refitted) and a monotone map from its scores to probabilities is fitted on
+    ``(X, y)``, which must be leads the classifier was not trained on.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        Any fitted scikit-learn classifier with ``predict_proba`` or
+        ``decision_function``.
+    X : array-like or DataFrame
+        Features of the calibration part, as the estimator accepts them.
+    y : array-like of 0/1
+        Outcomes of the calibration part; both classes must be present, each at least
+        :data:`MIN_PER_CLASS` times.
+    method : {"auto", "isotonic", "sigmoid"}, default="auto"
+        ``"auto"`` applies :func:`choose_method` to the size of the part.
+
+    Returns
+    -------
+    CalibratedClassifierCV
+        Fitted; its ``predict_proba`` gives calibrated probabilities and its ``method``
+        the method used.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of the accepted values.
+    DataError
+        If ``y`` is not a 1-d array of 0/1.
+    InsufficientDataError
+        If a class has fewer than :data:`MIN_PER_CLASS` leads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 2))
+    >>> y = (X[:, 0] + rng.normal(size=400) > 0).astype(int)
+    >>> model = LogisticRegression().fit(X[:200], y[:200])
+    >>> calibrator = fit_calibrator(model, X[200:], y[200:])
+    >>> calibrator.method
+    'sigmoid'
+    """
+    if method not in _METHODS:
+        raise ValueError(
+            f"method must be one of {', '.join(_METHODS)}; got {method!r}. "
+            "Use 'auto' to choose by the size of the calibration part."
+        )
+    labels = _check_labels(y, "y")
+    n_rows = int(labels.size)
+    n_positive = int(labels.sum())
+    n_negative = n_rows - n_positive
+    if min(n_positive, n_negative) < MIN_PER_CLASS:
+        raise InsufficientDataError(
+            f"the calibration part must have at least {MIN_PER_CLASS} conversions and "
+            f"{MIN_PER_CLASS} non-conversions; got {n_rows} leads with {n_positive} "
+            f"conversions and {n_negative} non-conversions. Use a longer calibration "
+            "period or a larger calibration share."
+        )
+    resolved = choose_method(n_rows, n_positive) if method == "auto" else method
+    calibrator = CalibratedClassifierCV(FrozenEstimator(estimator), method=resolved)
+    return calibrator.fit(X, labels)
+
+
+def expected_calibration_error(
+    y: Any, p: Any, *, n_bins: int = 10, strategy: str = "quantile"
+) -> float:
+    """Expected calibration error: the count-weighted mean gap between rate and probability.
+
+    Leads are put into bins by predicted probability; in each bin the observed
+    conversion rate is compared to the mean predicted probability, and the absolute gaps
+    are averaged with the bin counts as weights.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        Outcomes.
+    p : array-like of float in [0, 1]
+        Predicted probabilities, one per outcome.
+    n_bins : int, default=10
+        Number of bins (fewer when quantile edges tie).
+    strategy : {"quantile", "uniform"}, default="quantile"
+        ``"quantile"``: bins with about the same number of leads (edges at quantiles of
+        ``p``, repeated edges merged); ``"uniform"``: equal-width bins on [0, 1].
+
+    Returns
+    -------
+    float
+        The ECE, in [0, 1].
+
+    Examples
+    --------
+    >>> expected_calibration_error([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5])
+    0.0
+    >>> round(expected_calibration_error([0, 0, 1, 1], [0.2, 0.2, 0.6, 0.6], n_bins=2), 6)
+    0.3
+    """
+    mean_predicted, observed, counts = _bin(y, p, n_bins=n_bins, strategy=strategy)
+    return _ece(mean_predicted, observed, counts)
+
+
+def reliability_curve(
+    y: Any, p: Any, *, n_bins: int = 10, strategy: str = "quantile"
+) -> pd.DataFrame:
+    """The reliability curve: mean predicted probability against observed rate per bin.
+
+    The bins are those of :func:`expected_calibration_error`.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        Outcomes.
+    p : array-like of float in [0, 1]
+        Predicted probabilities.
+    n_bins : int, default=10
+        Number of bins.
+    strategy : {"quantile", "uniform"}, default="quantile"
+        How bin edges are placed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per non-empty bin, in increasing probability, with columns
+        ``mean_predicted``, ``observed_rate`` and ``count``.
+
+    Examples
+    --------
+    >>> reliability_curve([0, 0, 1, 1], [0.2, 0.2, 0.6, 0.6], n_bins=2)
+       mean_predicted  observed_rate  count
+    0             0.2            0.0      2
+    1             0.6            1.0      2
+    """
+    mean_predicted, observed, counts = _bin(y, p, n_bins=n_bins, strategy=strategy)
+    return pd.DataFrame(
+        {"mean_predicted": mean_predicted, "observed_rate": observed, "count": counts}
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationDiagnostics:
+    """How well probabilities match observed rates on one part of the leads.
+
+    Attributes
+    ----------
+    ece : float
+        Expected calibration error (quantile bins).
+    brier : float
+        Brier score (mean squared error of the probabilities).
+    n : int
+        Number of leads.
+    curve : pandas.DataFrame
+        The reliability curve (see :func:`reliability_curve`).
+    """
+
+    ece: float
+    brier: float
+    n: int
+    curve: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dict; the curve is a list of records."""
+        records = [
+            {
+                "mean_predicted": float(row.mean_predicted),
+                "observed_rate": float(row.observed_rate),
+                "count": int(row.count),
+            }
+            for row in self.curve.itertuples(index=False)
+        ]
+        return {
+            "ece": float(self.ece),
+            "brier": float(self.brier),
+            "n": int(self.n),
+            "curve": records,
+        }
+
+
+def diagnose(y: Any, p: Any, *, n_bins: int = 10) -> CalibrationDiagnostics:
+    """Calibration diagnostics of probabilities ``p`` against outcomes ``y``.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        Outcomes.
+    p : array-like of float in [0, 1]
+        Predicted probabilities.
+    n_bins : int, default=10
+        Number of quantile bins for the ECE and the reliability curve.
+
+    Returns
+    -------
+    CalibrationDiagnostics
+
+    Examples
+    --------
+    >>> d = diagnose([0, 0, 1, 1], [0.2, 0.2, 0.6, 0.6], n_bins=2)
+    >>> round(d.ece, 3), round(d.brier, 3), d.n
+    (0.3, 0.1, 4)
+    """
+    labels, probabilities = _check_pair(y, p)
+    curve = reliability_curve(labels, probabilities, n_bins=n_bins)
+    ece = _ece(
+        curve["mean_predicted"].to_numpy(),
+        curve["observed_rate"].to_numpy(),
+        curve["count"].to_numpy(),
+    )
+    brier = float(brier_score_loss(labels, probabilities))
+    return CalibrationDiagnostics(ece=ece, brier=brier, n=int(labels.size), curve=curve)
+
+
+def _ece(mean_predicted: np.ndarray, observed: np.ndarray, counts: np.ndarray) -> float:
+    return float(np.sum(np.abs(observed - mean_predicted) * counts) / np.sum(counts))
+
+
+def _bin(
+    y: Any, p: Any, *, n_bins: int, strategy: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean predicted, observed rate and count for each non-empty bin."""
+    if strategy not in _STRATEGIES:
+        raise ValueError(
+            f"strategy must be one of {', '.join(_STRATEGIES)}; got {strategy!r}. "
+            "Use 'quantile' for bins of equal size."
+        )
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}. Use e.g. 10.")
+    labels, probabilities = _check_pair(y, p)
+    if strategy == "quantile":
+        edges = np.unique(np.quantile(probabilities, np.linspace(0.0, 1.0, n_bins + 1)))
+    else:
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # a value equal to an inner edge goes to the lower bin, as in calibration_curve
+    index = np.searchsorted(edges[1:-1], probabilities, side="left")
+    size = max(len(edges) - 1, 1)
+    counts = np.bincount(index, minlength=size)
+    sum_predicted = np.bincount(index, weights=probabilities, minlength=size)
+    sum_observed = np.bincount(index, weights=labels.astype(float), minlength=size)
+    filled = counts > 0
+    counts = counts[filled]
+    return sum_predicted[filled] / counts, sum_observed[filled] / counts, counts
+
+
+def _check_labels(y: Any, name: str) -> np.ndarray:
+    """``y`` as a 1-d int array of 0/1, or DataError naming the problem."""
+    values = np.asarray(y)
+    if values.ndim != 1 or values.size == 0:
+        raise DataError(
+            f"{name} must be a non-empty 1-d array of 0/1 outcomes; got shape {values.shape}. "
+            "Pass one outcome per lead."
+        )
+    if values.dtype == bool:
+        return values.astype(np.int64)
+    try:
+        numeric = values.astype(float)
+    except (TypeError, ValueError):
+        numeric = np.full(values.shape, np.nan)
+    bad = ~np.isin(numeric, (0.0, 1.0))
+    if bad.any():
+        raise DataError(
+            f"{name} must contain only 0 and 1; got {values[bad][0].item()!r} at position "
+            f"{int(np.flatnonzero(bad)[0])}. Encode converted leads as 1 and the others as 0."
+        )
+    return numeric.astype(np.int64)
+
+
+def _check_probabilities(p: Any, name: str) -> np.ndarray:
+    """``p`` as a 1-d float array of finite values in [0, 1], or DataError."""
+    try:
+        values = np.asarray(p, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"{name} must be numeric probabilities in [0, 1]; got values that are not "
+            f"numbers ({exc}). Pass predict_proba(X)[:, 1]."
+        ) from None
+    if values.ndim != 1 or values.size == 0:
+        raise DataError(
+            f"{name} must be a non-empty 1-d array of probabilities; got shape {values.shape}. "
+            "Pass predict_proba(X)[:, 1]."
+        )
+    bad = ~np.isfinite(values) | (values < 0.0) | (values > 1.0)
+    if bad.any():
+        raise DataError(
+            f"{name} must be finite probabilities in [0, 1]; got {values[bad][0].item()!r} at "
+            f"position {int(np.flatnonzero(bad)[0])}. Pass predict_proba(X)[:, 1]."
+        )
+    return values
+
+
+def _check_pair(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
+    labels = _check_labels(y, "y")
+    probabilities = _check_probabilities(p, "p")
+    if labels.size != probabilities.size:
+        raise DataError(
+            f"y and p must have the same length; got {labels.size} outcomes and "
+            f"{probabilities.size} probabilities. Pass one probability per lead."
+        )
+    return labels, probabilities

@@ -1,0 +1,291 @@
+"""Threshold choice for a target MQL-to-SQL rate or a capacity, with exact expected answers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mqlml.errors import DataError, UnreachableTargetError
+from mqlml.threshold import (
+    PERIOD_DAYS,
+    ThresholdResult,
+    choose_threshold,
+    parse_capacity,
+    rate_curve,
+    realized,
+)
+
+P5 = [0.9, 0.8, 0.5, 0.3, 0.1]
+
+
+def test_target_rate_picks_the_lowest_threshold_that_reaches_it():
+    r = choose_threshold(P5, target_rate=0.7)
+    # top 3: (0.9 + 0.8 + 0.5) / 3 = 0.733 >= 0.7; top 4: 2.5 / 4 = 0.625 < 0.7
+    assert r.threshold == 0.5
+    assert r.n_mql == 3
+    assert r.n == 5
+    assert r.expected_rate == pytest.approx(2.2 / 3)
+    assert r.expected_share == pytest.approx(0.6)
+    assert r.expected_conversions == pytest.approx(2.2)
+    assert (r.mode, r.target_rate, r.capacity, r.period) == ("target_rate", 0.7, None, None)
+    assert r.realized_rate is None and r.realized_interval is None
+
+
+def test_target_rate_does_not_depend_on_input_order():
+    rng = np.random.default_rng(0)
+    p = rng.beta(2, 8, 5_000)
+    a = choose_threshold(p, target_rate=0.3)
+    b = choose_threshold(rng.permutation(p), target_rate=0.3)
+    assert a == b
+    # brute force over every distinct value
+    values = np.unique(p)
+    rates = np.array([p[p >= t].mean() for t in values])
+    assert a.threshold == values[rates >= 0.3].min()
+
+
+def test_target_rate_reached_exactly_counts_as_reached():
+    r = choose_threshold([0.8, 0.6, 0.4], target_rate=0.7)  # (0.8 + 0.6) / 2 = 0.7
+    assert (r.threshold, r.n_mql) == (0.6, 2)
+
+
+def test_target_rate_keeps_ties_together():
+    p = [0.9, 0.6, 0.6, 0.6, 0.2]
+    # with the three 0.6: 2.7 / 4 = 0.675
+    out = choose_threshold(p, target_rate=0.7)
+    assert (out.threshold, out.n_mql) == (0.9, 1)
+    both = choose_threshold(p, target_rate=0.65)
+    assert (both.threshold, both.n_mql) == (0.6, 4)
+    assert both.expected_rate == pytest.approx(0.675)
+    top_tie = choose_threshold([0.5, 0.5, 0.4], target_rate=0.5)
+    assert (top_tie.threshold, top_tie.n_mql) == (0.5, 2)
+
+
+def test_target_rate_can_take_every_lead():
+    r = choose_threshold(P5, target_rate=0.5)  # mean of all is 0.52
+    assert (r.threshold, r.n_mql, r.expected_share) == (0.1, 5, 1.0)
+
+
+def test_unreachable_target_names_the_highest_reachable_rate():
+    with pytest.raises(
+        UnreachableTargetError,
+        match=r"target_rate must be at most the highest reachable MQL-to-SQL rate 0\.412 "
+        r"\(the leads with the top probability\); got 0\.5\. Lower the target",
+    ):
+        choose_threshold([0.412, 0.412, 0.3], target_rate=0.5)
+
+
+@pytest.mark.parametrize("target", [0.0, 1.0, 1.5, -0.1])
+def test_target_rate_must_be_a_fraction(target):
+    with pytest.raises(ValueError, match=r"target_rate must be in \(0, 1\); got"):
+        choose_threshold(P5, target_rate=target)
+
+
+@pytest.mark.parametrize(("target", "capacity"), [(None, None), (0.3, 2)])
+def test_exactly_one_goal(target, capacity):
+    with pytest.raises(ValueError, match="exactly one of target_rate and capacity must be given"):
+        choose_threshold(P5, target_rate=target, capacity=capacity)
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "message"),
+    [
+        (
+            [0.2, np.nan, 0.5],
+            r"probabilities must be finite and in \[0, 1\]; got nan at position 1",
+        ),
+        ([0.2, 1.2], r"got 1.2 at position 1"),
+        ([-0.1, 0.2], r"got -0.1 at position 0"),
+        ([], r"probabilities must be a non-empty 1-d array; got shape \(0,\)"),
+        ([[0.2, 0.3]], r"got shape \(1, 2\)"),
+        (["x", "y"], r"probabilities must be numbers in \[0, 1\]"),
+    ],
+)
+def test_bad_probabilities_are_named(probabilities, message):
+    with pytest.raises(DataError, match=message):
+        choose_threshold(probabilities, target_rate=0.3)
+
+
+def test_bad_labels_are_named():
+    with pytest.raises(DataError, match=r"labels must be a 1-d array with one outcome per lead"):
+        choose_threshold(P5, target_rate=0.3, labels=[0, 1])
+    with pytest.raises(DataError, match="labels must contain only 0 and 1; got 3 at position 2"):
+        choose_threshold(P5, target_rate=0.3, labels=[0, 1, 3, 0, 0])
+
+
+def test_capacity_total():
+    r = choose_threshold(P5, capacity=2)
+    assert (r.threshold, r.n_mql, r.capacity, r.mode) == (0.8, 2, 2, "capacity")
+    assert (r.target_rate, r.capacity_per_period, r.period) == (None, None, None)
+    assert r.expected_rate == pytest.approx(0.85)
+    assert choose_threshold(P5, capacity="3").threshold == 0.5
+    capped = choose_threshold(P5, capacity=10)
+    assert (capped.capacity, capped.n_mql, capped.threshold) == (5, 5, 0.1)
+
+
+def test_capacity_ties_at_the_threshold_are_all_in():
+    r = choose_threshold([0.9, 0.7, 0.7, 0.7, 0.1], capacity=2)
+    assert (r.threshold, r.capacity, r.n_mql) == (0.7, 2, 4)
+
+
+def _times(n: int, span_days: float) -> pd.DatetimeIndex:
+    """n creation times whose span, max - min + 1 day, is span_days."""
+    start = pd.Timestamp("2024-01-01")
+    return pd.date_range(start, start + pd.Timedelta(days=span_days - 1), periods=n)
+
+
+def test_capacity_per_month_over_exactly_two_months():
+    two_months = 2 * PERIOD_DAYS["month"]
+    p = np.linspace(0.001, 0.999, 1_500)
+    r = choose_threshold(p, capacity="500/month", times=_times(1_500, two_months))
+    assert (r.capacity, r.n_mql, r.capacity_per_period, r.period) == (1000, 1000, 500, "month")
+    assert r.threshold == np.sort(p)[::-1][999]
+    small = choose_threshold(p[:600], capacity="500/month", times=_times(600, two_months))
+    assert (small.capacity, small.n_mql) == (600, 600)  # 1000 capped at n
+
+
+def test_capacity_per_period_rounds_and_keeps_at_least_one():
+    p = np.linspace(0.01, 0.99, 100)
+    assert choose_threshold(p, capacity="7/week", times=_times(100, 14)).capacity == 14
+    assert choose_threshold(p, capacity="1/week", times=_times(100, 3.5)).capacity == 1  # 0.5
+    assert choose_threshold(p, capacity="3/week", times=_times(100, 3.5)).capacity == 2  # 1.5
+    assert choose_threshold(p, capacity="1/year", times=_times(100, 1)).capacity == 1  # 0.003
+    assert choose_threshold(p, capacity="40/quarter", times=_times(100, 365.25)).capacity == 100
+
+
+def test_capacity_per_period_needs_times():
+    with pytest.raises(ValueError, match="times must be given for a capacity per month; got None"):
+        choose_threshold(P5, capacity="500/month")
+    with pytest.raises(DataError, match="times must have one value per lead; got 2 times for 5"):
+        choose_threshold(P5, capacity="5/day", times=["2024-01-01", "2024-01-02"])
+    times = ["2024-01-01", None, "2024-01-03", "2024-01-04", "2024-01-05"]
+    with pytest.raises(DataError, match="times must not be missing; got 1 missing of 5"):
+        choose_threshold(P5, capacity="5/day", times=times)
+    with pytest.raises(DataError, match="times must be datetimes"):
+        choose_threshold(P5, capacity="5/day", times=["a", "b", "c", "d", "e"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("500/month", (500, "month")),
+        (" 20 / Week ", (20, "week")),
+        ("1200", (1200, None)),
+        (7, (7, None)),
+        ("3/quarter", (3, "quarter")),
+    ],
+)
+def test_parse_capacity(text, expected):
+    assert parse_capacity(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("500/fortnight", "'500/fortnight' \\(unknown period 'fortnight'\\)"),
+        ("abc", "'abc'"),
+        ("0/month", "'0/month'"),
+        ("-5", "'-5'"),
+        ("5.5/day", "'5.5/day'"),
+        ("", "''"),
+        (0, "0"),
+        (True, "True"),
+    ],
+)
+def test_parse_capacity_rejects_bad_text(text, shown):
+    with pytest.raises(
+        ValueError, match=rf"capacity must be a positive integer or 'N/period' .*got {shown}"
+    ):
+        parse_capacity(text)
+    with pytest.raises(ValueError, match="capacity must be"):
+        choose_threshold(P5, capacity=text, times=_times(5, 10))
+
+
+def test_realized_rate_and_interval_with_labels():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.1, 0.5, 20_000)
+    y = rng.binomial(1, p)
+    r = choose_threshold(p, target_rate=0.4, labels=y)
+    mql = p >= r.threshold
+    assert r.realized_conversions == y[mql].sum()
+    assert r.realized_rate == pytest.approx(y[mql].mean())
+    lo, hi = r.realized_interval
+    assert lo < r.realized_rate < hi
+    # a 90 % interval of a proportion is about +-1.645 standard errors
+    half = 1.645 * np.sqrt(r.realized_rate * (1 - r.realized_rate) / r.n_mql)
+    assert (hi - lo) / 2 == pytest.approx(half, rel=0.15)
+    again = choose_threshold(p, target_rate=0.4, labels=y)
+    assert again.realized_interval == r.realized_interval
+    wider = choose_threshold(p, target_rate=0.4, labels=y, confidence=0.99)
+    assert wider.realized_interval[0] < lo and wider.realized_interval[1] > hi
+
+
+def test_realized_rate_matches_expected_on_bernoulli_draws():
+    rng = np.random.default_rng(2)
+    p = rng.beta(2, 8, 200_000)
+    y = rng.binomial(1, p)
+    r = choose_threshold(p, target_rate=0.3, labels=y)
+    assert r.expected_rate == pytest.approx(0.3, abs=1e-4)
+    assert abs(r.realized_rate - r.expected_rate) < 0.01
+
+
+def test_bootstrap_arguments_are_checked():
+    with pytest.raises(ValueError, match="n_boot must be a positive integer; got 0"):
+        choose_threshold(P5, target_rate=0.5, labels=[1, 1, 0, 0, 0], n_boot=0)
+    with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\); got 1.0"):
+        realized(P5, [1, 1, 0, 0, 0], 0.5, confidence=1.0)
+
+
+def test_to_dict_is_json_safe():
+    r = choose_threshold(P5, target_rate=0.7, labels=[1, 1, 0, 0, 0])
+    assert isinstance(r, ThresholdResult)
+    out = json.loads(json.dumps(r.to_dict()))
+    assert out["threshold"] == 0.5
+    assert out["realized_rate"] == pytest.approx(2 / 3)
+    assert out["realized_conversions"] == 2
+    assert isinstance(out["realized_interval"], list) and len(out["realized_interval"]) == 2
+
+
+def test_realized_on_another_part():
+    r = realized([0.9, 0.7, 0.4, 0.2], [1, 0, 1, 0], 0.5)
+    assert r["n"] == 4 and r["n_mql"] == 2
+    assert r["mql_share"] == 0.5
+    assert r["expected_rate"] == pytest.approx(0.8)
+    assert (r["realized_rate"], r["realized_conversions"], r["recall"]) == (0.5, 1, 0.5)
+    assert r["lift"] == pytest.approx(1.0)
+    lo, hi = r["realized_interval"]
+    assert 0.0 <= lo <= 0.5 <= hi <= 1.0
+    json.dumps(r)
+
+
+def test_realized_without_mqls_or_conversions():
+    none = realized([0.3, 0.2], [1, 0], 0.5)
+    assert none["n_mql"] == 0
+    assert none["realized_rate"] is None and none["realized_interval"] is None
+    assert none["recall"] == 0.0 and none["lift"] is None
+    no_conversions = realized([0.3, 0.2], [0, 0], 0.25)
+    assert no_conversions["realized_rate"] == 0.0
+    assert no_conversions["recall"] is None and no_conversions["lift"] is None
+
+
+def test_rate_curve_hand_case():
+    curve = rate_curve([0.2, 0.4, 0.4, 0.8], [0, 1, 0, 1], n_points=5)
+    assert curve["threshold"].tolist() == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8])
+    assert curve["mql_share"].tolist() == pytest.approx([1.0, 1.0, 0.75, 0.25, 0.25])
+    assert curve["expected_rate"].tolist() == pytest.approx([0.45, 0.45, 1.6 / 3, 0.8, 0.8])
+    assert curve["realized_rate"].tolist() == pytest.approx([0.5, 0.5, 2 / 3, 1.0, 1.0])
+    plain = rate_curve([0.2, 0.4], n_points=3)
+    assert list(plain.columns) == ["threshold", "mql_share", "expected_rate"]
+
+
+def test_rate_curve_shares_fall_and_rates_rise():
+    rng = np.random.default_rng(3)
+    curve = rate_curve(rng.beta(2, 8, 10_000))
+    assert len(curve) == 101
+    assert np.all(np.diff(curve["mql_share"]) <= 0)
+    assert np.all(np.diff(curve["expected_rate"]) >= -1e-12)
+    assert not curve.isna().any().any()
+    with pytest.raises(ValueError, match="n_points must be an integer of at least 2; got 1"):
+        rate_curve([0.2], n_points=1)
