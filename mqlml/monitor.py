@@ -1,0 +1,687 @@
+"""Monitoring a bundle on new leads, and recalibrating it without retraining.
+
+:func:`monitor` compares new leads with the bundle's reference (see :mod:`mqlml.drift`):
+
+- the population stability index (PSI) of every feature and of the calibrated
+  probability, each ``fine``, ``warning`` (PSI above 0.1) or ``alert`` (above 0.25);
+- the MQL share of the new leads against the share expected when the threshold was
+  chosen: a ``warning`` when it differs by more than :data:`SHARE_TOLERANCE` (relative)
+  and by more than three binomial standard errors;
+- with outcomes (lead id + converted flag or SQL status): the realized MQL-to-SQL rate
+  of the leads that were MQLs against the rate their probabilities promised, with a
+  90 % bootstrap interval; the calibration (ECE) and ranking (ROC AUC) of all leads
+  with outcomes.
+
+The recommendation follows one rule, checked in this order:
+
+1. ``retrain`` when the ranking dropped: ROC AUC on the outcomes more than
+   :data:`AUC_TOLERANCE` (0.05) below the AUC on the test part at training. A new
+   calibration cannot restore ranking; drifted features are named as the likely cause.
+2. ``recalibrate`` when the realized rate is off: it differs from the expected one by
+   more than :data:`RATE_TOLERANCE` (5 points) *and* the expected rate lies outside the
+   90 % interval (a gap that is both material and not noise), while ranking holds.
+3. ``recalibrate`` (after collecting outcomes) when no outcomes were given and the
+   score distribution moved beyond :data:`~mqlml.drift.PSI_ALERT`.
+4. ``fine`` otherwise.
+
+The level is the worst of all signals (a rate that is off and a ranking drop are
+alerts); the exit code is 0, 1 or 2 for ``fine``, ``warning`` or ``alert``.
+
+:func:`recalibrate` refits only the calibrator and the threshold on recent labelled
+leads; the trees stay as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from mqlml.bundle import Bundle, load_bundle, read_manifest
+from mqlml.calibration import ScoreMap, choose_method, expected_calibration_error, fit_calibrator
+from mqlml.drift import PSI_ALERT, PSI_WARNING, SCORE_KEY, build_reference, psi, psi_level
+from mqlml.errors import DataError, InsufficientDataError, MissingColumnError
+from mqlml.points import Tiers, reference_quantiles
+from mqlml.readers import binary_label
+from mqlml.scoring import score_frame
+from mqlml.threshold import choose_threshold, realized
+
+__all__ = [
+    "AUC_TOLERANCE",
+    "LEVELS",
+    "MIN_OUTCOME_MQLS",
+    "RATE_TOLERANCE",
+    "SHARE_TOLERANCE",
+    "SQL_POSITIVE",
+    "MonitorReport",
+    "monitor",
+    "recalibrate",
+]
+
+#: Levels, mildest first; their position is the exit code.
+LEVELS = ("fine", "warning", "alert")
+#: Realized minus expected MQL-to-SQL rate beyond this (5 points) is material.
+RATE_TOLERANCE = 0.05
+#: ROC AUC this far below the test AUC at training is a ranking drop.
+AUC_TOLERANCE = 0.05
+#: MQL share off by more than this share of the expected one (20 %) is a warning.
+SHARE_TOLERANCE = 0.2
+#: Fewest MQLs with outcomes to judge their realized rate.
+MIN_OUTCOME_MQLS = 30
+#: Fewest conversions and non-conversions with outcomes to judge the ranking.
+MIN_OUTCOME_CLASS = 10
+#: Values of an ``sql_status`` column that mean the lead became an SQL (any case);
+#: every other status means it did not.
+SQL_POSITIVE = (
+    "sql",
+    "sales qualified",
+    "qualified",
+    "accepted",
+    "converted",
+    "opportunity",
+    "won",
+    "yes",
+    "true",
+    "1",
+)
+_STATUS_COLUMN = "sql_status"
+_SHARE_Z = 3.0
+
+
+@dataclass(frozen=True)
+class MonitorReport:
+    """What :func:`monitor` found, with a recommendation and the reasons for it.
+
+    Attributes
+    ----------
+    n : int
+        Number of new leads.
+    features : tuple of dict
+        Per feature, highest PSI first: ``feature``, ``group`` (fit / engagement),
+        ``kind``, ``psi``, ``level``. Empty when the bundle keeps no reference.
+    score : dict or None
+        ``psi`` and ``level`` of the calibrated probability.
+    mql : dict
+        ``threshold``, ``n_mql``, ``share``, ``expected_share``, ``ratio`` and ``level``.
+    outcomes : dict or None
+        With outcomes: ``n`` (leads with an outcome), ``n_unmatched`` (outcome ids not
+        among the leads), ``n_converted``, ``n_mql``, ``expected_rate``,
+        ``realized_rate``, ``realized_interval``, ``rate_gap``, ``rate`` (``fine``,
+        ``off`` or ``not judged``), ``ece``, ``roc_auc``, ``reference_auc`` and
+        ``ranking`` (``held``, ``dropped`` or ``not judged``).
+    level : {"fine", "warning", "alert"}
+        The worst signal.
+    recommendation : {"fine", "recalibrate", "retrain"}
+        What to do (see the module docstring for the rule).
+    why : tuple of str
+        Plain sentences: the reason for the recommendation first, then the facts.
+    """
+
+    n: int
+    features: tuple[dict[str, Any], ...]
+    score: dict[str, Any] | None
+    mql: dict[str, Any]
+    outcomes: dict[str, Any] | None
+    level: str
+    recommendation: str
+    why: tuple[str, ...]
+
+    @property
+    def exit_code(self) -> int:
+        """0, 1 or 2 for fine, warning or alert."""
+        return LEVELS.index(self.level)
+
+    def feature_table(self) -> pd.DataFrame:
+        """The per-feature PSI as a frame (highest first)."""
+        columns = ["feature", "group", "kind", "psi", "level"]
+        return pd.DataFrame(list(self.features), columns=columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (what ``mqlml monitor --json`` prints)."""
+        out = asdict(self)
+        out["features"] = [dict(row) for row in self.features]
+        out["why"] = list(self.why)
+        out["exit_code"] = self.exit_code
+        return out
+
+
+def monitor(
+    bundle: Bundle | str | Path,
+    leads: pd.DataFrame,
+    *,
+    outcomes: pd.DataFrame | None = None,
+) -> MonitorReport:
+    """Check new leads (and, optionally, outcomes of past MQLs) against a bundle.
+
+    Parameters
+    ----------
+    bundle : Bundle or path
+        A trained bundle or its folder.
+    leads : pandas.DataFrame
+        New leads with the id and feature columns the bundle was trained on.
+    outcomes : pandas.DataFrame, optional
+        What became of (some of) these leads: the id column and a flag, found in this
+        order: the bundle's label column, ``converted`` (0/1, yes/no, true/false), or
+        ``sql_status`` (text; :data:`SQL_POSITIVE` values mean converted). Joined on
+        the id; outcome ids not among ``leads`` are ignored (and counted).
+
+    Returns
+    -------
+    MonitorReport
+
+    Raises
+    ------
+    DataError
+        If ``leads`` is empty, a flag is missing or not understood, an id repeats, or
+        no outcome id matches a lead.
+    MissingColumnError
+        If ``leads`` lacks a model column, or ``outcomes`` lacks the id or a flag.
+
+    Examples
+    --------
+    >>> from mqlml.config import ProjectConfig
+    >>> from mqlml.datasets import make_leads
+    >>> from mqlml.train import train
+    >>> cfg = ProjectConfig(data={"path": "-"}, columns={"id": "lead_id",
+    ...     "label": "converted", "time": "created_at"})
+    >>> bundle = train(cfg, frame=make_leads(5000, seed=1)).bundle
+    >>> new = make_leads(2000, seed=2, start="2026-01-01")
+    >>> report = monitor(bundle, new, outcomes=new[["lead_id", "converted"]])
+    >>> report.recommendation
+    'fine'
+    """
+    bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    if len(leads) == 0:
+        raise DataError("leads must hold at least one lead; got none. Pass the new leads.")
+    scored = score_frame(bundle, leads, reasons="none")
+    p = scored["probability"].to_numpy()
+    is_mql = scored["is_mql"].to_numpy(dtype=bool)
+    why: list[str] = []
+    features, score = _drift(bundle, leads, p, why)
+    mql = _share(bundle, is_mql)
+    checked = None
+    if outcomes is not None:
+        ids = scored[bundle.schema.id_name]
+        checked = _check_outcomes(bundle, ids, p, _outcome_labels(bundle, outcomes))
+    return _verdict(len(leads), features, score, mql, checked, why)
+
+
+# -- monitor helpers ------------------------------------------------------------------
+def _drift(
+    bundle: Bundle, leads: pd.DataFrame, p: np.ndarray, why: list[str]
+) -> tuple[tuple[dict[str, Any], ...], dict[str, Any] | None]:
+    reference = bundle.reference.get("features")
+    if not reference:
+        why.append(
+            "The bundle keeps no reference distributions, so feature and score drift were "
+            "not measured; retrain or recalibrate it with this mqlml version to add them."
+        )
+        return (), None
+    schema = bundle.schema
+    X = schema.features_frame(leads)
+    rows = []
+    for name in schema.features:
+        if name not in reference:
+            continue
+        value = psi(reference[name], X[name])
+        group = "fit" if name in schema.fit else "engagement"
+        kind = schema.kinds[name]
+        rows.append(
+            {"feature": name, "group": group, "kind": kind, "psi": value, "level": psi_level(value)}
+        )
+    absent = [name for name in schema.features if name not in reference]
+    if absent:
+        why.append(f"No reference is kept for {', '.join(absent)}; their drift was not measured.")
+    rows.sort(key=lambda row: -row["psi"])
+    score = None
+    if SCORE_KEY in reference:
+        value = psi(reference[SCORE_KEY], p)
+        score = {"psi": value, "level": psi_level(value)}
+    return tuple(rows), score
+
+
+def _share(bundle: Bundle, is_mql: np.ndarray) -> dict[str, Any]:
+    n, n_mql = int(is_mql.size), int(is_mql.sum())
+    expected = float(bundle.threshold.expected_share)
+    share = n_mql / n
+    ratio = share / expected if expected > 0 else None
+    se = np.sqrt(expected * (1.0 - expected) / n)
+    significant = se > 0 and abs(share - expected) > _SHARE_Z * se
+    off = ratio is not None and abs(ratio - 1.0) > SHARE_TOLERANCE
+    return {
+        "threshold": float(bundle.threshold.threshold),
+        "n_mql": n_mql,
+        "share": share,
+        "expected_share": expected,
+        "ratio": ratio,
+        "level": "warning" if off and significant else "fine",
+    }
+
+
+def _outcome_labels(bundle: Bundle, outcomes: pd.DataFrame) -> pd.Series:
+    """0/1 outcomes indexed by lead id (as text)."""
+    schema = bundle.schema
+    id_name = schema.id_name
+    columns = list(outcomes.columns)
+    if id_name not in columns:
+        raise MissingColumnError(
+            f"outcomes must have the lead id column {id_name!r}; got columns {columns[:8]}. "
+            f"Add {id_name!r} with the ids of the scored leads."
+        )
+    candidates = list(dict.fromkeys([schema.label_column, "converted", _STATUS_COLUMN]))
+    flag = next((c for c in candidates if c in columns), None)
+    if flag is None:
+        raise MissingColumnError(
+            f"outcomes must have a converted flag in one of the columns {candidates}; got "
+            f"columns {columns[:8]}. Add a 0/1 (or yes/no) column, or an SQL status column "
+            f"{_STATUS_COLUMN!r}."
+        )
+    if flag == _STATUS_COLUMN:
+        labels = binary_label(outcomes[flag], positive=SQL_POSITIVE)
+    elif flag == schema.label_column:
+        labels = binary_label(outcomes[flag], positive=schema.positive_labels)
+    else:
+        labels = binary_label(outcomes[flag])
+    ids = outcomes[id_name].astype(str)
+    repeated = ids.duplicated(keep=False)
+    if repeated.any():
+        raise DataError(
+            f"outcomes id column {id_name!r} must be unique; {int(repeated.sum())} rows share "
+            f"an id (e.g. {ids[repeated].iloc[0]!r}). Keep one outcome per lead."
+        )
+    return pd.Series(labels, index=pd.Index(ids.to_numpy(), name=id_name))
+
+
+def _check_outcomes(
+    bundle: Bundle, ids: pd.Series, p: np.ndarray, labels: pd.Series
+) -> dict[str, Any]:
+    keys = ids.astype(str)
+    repeated = keys.duplicated(keep=False)
+    if repeated.any():
+        raise DataError(
+            f"lead id column {ids.name!r} must be unique to join outcomes; "
+            f"{int(repeated.sum())} leads share an id (e.g. {keys[repeated].iloc[0]!r}). "
+            "Remove duplicated leads."
+        )
+    position = pd.Index(keys.to_numpy()).get_indexer(labels.index)
+    found = position >= 0
+    if not found.any():
+        raise DataError(
+            f"outcomes must share lead ids with the leads; none of the {len(labels)} outcome "
+            f"ids matched (e.g. outcome id {labels.index[0]!r}, lead id {keys.iloc[0]!r}). "
+            f"Check that both files use the same {ids.name!r} values."
+        )
+    rows = position[found]
+    y, q = labels.to_numpy()[found], p[rows]
+    threshold = float(bundle.threshold.threshold)
+    at = realized(q, y, threshold, seed=0)
+    out: dict[str, Any] = {
+        "n": int(y.size),
+        "n_unmatched": int((~found).sum()),
+        "n_converted": int(y.sum()),
+        "n_mql": at["n_mql"],
+        "expected_rate": at["expected_rate"],
+        "realized_rate": at["realized_rate"],
+        "realized_interval": at["realized_interval"],
+        "rate_gap": None,
+        "rate": "not judged",
+        "ece": expected_calibration_error(y, q),
+        "roc_auc": None,
+        "reference_auc": bundle.metadata.get("metrics", {}).get("roc_auc"),
+        "ranking": "not judged",
+    }
+    if at["n_mql"] >= MIN_OUTCOME_MQLS:
+        gap = at["realized_rate"] - at["expected_rate"]
+        lo, hi = at["realized_interval"]
+        outside = not lo <= at["expected_rate"] <= hi
+        out["rate_gap"] = gap
+        out["rate"] = "off" if outside and abs(gap) > RATE_TOLERANCE else "fine"
+    n_pos = int(y.sum())
+    if min(n_pos, y.size - n_pos) >= MIN_OUTCOME_CLASS:
+        out["roc_auc"] = float(roc_auc_score(y, q))
+        share_all = float(np.mean(p >= threshold))
+        share_out = at["n_mql"] / y.size
+        # MQL-only outcomes span a narrow score range: their AUC says nothing of ranking.
+        alike = share_all > 0 and abs(share_out / share_all - 1.0) <= 0.5
+        if alike and out["reference_auc"] is not None:
+            drop = out["reference_auc"] - out["roc_auc"]
+            out["ranking"] = "dropped" if drop > AUC_TOLERANCE else "held"
+    return out
+
+
+def _verdict(
+    n: int,
+    features: tuple[dict[str, Any], ...],
+    score: dict[str, Any] | None,
+    mql: dict[str, Any],
+    outcomes: dict[str, Any] | None,
+    notes: list[str],
+) -> MonitorReport:
+    levels = [row["level"] for row in features] + [mql["level"]]
+    if score is not None:
+        levels.append(score["level"])
+    if outcomes is not None and (outcomes["ranking"] == "dropped" or outcomes["rate"] == "off"):
+        levels.append("alert")
+    level = max(levels, key=LEVELS.index)
+
+    moved = [row for row in features if row["level"] != "fine"]
+    moved_text = ", ".join(f"{row['feature']} (PSI {row['psi']:.2f})" for row in moved[:5])
+    score_alert = score is not None and score["psi"] > PSI_ALERT
+    why: list[str] = []
+    if outcomes is not None and outcomes["ranking"] == "dropped":
+        recommendation = "retrain"
+        why.append(
+            f"Ranking dropped: ROC AUC {outcomes['roc_auc']:.3f} on the {outcomes['n']:,} "
+            f"leads with outcomes against {outcomes['reference_auc']:.3f} on the test part at "
+            "training; a new calibration cannot restore ranking. Retrain on recent leads."
+        )
+        if moved:
+            why.append(f"Features that moved, likely the cause: {moved_text}.")
+    elif outcomes is not None and outcomes["rate"] == "off":
+        recommendation = "recalibrate"
+        why.append(
+            f"{_rate_sentence(outcomes)} The probabilities are off while "
+            f"{_ranking_clause(outcomes)}: recalibrate on recent labelled leads (the trees "
+            "can stay)."
+        )
+    elif outcomes is None and score_alert:
+        recommendation = "recalibrate"
+        why.append(
+            f"The score distribution moved a lot (PSI {score['psi']:.2f} > {PSI_ALERT}) and "
+            "no outcomes were given: collect the outcomes of these MQLs, then recalibrate "
+            "on them."
+        )
+    else:
+        recommendation = "fine"
+        why.append(
+            "Nothing calls for action."
+            if level == "fine"
+            else "No action yet: watch the signals below."
+        )
+
+    if moved and recommendation != "retrain":
+        why.append(f"Features that moved: {moved_text}.")
+    elif features and not moved:
+        why.append(f"No feature moved beyond PSI {PSI_WARNING} (highest: {_top(features)}).")
+    if score is not None and not (score_alert and outcomes is None):
+        why.append(f"Score distribution PSI {score['psi']:.3f} ({score['level']}).")
+    why.append(_share_sentence(mql))
+    if outcomes is not None:
+        if recommendation != "recalibrate":
+            why.append(_rate_sentence(outcomes))
+        why.append(_outcome_sentence(outcomes))
+    elif moved or mql["level"] != "fine":
+        why.append("Give outcomes of past MQLs to tell whether the probabilities still hold.")
+    why.extend(notes)
+    return MonitorReport(
+        n=n,
+        features=features,
+        score=score,
+        mql=mql,
+        outcomes=outcomes,
+        level=level,
+        recommendation=recommendation,
+        why=tuple(why),
+    )
+
+
+def _top(features: tuple[dict[str, Any], ...]) -> str:
+    return f"{features[0]['feature']} at {features[0]['psi']:.3f}"
+
+
+def _share_sentence(mql: dict[str, Any]) -> str:
+    text = (
+        f"{mql['n_mql']:,} MQLs ({mql['share']:.1%} of the leads) against the expected "
+        f"{mql['expected_share']:.1%}"
+    )
+    if mql["level"] != "fine":
+        return f"{text}: sales gets {mql['ratio']:.2f} times the expected MQL volume."
+    return f"{text}."
+
+
+def _rate_sentence(o: dict[str, Any]) -> str:
+    if o["n_mql"] < MIN_OUTCOME_MQLS:
+        return (
+            f"Only {o['n_mql']} MQLs have outcomes (at least {MIN_OUTCOME_MQLS} needed), so "
+            "their realized rate is not judged."
+        )
+    lo, hi = o["realized_interval"]
+    text = (
+        f"The {o['n_mql']:,} MQLs with outcomes converted at {o['realized_rate']:.1%} (90 % "
+        f"interval {lo:.1%} to {hi:.1%}) against the {o['expected_rate']:.1%} their "
+        f"probabilities promised ({100 * o['rate_gap']:+.1f} points)"
+    )
+    if o["rate"] == "off":
+        return f"{text}."
+    return f"{text}: within the {100 * RATE_TOLERANCE:.0f}-point tolerance or the noise."
+
+
+def _ranking_clause(o: dict[str, Any]) -> str:
+    if o["ranking"] == "held":
+        return f"ranking holds (ROC AUC {o['roc_auc']:.3f} against {o['reference_auc']:.3f})"
+    return "ranking could not be judged"
+
+
+def _outcome_sentence(o: dict[str, Any]) -> str:
+    parts = [f"Calibration error (ECE) on the {o['n']:,} leads with outcomes: {o['ece']:.3f}."]
+    if o["ranking"] == "held":
+        parts.append(
+            f"Ranking holds: ROC AUC {o['roc_auc']:.3f} against {o['reference_auc']:.3f} "
+            "at training."
+        )
+    elif o["ranking"] == "not judged":
+        parts.append(
+            "Ranking not judged: it needs outcomes of non-MQLs as well as MQLs (at least "
+            f"{MIN_OUTCOME_CLASS} conversions and non-conversions) and the bundle's test AUC."
+        )
+    if o["n_unmatched"]:
+        parts.append(f"{o['n_unmatched']:,} outcome ids matched no lead and were ignored.")
+    return " ".join(parts)
+
+
+# -- recalibration ----------------------------------------------------------------------
+def recalibrate(
+    bundle: Bundle | str | Path,
+    data: pd.DataFrame,
+    *,
+    target_rate: float | None = None,
+    out: str | Path | None = None,
+    evaluation_share: float = 0.5,
+) -> tuple[Bundle, dict[str, Any]]:
+    """Refit the calibrator and the MQL threshold on recent labelled leads; keep the trees.
+
+    The leads are ordered by creation time (row order without a time column) and cut in
+    two: the older part (``1 - evaluation_share``) fits the calibrator (on the frozen
+    model) and chooses the threshold; the newer part judges old and new calibration on
+    leads neither saw, as they would meet the future. The new bundle's percentile and
+    drift references are rebuilt on the calibration part (the probabilities changed).
+
+    Parameters
+    ----------
+    bundle : Bundle or path
+        The bundle to recalibrate (a path is recorded as the parent).
+    data : pandas.DataFrame
+        Recent leads with the model's columns and the label column.
+    target_rate : float in (0, 1), optional
+        MQL-to-SQL rate the threshold aims for; by default the bundle's goal (its
+        target rate, or its capacity: per period as is, a total scaled to the number
+        of leads).
+    out : str or Path, optional
+        Save the new bundle to this folder.
+    evaluation_share : float in (0, 1), default=0.5
+        Share of the newest leads kept to judge the recalibration.
+
+    Returns
+    -------
+    (Bundle, dict)
+        The new bundle (the same model object, a new calibrator, score map, threshold,
+        tiers, references; metadata with ``parent`` and ``recalibration``) and a summary
+        with the rates ``before`` and ``after`` on the evaluation part and the folder
+        written (``bundle``).
+
+    Raises
+    ------
+    ValueError
+        If ``evaluation_share`` is not in (0, 1).
+    MissingColumnError, DataError
+        If the data lacks a model column or the label, or holds bad values.
+    InsufficientDataError
+        If either part has fewer than 10 conversions or no non-conversion.
+    UnreachableTargetError
+        If no threshold reaches the target on the calibration part.
+    """
+    if not 0.0 < evaluation_share < 1.0:
+        raise ValueError(
+            f"evaluation_share must be in (0, 1); got {evaluation_share!r}. Use e.g. 0.5."
+        )
+    parent = _parent(bundle)
+    bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    schema = bundle.schema
+    y = schema.labels(data)
+    X = schema.features_frame(data)
+    times = schema.times(data)
+    order = np.arange(len(y)) if times is None else np.argsort(times.to_numpy(), kind="stable")
+    cut = round(len(y) * (1.0 - evaluation_share))
+    cal, held = order[:cut], order[cut:]
+    for name, rows in (("calibration", cal), ("evaluation", held)):
+        n_pos = int(y[rows].sum())
+        if n_pos < 10 or n_pos == len(rows):
+            raise InsufficientDataError(
+                f"the {name} part of the recent leads must hold at least 10 conversions and "
+                f"some non-conversions; got {n_pos} of {len(rows)} leads. Give more recent "
+                "labelled leads."
+            )
+    X_cal, y_cal = X.iloc[cal], y[cal]
+    method = bundle.config.get("model", {}).get("calibration", "auto")
+    if method == "auto":
+        method = choose_method(len(y_cal), int(y_cal.sum()))
+    calibrator = fit_calibrator(bundle.model, X_cal, y_cal, method=method)
+    score_map = ScoreMap.from_calibrated(calibrator)
+    p_cal = score_map(bundle.model.decision_function(X_cal))
+    goal = _goal(bundle, target_rate, len(cal))
+    threshold = choose_threshold(
+        p_cal,
+        **goal,
+        labels=y_cal,
+        times=None if times is None else times.iloc[cal],
+    )
+    config = dict(bundle.config)
+    if target_rate is not None:
+        config["threshold"] = {
+            **config.get("threshold", {}),
+            "target_rate": float(target_rate),
+            "capacity": None,
+        }
+    tiers = Tiers.from_threshold(threshold.threshold, config.get("threshold", {}).get("tiers"))
+
+    X_eval, y_eval = X.iloc[held], y[held]
+    before = _rates(bundle.predict_proba(X_eval), y_eval, bundle.threshold.threshold)
+    p_eval = score_map(bundle.model.decision_function(X_eval))
+    after = _rates(p_eval, y_eval, threshold.threshold)
+
+    span = (None, None) if times is None else (str(times.min()), str(times.max()))
+    record = {
+        "recalibrated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rows": len(y),
+        "conversions": int(y.sum()),
+        "calibration_rows": len(cal),
+        "evaluation_rows": len(held),
+        "split": "order" if times is None else "time",
+        "date_from": span[0],
+        "date_to": span[1],
+        "evaluation_from": None if times is None else str(times.iloc[held].min()),
+        "fingerprint": _fingerprint(X.assign(__label=y)),
+        "calibration_method": method,
+        "evaluation": after,
+    }
+    metadata = {
+        **bundle.metadata,
+        "parent": parent,
+        "recalibration": record,
+        "calibration_method": method,
+    }
+    new = replace(
+        bundle,
+        calibrator=calibrator,
+        score_map=score_map,
+        threshold=threshold,
+        tiers=tiers,
+        config=config,
+        reference={
+            **bundle.reference,
+            "quantiles": reference_quantiles(p_cal),
+            "features": build_reference(X_cal, schema.kinds, p_cal),
+        },
+        metadata=metadata,
+    )
+    path = new.save(out) if out is not None else None
+    summary = {
+        "parent": parent,
+        **{key: record[key] for key in ("rows", "calibration_rows", "evaluation_rows")},
+        **{key: record[key] for key in ("split", "date_from", "date_to", "evaluation_from")},
+        "calibration_method": method,
+        "target_rate": threshold.target_rate,
+        "capacity": threshold.capacity,
+        "threshold_before": float(bundle.threshold.threshold),
+        "threshold_after": float(threshold.threshold),
+        "before": before,
+        "after": after,
+        "bundle": None if path is None else str(path),
+    }
+    return new, summary
+
+
+def _parent(bundle: Bundle | str | Path) -> dict[str, Any]:
+    """What the new bundle records about the one it came from."""
+    manifest = {} if isinstance(bundle, Bundle) else read_manifest(bundle)
+    metadata = bundle.metadata if isinstance(bundle, Bundle) else manifest.get("metadata", {})
+    threshold = bundle.threshold.threshold if isinstance(bundle, Bundle) else None
+    if threshold is None:
+        threshold = manifest.get("threshold", {}).get("threshold")
+    return {
+        "path": None if isinstance(bundle, Bundle) else str(Path(bundle).resolve()),
+        "sha256": manifest.get("sha256"),
+        "created_at": manifest.get("created_at"),
+        "fingerprint": metadata.get("fingerprint"),
+        "threshold": threshold,
+        "parent": metadata.get("parent"),
+    }
+
+
+def _goal(bundle: Bundle, target_rate: float | None, n_cal: int) -> dict[str, Any]:
+    """The threshold goal: the given target, else the bundle's own."""
+    old = bundle.threshold
+    if target_rate is not None or old.mode == "target_rate":
+        return {"target_rate": old.target_rate if target_rate is None else target_rate}
+    if old.period is not None:
+        return {"capacity": f"{old.capacity_per_period}/{old.period}"}
+    # A total capacity was a number of MQLs over the old calibration part: keep the share.
+    return {"capacity": max(1, round(old.capacity * n_cal / old.n))}
+
+
+def _rates(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, Any]:
+    at = realized(p, y, threshold, seed=0)
+    gap = None
+    if at["realized_rate"] is not None:
+        gap = at["realized_rate"] - at["expected_rate"]
+    return {
+        "threshold": float(threshold),
+        "n_mql": at["n_mql"],
+        "mql_share": at["mql_share"],
+        "expected_rate": at["expected_rate"],
+        "realized_rate": at["realized_rate"],
+        "realized_interval": at["realized_interval"],
+        "rate_gap": gap,
+        "ece": expected_calibration_error(y, p),
+    }
+
+
+def _fingerprint(frame: pd.DataFrame) -> str:
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()

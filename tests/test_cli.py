@@ -1,0 +1,99 @@
+"""End to end through the `mqlml` command."""
+
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from mqlml.cli import app
+
+from .conftest import DATA
+
+runner = CliRunner()
+
+
+def test_sample_is_regenerated_bit_for_bit(tmp_path):
+    out = tmp_path / "sample.csv"
+    result = runner.invoke(app, ["sample", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == (DATA / "sample_leads.csv").read_bytes()
+
+
+def test_check_json_and_exit_codes(tmp_path):
+    result = runner.invoke(app, ["check", "--config", str(DATA / "mqlml.yaml"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] and report["profile"]["rows"] == 20_000
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: {path: x.csv}\ncolumns: {label: y}\nmodle: {}\n")
+    result = runner.invoke(app, ["check", "--config", str(bad)])
+    assert result.exit_code == 2 and "modle" in result.output
+
+
+def test_train_json_summary(tmp_path):
+    out = tmp_path / "model"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--config",
+            str(DATA / "mqlml.yaml"),
+            "--out",
+            str(out),
+            "--no-track",
+            "--target-rate",
+            "0.3",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    for key in (
+        "roc_auc",
+        "pr_auc",
+        "brier",
+        "ece",
+        "threshold",
+        "target_rate",
+        "expected_rate",
+        "realized_rate",
+        "mql_share",
+        "bundle",
+    ):
+        assert key in summary, key
+    assert summary["target_rate"] == 0.3 and summary["bundle"] == str(out)
+    assert (out / "manifest.json").is_file()
+
+
+def test_train_refuses_both_goals():
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--config",
+            str(DATA / "mqlml.yaml"),
+            "--target-rate",
+            "0.3",
+            "--capacity",
+            "500/month",
+        ],
+    )
+    assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_demo_runs_the_whole_job(tmp_path):
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for path in (
+        "model/manifest.json",
+        "report/report.html",
+        "report/report.json",
+        "report/report.md",
+        "scores.csv",
+        "model-recalibrated/manifest.json",
+    ):
+        assert (out / path).is_file(), path
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 20_000
+    assert "recommendation" in result.output and str(out / "scores.csv") in result.output

@@ -1,0 +1,505 @@
+"""The comparison report: model vs points on the same leads, and the files written."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from mqlml.baseline import PointsBaseline
+from mqlml.errors import (
+    ConfigError,
+    DataError,
+    InsufficientDataError,
+    MissingColumnError,
+    RuleError,
+)
+from mqlml.evaluate import rate_at_volume
+from mqlml.plots import PLOTS
+from mqlml.report import (
+    REPORT_FORMAT,
+    _baseline_points,
+    build_report,
+    compare,
+    compare_at_rate,
+    compare_at_volume,
+    write_report,
+)
+from mqlml.train import holdout
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "report-json.md"
+
+
+# ---------------------------------------------------------------------------------------
+# compare_at_volume and compare_at_rate on hand-made leads
+# ---------------------------------------------------------------------------------------
+
+Y = np.array([1, 1, 0, 0, 1, 0, 0, 0, 1, 0])
+P = np.array([0.9, 0.8, 0.3, 0.2, 0.7, 0.1, 0.15, 0.12, 0.6, 0.05])
+POINTS = np.array([0, 60, 60, 0, 50, 0, 55, 0, 0, 0])
+
+
+def test_at_volume_exact_numbers():
+    r = compare_at_volume(Y, P, POINTS, 50, n_boot=100)
+    # points MQLs: rows 1, 2, 4, 6 (2 converted); model top 4: rows 0, 1, 4, 8 (4 converted)
+    assert r["n_mql"] == 4 and r["n"] == 10 and r["n_converted"] == 4
+    assert r["points"] == {
+        "n_mql": 4,
+        "conversions": 2,
+        "rate": 0.5,
+        "lift": 1.25,
+        "recall": 0.5,
+    }
+    assert r["model"] == {"n_mql": 4, "conversions": 4, "rate": 1.0, "lift": 2.5, "recall": 1.0}
+    assert r["difference"] == 0.5 and r["rate_ratio"] == 2.0 and r["overlap"] == 2
+    at = rate_at_volume(Y, P, 4)
+    assert (at["conversions"], at["rate"]) == (r["model"]["conversions"], r["model"]["rate"])
+
+
+def test_at_volume_threshold_counts_points_within_rounding():
+    r = compare_at_volume([1, 0, 1], [0.9, 0.5, 0.1], [25 + 24.99, 0, 0], 49.99, n_boot=10)
+    assert r["n_mql"] == 1 and r["points"]["conversions"] == 1
+
+
+def test_at_volume_same_sets_give_a_zero_interval():
+    # both sides pass rows 0, 1, 4, 8: every resample gives the same two rates
+    r = compare_at_volume(Y, P, [50, 50, 0, 0, 50, 0, 0, 0, 50, 0], 50, n_boot=500)
+    assert r["difference"] == 0.0
+    assert r["interval"] == [0.0, 0.0]
+
+
+def _synthetic(n=3000, seed=5):
+    rng = np.random.default_rng(seed)
+    truth = rng.beta(1, 6, n)
+    y = (rng.random(n) < truth).astype(int)
+    model_p = np.clip(truth + rng.normal(0, 0.05, n), 0, 1)
+    points = np.round((truth + rng.normal(0, 0.15, n)) * 100)
+    return y, model_p, points
+
+
+def test_at_volume_bootstrap_is_deterministic_per_seed_and_contains_the_difference():
+    y, p, points = _synthetic()
+    a = compare_at_volume(y, p, points, 30, n_boot=1000, seed=3)
+    b = compare_at_volume(y, p, points, 30, n_boot=1000, seed=3)
+    c = compare_at_volume(y, p, points, 30, n_boot=1000, seed=4)
+    assert a == b
+    assert a["interval"] != c["interval"]
+    lo, hi = a["interval"]
+    assert lo < a["difference"] < hi
+
+
+def test_at_volume_bootstrap_matches_resampling_rows():
+    """The multinomial shortcut gives the interval of resampling leads one by one."""
+    y, p, points = _synthetic()
+    r = compare_at_volume(y, p, points, 30, n_boot=4000, seed=0)
+    n, n_mql = y.size, r["n_mql"]
+    model_mql = np.zeros(n, bool)
+    model_mql[np.argsort(-p, kind="stable")[:n_mql]] = True
+    points_mql = points >= 30
+    idx = np.random.default_rng(1).integers(0, n, size=(4000, n))
+    ym, mm, pm = y[idx], model_mql[idx], points_mql[idx]
+    diff = (ym * mm).sum(1) / mm.sum(1) - (ym * pm).sum(1) / pm.sum(1)
+    expected = np.quantile(diff, [0.05, 0.95])
+    np.testing.assert_allclose(r["interval"], expected, atol=0.006)
+
+
+def test_at_volume_is_fast_on_many_leads():
+    y, p, points = _synthetic(n=200_000)
+    r = compare_at_volume(y, p, points, 30, n_boot=1000)
+    assert r["n_boot"] == 1000 and r["interval"][0] < r["difference"] < r["interval"][1]
+
+
+def test_at_volume_without_points_mql_raises():
+    with pytest.raises(InsufficientDataError, match=r"points must make at least one MQL.*>= 70"):
+        compare_at_volume(Y, P, POINTS, 70)
+
+
+def test_at_volume_bad_inputs_raise():
+    with pytest.raises(DataError, match="points must have one value per lead"):
+        compare_at_volume(Y, P, POINTS[:5], 50)
+    with pytest.raises(DataError, match="y must contain only 0 and 1"):
+        compare_at_volume(Y * 2, P, POINTS, 50)
+    with pytest.raises(DataError, match="model_p must be finite"):
+        compare_at_volume(Y, np.where(Y == 1, np.nan, P), POINTS, 50)
+    with pytest.raises(ValueError, match="n_boot must be a positive integer"):
+        compare_at_volume(Y, P, POINTS, 50, n_boot=0)
+    with pytest.raises(ValueError, match="confidence must be in"):
+        compare_at_volume(Y, P, POINTS, 50, confidence=1.5)
+
+
+def test_at_rate_keeps_the_cutoff_with_most_mqls_at_that_rate():
+    y = [1, 0, 1, 1, 1, 0]
+    p = [0.9, 0.1, 0.8, 0.7, 0.2, 0.6]  # MQLs at 0.5: rows 0, 2, 3, 5 -> 3 of 4 = 0.75
+    points = [30, 20, 10, 10, 10, 0]
+    # cut-offs: 30 -> 1/1, 20 -> 1/2, 10 -> 4/5, 0 -> 4/6: 10 is the lowest that reaches 0.75
+    r = compare_at_rate(y, p, 0.5, points)
+    assert r["model"] == {"n_mql": 4, "conversions": 3, "rate": 0.75, "share": 4 / 6}
+    assert r["points"] == {
+        "cutoff": 10.0,
+        "n_mql": 5,
+        "conversions": 4,
+        "rate": 0.8,
+        "share": 5 / 6,
+    }
+    assert r["more_mqls"] == -1
+
+
+def test_at_rate_when_no_cutoff_or_no_mql():
+    r = compare_at_rate([1, 0, 1, 0], [0.9, 0.1, 0.8, 0.2], 0.5, [10, 10, 0, 0])
+    assert r["model"]["rate"] == 1.0
+    assert r["points"]["cutoff"] is None and r["points"]["n_mql"] == 0
+    assert r["more_mqls"] == 2
+    r = compare_at_rate([1, 0], [0.3, 0.2], 0.5, [10, 0])
+    assert r["model"]["n_mql"] == 0 and r["model"]["rate"] is None and r["more_mqls"] is None
+
+
+# ---------------------------------------------------------------------------------------
+# compare() on the synthetic sample, with data/rules.yaml
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def leads(leads_20k):
+    return leads_20k.drop(columns="true_probability")
+
+
+@pytest.fixture(scope="module")
+def report(trained, leads):
+    return compare(trained.path, leads, n_boot=1000, seed=0)
+
+
+@pytest.fixture(scope="module")
+def test_part(trained, leads):
+    bundle = trained.bundle
+    raw, y = holdout(bundle, leads)
+    p = bundle.predict_proba(bundle.schema.features_frame(raw))
+    points = PointsBaseline.from_yaml(ROOT / "data" / "rules.yaml").fit(raw).decision_function(raw)
+    return y, p, points
+
+
+def test_compare_recomputes_from_the_test_part(report, test_part, trained):
+    y, p, points = test_part
+    assert report["format"] == REPORT_FORMAT
+    assert report["data"]["n"] == y.size == trained.parts.sizes()["test"]
+    assert report["baseline"]["evaluated_on"] == "raw"
+    assert report["baseline"]["rules_file"] == str(ROOT / "data" / "rules.yaml")
+    vol = report["at_volume"]
+    n_mql = int((points >= 50).sum())
+    assert vol["n_mql"] == n_mql
+    assert vol["points"]["rate"] == pytest.approx(y[points >= 50].mean())
+    assert vol["model"]["rate"] == pytest.approx(rate_at_volume(y, p, n_mql)["rate"])
+    rank = report["ranking"]
+    assert rank["points"]["roc_auc"] == pytest.approx(roc_auc_score(y, points))
+    assert rank["points"]["pr_auc"] == pytest.approx(average_precision_score(y, points))
+    assert rank["model"]["roc_auc"] == pytest.approx(trained.metrics["roc_auc"])
+    assert report["calibration"]["ece"] == pytest.approx(trained.metrics["ece"])
+
+
+def test_model_beats_points_at_equal_volume(report):
+    vol = report["at_volume"]
+    assert vol["model"]["rate"] > vol["points"]["rate"]
+    lo, hi = vol["interval"]
+    assert 0 < lo < vol["difference"] < hi
+    assert report["headline"].startswith(f"At the same {vol['n_mql']:,} MQLs, the model's")
+
+
+# The leads are synthetic with known true probabilities: on this test part even the true
+# probability reaches only 44.9 % at the points' 535 MQLs, against 38.7 % for the points
+# (1.16x); the model reaches 42.8 % (1.11x). No model can reach 1.5x on this generator
+# with the classic rules; the test stays as the issue states it.
+def test_model_rate_is_at_least_1_5x_points_at_equal_volume(sample_config):
+    # The bundled sample (data/sample_leads.csv) with the classic rules (data/rules.yaml).
+    from mqlml.train import train
+
+    vol = compare(train(sample_config).bundle)["at_volume"]
+    assert vol["n_mql"] > 300
+    assert vol["model"]["rate"] >= 1.5 * vol["points"]["rate"]
+    assert vol["interval"][0] > 0
+
+
+def test_compare_at_target_threshold(report, test_part, trained):
+    y, p, points = test_part
+    at = report["at_target"]
+    threshold = trained.bundle.threshold.threshold
+    mql = p >= threshold
+    assert at["model"]["n_mql"] == int(mql.sum())
+    bar = y[mql].mean()
+    assert at["model"]["rate"] == pytest.approx(bar)
+    # brute force: the most MQLs any points cut-off passes at the model's rate or better
+    best = max(
+        (int((points >= c).sum()), c) for c in np.unique(points) if y[points >= c].mean() >= bar
+    )
+    assert (at["points"]["n_mql"], at["points"]["cutoff"]) == best
+    assert at["more_mqls"] == at["model"]["n_mql"] - best[0]
+    assert at["more_mqls"] > 0  # the model passes more MQLs at that rate
+    assert any(f"{at['more_mqls']:,} more MQLs" in s for s in report["summary"])
+
+
+def test_compare_grid_and_drivers(report, test_part, trained):
+    y, _, _ = test_part
+    grid = report["grid"]
+    count = np.array(grid["count"])
+    assert count.sum() == y.size and np.array(grid["conversions"]).sum() == y.sum()
+    # terciles: about a third of the leads per row and per column
+    np.testing.assert_allclose(count.sum(axis=1), y.size / 3, atol=2)
+    np.testing.assert_allclose(count.sum(axis=0), y.size / 3, atol=2)
+    rate = np.array(grid["rate"], dtype=float)
+    assert rate[2, 2] > 3 * rate[0, 0]  # high fit and high engagement convert most
+    drivers = report["drivers"]["features"]
+    assert {d["feature"] for d in drivers} == set(trained.bundle.schema.features)
+    values = [d["mean_abs_contribution"] for d in drivers]
+    assert values == sorted(values, reverse=True) and values[0] > 0
+    assert "pricing_page_visits" in [d["feature"] for d in drivers[:5]]
+    assert {d["group"] for d in drivers if d["feature"] == "seniority"} == {"fit"}
+
+
+def test_compare_curves(report):
+    c = report["curves"]
+    gains = c["gains"]
+    assert gains["model"][0] == 0.0 and gains["model"][-1] == pytest.approx(1.0)
+    assert len(gains["share_of_leads"]) == len(gains["points"]) == 101
+    assert gains["baseline_volume_share"] == report["at_volume"]["n_mql"] / report["data"]["n"]
+    dist = c["distribution"]
+    assert sum(dist["converted"]) == report["data"]["n_converted"]
+    assert sum(dist["converted"]) + sum(dist["not_converted"]) == report["data"]["n"]
+    assert c["rate"]["mql_share"][0] == 1.0
+
+
+def test_compare_without_rules_raises(trained, leads):
+    config = {**trained.bundle.config, "baseline": {"rules": None}}
+    bundle = dataclasses.replace(trained.bundle, config=config)
+    with pytest.raises(ConfigError, match=r"baseline.rules must name a rules file.*--baseline"):
+        compare(bundle, leads)
+
+
+def test_compare_with_other_rules(trained, leads, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "name: demo only\nmql_threshold: 30\nrules:\n"
+        '  - {name: demo, column: demo_requested, op: "==", value: 1, points: 30}\n'
+    )
+    r = compare(trained.bundle, leads, baseline=rules, n_boot=200)
+    raw, _ = holdout(trained.bundle, leads)
+    assert r["baseline"]["name"] == "demo only" and r["baseline"]["n_rules"] == 1
+    assert r["at_volume"]["n_mql"] == int((raw["demo_requested"] == 1).sum())
+    rules.write_text(
+        "mql_threshold: 30\nrules:\n"
+        '  - {name: demo, column: demo_request, op: "==", value: 1, points: 30}\n'
+    )
+    with pytest.raises(MissingColumnError, match=r"column 'demo_request'.*did you mean"):
+        compare(trained.bundle, leads, baseline=rules)
+
+
+def test_points_fall_back_to_coerced_features(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        'mql_threshold: 10\nrules:\n  - {name: optin, column: optin, op: ">=", value: 1, '
+        "points: 10}\n"
+    )
+    raw = pd.DataFrame({"id": [1, 2, 3], "optin": ["Yes", "No", "Yes"]})
+    features = pd.DataFrame({"optin": [1.0, 0.0, 1.0]})
+    _, points, where = _baseline_points(rules, raw, features)
+    assert where == "features" and points.tolist() == [10.0, 0.0, 10.0]
+    _, points, where = _baseline_points(rules, features, features)
+    assert where == "raw"
+    rules.write_text(
+        "mql_threshold: 10\nrules:\n  - {name: optin, column: optin, op: contains, value: y, "
+        "points: 10}\n"
+    )
+    with pytest.raises(RuleError, match=r"rule 'optin' \(#1\).*must be text for op 'contains'"):
+        _baseline_points(rules, features, features)
+
+
+# ---------------------------------------------------------------------------------------
+# The files
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def written(report, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "sample"
+    return write_report(report, out)
+
+
+_TYPES = {
+    "string": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "list": list,
+    "object": dict,
+}
+
+
+def _documented() -> dict[str, dict[str, str]]:
+    """{section path: {field: type}} from the tables of docs/report-json.md."""
+    sections: dict[str, dict[str, str]] = {}
+    current: list[str] = []
+    for line in DOC.read_text().splitlines():
+        if line.startswith("## "):
+            current = re.findall(r"`([^`]+)`", line) or [line[3:].strip()]
+            for name in current:
+                sections[name] = {}
+        elif current and (row := re.match(r"\| `([^`]+)` \| ([a-z ]+) \|", line)):
+            for name in current:
+                sections[name][row.group(1)] = row.group(2)
+    return sections
+
+
+def _at(report: dict, path: str) -> list:
+    """The objects at a documented path (``a.b``, ``a.c[]`` for each item of a list)."""
+    objects = [report]
+    for part in path.split("."):
+        many = part.endswith("[]")
+        objects = [o[part.removesuffix("[]")] for o in objects]
+        if many:
+            objects = [item for o in objects for item in o]
+    return objects
+
+
+def _check_type(value, kind: str, where: str) -> None:
+    names = kind.split(" or ")
+    if value is None:
+        assert "null" in names, f"{where} is null but documented as {kind}"
+        return
+    allowed = tuple(_TYPES[n] for n in names if n != "null")
+    ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
+    assert ok, f"{where} is {type(value).__name__}, documented as {kind}"
+
+
+def test_report_json_has_the_documented_structure(written, report):
+    data = json.loads(written["json"].read_text())
+    assert data == report
+    sections = _documented()
+    top = sections.pop("Top-level keys")
+    assert set(top) == set(data), "top-level keys differ from docs/report-json.md"
+    for key, kind in top.items():
+        _check_type(data[key], kind, key)
+    assert {s.split(".")[0].removesuffix("[]") for s in sections} <= set(top)
+    for path, fields in sections.items():
+        for obj in _at(data, path):
+            assert set(fields) == set(obj), f"{path}: fields differ from the docs"
+            for name, kind in fields.items():
+                _check_type(obj[name], kind, f"{path}.{name}")
+    # every documented object is described
+    objects = {k for k, v in top.items() if v == "object"}
+    assert objects <= set(sections)
+    assert isinstance(data["summary"], list) and 2 <= len(data["summary"]) <= 4
+
+
+class _Collector(HTMLParser):
+    VOID: ClassVar[set[str]] = {"meta", "img", "br", "hr", "link", "input"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.images: list[str] = []
+        self.tags: set[str] = set()
+        self.attributes: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attributes += attrs
+        if tag == "img":
+            self.images.append(dict(attrs)["src"])
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, f"unbalanced </{tag}>"
+        self.stack.pop()
+
+
+def test_report_html_is_self_contained(written):
+    text = written["html"].read_text()
+    parser = _Collector()
+    parser.feed(text)
+    parser.close()
+    assert parser.stack == []  # every element closed, in order
+    assert len(parser.images) == len(PLOTS) == 6
+    for src in parser.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "script" not in parser.tags and "<script" not in text.lower()
+    assert not {"link", "iframe", "object", "embed"} & parser.tags
+    assert not any(name in ("href", "srcset") for name, _ in parser.attributes)
+    assert 'src="http' not in text and "url(" not in text and "@import" not in text
+    with_src = [v for name, v in parser.attributes if name == "src"]
+    assert all(v.startswith("data:") for v in with_src)
+
+
+def test_report_md_and_folder(written, report):
+    md = written["markdown"].read_text()
+    assert report["headline"] in md
+    assert "| MQL-to-SQL rate |" in md and str(written["html"]) in md
+    folder = written["json"].parent
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.json", "report.md"]
+
+
+def test_write_report_rejects_other_dicts(tmp_path):
+    with pytest.raises(DataError, match=r"report must be a dict made by mqlml.report.compare"):
+        write_report({"headline": "x"}, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_import_does_not_load_matplotlib():
+    code = "import sys, mqlml.report; print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------------------
+# A bundle saved with its leads file: build_report and the CLI read the leads themselves
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def file_bundle(tmp_path_factory, trained, leads):
+    """The trained bundle, its config pointing at a CSV of the leads it was trained on."""
+    folder = tmp_path_factory.mktemp("project")
+    leads.to_csv(folder / "leads.csv", index=False)
+    config = trained.bundle.config
+    config = {**config, "data": {**config["data"], "path": str(folder / "leads.csv")}}
+    return dataclasses.replace(trained.bundle, config=config).save(folder / "model")
+
+
+def test_build_report_reads_the_leads_from_the_config(file_bundle, tmp_path):
+    report, paths = build_report(str(file_bundle), out=tmp_path / "r", n_boot=200)
+    assert report["model"]["path"] == str(file_bundle)
+    assert report["data"]["n"] == 4000
+    assert set(paths) == {"json", "markdown", "html"} and all(p.is_file() for p in paths.values())
+    assert json.loads(paths["json"].read_text())["headline"] == report["headline"]
+
+
+# CLI
+def test_cli_report(file_bundle, tmp_path):
+    from typer.testing import CliRunner
+
+    from mqlml.cli import app
+
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(
+        app, ["report", "--model", str(file_bundle), "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["headline"].startswith("At the same")
+    assert printed["paths"]["html"] == str(out / "report.html")
+    assert json.loads((out / "report.json").read_text())["model"]["path"] == str(file_bundle)
+    no_rules = tmp_path / "missing.yaml"
+    result = CliRunner().invoke(
+        app, ["report", "--model", str(file_bundle), "--baseline", str(no_rules), "--out", str(out)]
+    )
+    assert result.exit_code == 2 and "rules file must be an existing file" in result.output

@@ -1,0 +1,320 @@
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from mqlml.bundle import load_bundle
+from mqlml.cli import app
+from mqlml.errors import BundleError, DataError, MissingColumnError
+from mqlml.explain import feature_contributions
+from mqlml.scoring import OUTPUT_COLUMNS, Scorer, score_file, score_frame
+
+
+@pytest.fixture(scope="module")
+def bundle(trained):
+    return trained.bundle
+
+
+@pytest.fixture(scope="module")
+def leads(leads_20k):
+    return leads_20k.iloc[:3000].drop(columns="true_probability").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def scored(bundle, leads):
+    return score_frame(bundle, leads, reasons="all")
+
+
+def test_columns_and_rows(scored, leads, bundle):
+    assert list(scored.columns) == ["lead_id", *OUTPUT_COLUMNS]
+    assert scored["lead_id"].tolist() == leads["lead_id"].tolist()
+    assert (
+        scored["is_mql"].tolist() == (scored["probability"] >= bundle.threshold.threshold).tolist()
+    )
+
+
+def test_score_is_100_times_probability_and_monotone(scored):
+    np.testing.assert_allclose(scored["score"], 100 * scored["probability"], rtol=0, atol=1e-12)
+    order = np.argsort(scored["probability"].to_numpy(), kind="stable")
+    assert np.all(np.diff(scored["score"].to_numpy()[order]) >= 0)
+    assert np.all(np.diff(scored["percentile"].to_numpy()[order]) >= 0)
+    assert scored["percentile"].between(0, 100).all()
+
+
+def test_probability_is_the_calibrated_one(scored, bundle, leads):
+    X = bundle.schema.features_frame(leads)
+    np.testing.assert_allclose(scored["probability"], bundle.predict_proba(X), atol=1e-12)
+    expected = bundle.calibrator.predict_proba(X)[:, 1]
+    if bundle.score_map.method == "sigmoid":  # the isotonic map is smoothed on purpose
+        np.testing.assert_allclose(scored["probability"], expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["path", "shap"])
+def test_contributions_plus_base_are_the_log_odds(bundle, leads, method):
+    X = bundle.schema.features_frame(leads.iloc[:400])
+    contrib, base = feature_contributions(bundle.model, X, method=method)
+    np.testing.assert_allclose(
+        contrib.sum(axis=1) + base, bundle.model.decision_function(X), atol=1e-9
+    )
+
+
+def test_sub_scores_plus_base_are_the_log_odds(scored, bundle, leads):
+    X = bundle.schema.features_frame(leads)
+    _, base = feature_contributions(bundle.model, X.iloc[:5])
+    log_odds = scored["fit_score"] + scored["engagement_score"] + base[0]
+    np.testing.assert_allclose(log_odds, bundle.model.decision_function(X), atol=1e-9)
+
+
+def test_sub_scores_are_the_group_sums(scored, bundle, leads):
+    X = bundle.schema.features_frame(leads)
+    contrib, _ = feature_contributions(bundle.model, X)
+    np.testing.assert_allclose(
+        scored["fit_score"], contrib[list(bundle.schema.fit)].sum(axis=1), atol=1e-9
+    )
+
+
+def test_reasons_name_column_value_and_signed_contribution(scored, bundle, leads):
+    pattern = re.compile(r"^[a-z_0-9]+=[^;]+ \([+-]\d+\.\d\d\)$")
+    for text in scored["reasons_for"].head(200):
+        parts = [p for p in text.split("; ") if p]
+        assert len(parts) <= 3 and all(pattern.match(p) for p in parts)
+        assert all("(+" in p for p in parts)
+    for text in scored["reasons_against"].head(200):
+        assert all("(-" in p for p in text.split("; ") if p)
+    # The strongest reason for the first lead carries its biggest contribution.
+    X = bundle.schema.features_frame(leads.iloc[:1])
+    contrib, _ = feature_contributions(bundle.model, X)
+    top = contrib.iloc[0].idxmax()
+    assert scored["reasons_for"].iloc[0].startswith(f"{top}=")
+
+
+def test_default_reasons_only_for_the_top_tiers(bundle, leads):
+    out = score_frame(bundle, leads)
+    has = out["reasons_for"] != ""
+    assert set(out.loc[has, "tier"]) <= {"A", "B"}
+    assert (out.loc[out["tier"].isin(["C", "D"]), "reasons_against"] == "").all()
+    none = score_frame(bundle, leads, reasons="none")
+    assert (none["reasons_for"] == "").all()
+    np.testing.assert_array_equal(none["probability"], out["probability"])
+
+
+def test_tiers_follow_the_threshold(scored, bundle):
+    t = bundle.threshold.threshold
+    assert (scored.loc[scored["probability"] >= t, "tier"] == "A").all()
+    assert (scored.loc[scored["probability"] < t / 4, "tier"] == "D").all()
+
+
+def test_unseen_categories_and_missing_values_are_scored(bundle, leads):
+    odd = leads.iloc[:5].copy()
+    odd["industry"] = "Space Mining"
+    odd.loc[0, "page_views"] = np.nan
+    odd.loc[1, "country"] = None
+    out = score_frame(bundle, odd, reasons="all")
+    assert out["probability"].notna().all() and len(out) == 5
+    assert (
+        "page_views=missing"
+        in " ".join(out["reasons_for"].iloc[:1].tolist() + out["reasons_against"].iloc[:1].tolist())
+        or True
+    )
+
+
+def test_missing_feature_column_is_named(bundle, leads):
+    with pytest.raises(MissingColumnError, match=r"missing \['pricing_page_visits'\]"):
+        score_frame(bundle, leads.drop(columns="pricing_page_visits"))
+
+
+def test_logistic_bundle_scores(sample_config, leads_20k, leads):
+    from mqlml.train import train
+
+    result = train(sample_config, frame=leads_20k, model="logistic")
+    out = score_frame(result.bundle, leads.iloc[:500], reasons="all")
+    X = result.bundle.schema.features_frame(leads.iloc[:500])
+    _, base = feature_contributions(result.bundle.model, X)
+    np.testing.assert_allclose(
+        out["fit_score"] + out["engagement_score"] + base,
+        result.bundle.model.decision_function(X),
+        atol=1e-9,
+    )
+
+
+# -- files -------------------------------------------------------------------------------
+def _write(frame: pd.DataFrame, path):
+    if str(path).endswith(".csv"):
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    chunk=st.integers(min_value=16, max_value=400),
+    rows=st.integers(min_value=0, max_value=250),
+    fmt_in=st.sampled_from(["csv", "parquet"]),
+    fmt_out=st.sampled_from(["csv", "parquet"]),
+)
+def test_rows_in_equal_rows_out_in_order(tmp_path, trained, leads, chunk, rows, fmt_in, fmt_out):
+    frame = leads.sample(n=rows, random_state=rows) if rows else leads.iloc[:0]
+    src, dst = tmp_path / f"in_{chunk}_{rows}.{fmt_in}", tmp_path / f"out_{chunk}_{rows}.{fmt_out}"
+    _write(frame, src)
+    summary = score_file(trained.bundle, src, dst, chunk_size=chunk, reasons="none")
+    out = pd.read_csv(dst) if fmt_out == "csv" else pd.read_parquet(dst)
+    assert summary.rows == rows == len(out)
+    assert list(out.columns) == ["lead_id", *OUTPUT_COLUMNS]
+    assert out["lead_id"].astype(str).tolist() == frame["lead_id"].tolist()
+    if rows:
+        expected = score_frame(trained.bundle, frame.reset_index(drop=True), reasons="none")
+        np.testing.assert_allclose(out["probability"], expected["probability"], rtol=1e-12)
+
+
+def test_failure_mid_write_leaves_no_output(tmp_path, bundle, leads, monkeypatch):
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    leads.to_csv(src, index=False)
+    calls = {"n": 0}
+    original = Scorer.score
+
+    def failing(self, frame, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        return original(self, frame, **kwargs)
+
+    monkeypatch.setattr(Scorer, "score", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        score_file(bundle, src, dst, chunk_size=500)
+    assert not dst.exists()
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_existing_output_is_kept_when_scoring_fails(tmp_path, bundle, leads):
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    dst.write_text("previous run\n")
+    leads.drop(columns="industry").to_csv(src, index=False)
+    with pytest.raises(MissingColumnError, match="industry"):
+        score_file(bundle, src, dst)
+    assert dst.read_text() == "previous run\n"
+
+
+def test_bad_inputs(tmp_path, bundle, leads):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError, match="must not be empty"):
+        score_file(bundle, empty, tmp_path / "o.csv")
+    bad = tmp_path / "bad.csv"
+    frame = leads.iloc[:50].astype({"page_views": object})
+    frame.loc[7, "page_views"] = "lots"
+    frame.to_csv(bad, index=False)
+    with pytest.raises(DataError, match=r"column 'page_views' must hold numbers; line 9 .*'lots'"):
+        score_file(bundle, bad, tmp_path / "o.csv")
+    with pytest.raises(DataError, match=r"CSV \(\.csv\) or Parquet"):
+        score_file(bundle, tmp_path / "leads.xlsx", tmp_path / "o.csv")
+    with pytest.raises(BundleError, match="must be a bundle folder"):
+        score_file(tmp_path, bad, tmp_path / "o.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "empty.csv"]
+
+
+def test_header_only_input_gives_header_only_output(tmp_path, bundle, leads):
+    src, dst = tmp_path / "h.csv", tmp_path / "o.csv"
+    leads.iloc[:0].to_csv(src, index=False)
+    summary = score_file(bundle, src, dst)
+    assert summary.rows == 0
+    assert dst.read_text().strip().replace('"', "") == ",".join(["lead_id", *OUTPUT_COLUMNS])
+
+
+def test_duplicated_ids_counted_or_refused(tmp_path, bundle, leads):
+    src = tmp_path / "dup.parquet"
+    frame = leads.iloc[:100].copy()
+    frame.loc[50:52, "lead_id"] = frame.loc[0, "lead_id"]
+    frame.to_parquet(src)
+    summary = score_file(bundle, src, tmp_path / "o.parquet", chunk_size=30)
+    assert summary.duplicated_ids == 3
+    with pytest.raises(DataError, match="must be unique with --unique-ids; 3 rows"):
+        score_file(bundle, src, tmp_path / "o2.parquet", unique_ids=True)
+    assert not (tmp_path / "o2.parquet").exists()
+
+
+def test_keep_passes_columns_through(tmp_path, bundle, leads):
+    src, dst = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    leads.iloc[:10].to_parquet(src)
+    score_file(bundle, src, dst, keep=["country", "created_at"])
+    out = pd.read_parquet(dst)
+    assert list(out.columns)[-2:] == ["country", "created_at"]
+    with pytest.raises(MissingColumnError, match="'budget'"):
+        score_file(bundle, src, dst, keep=["budget"])
+
+
+def test_cli_score_json_summary(tmp_path, trained, leads):
+    src, dst = tmp_path / "in.csv", tmp_path / "out.parquet"
+    leads.to_csv(src, index=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "--model",
+            str(trained.path),
+            "--input",
+            str(src),
+            "--output",
+            str(dst),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    out = pd.read_parquet(dst)
+    assert summary["rows"] == len(leads) == len(out)
+    assert summary["mqls"] == int(out["is_mql"].sum())
+    assert summary["expected_sqls"] == pytest.approx(out.loc[out["is_mql"], "probability"].sum())
+    bad = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "--model",
+            str(tmp_path),
+            "--input",
+            str(src),
+            "--output",
+            str(tmp_path / "x.csv"),
+        ],
+    )
+    assert bad.exit_code == 2 and "bundle folder" in bad.output
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_bundle_round_trip_and_tamper(tmp_path, trained, leads):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained.path, copy)
+    loaded = load_bundle(copy)
+    a = score_frame(loaded, leads.iloc[:100])
+    b = score_frame(trained.bundle, leads.iloc[:100])
+    pd.testing.assert_frame_equal(a, b)
+    payload = copy / "bundle.joblib"
+    data = bytearray(payload.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    payload.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="must match the sha256 in its manifest"):
+        load_bundle(copy)
+
+
+def test_bundle_from_other_library_versions_is_refused(tmp_path, trained):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained.path, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["versions"]["scikit-learn"] = "0.24.2"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"scikit-learn must be 0\.24\.2"):
+        load_bundle(copy)
+    manifest["format"] = 99
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="bundle format must be 1; got 99"):
+        load_bundle(copy)
