@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from mqlml.config import ProjectConfig
+from mqlml.events import with_event_features
 from mqlml.schema import LeadSchema
 
 __all__ = ["CheckReport", "Finding", "check_leads", "single_column_auc"]
@@ -128,7 +129,8 @@ def check_leads(frame: pd.DataFrame, config: ProjectConfig) -> CheckReport:
     Parameters
     ----------
     frame : pandas.DataFrame
-        The leads, as read by :func:`mqlml.readers.read_leads`.
+        The leads, as read by :func:`mqlml.readers.read_leads` (with ``data.events``,
+        the activity log's features are added and checked too).
     config : ProjectConfig
         Column roles, exclusions and the bars in ``checks``.
 
@@ -142,6 +144,7 @@ def check_leads(frame: pd.DataFrame, config: ProjectConfig) -> CheckReport:
         When the config does not match the frame (named column), or labels are unusable.
     """
     bars = config.checks
+    config, frame, _ = with_event_features(config, frame)
     schema = LeadSchema.resolve(config, frame)
     y = schema.labels(frame)
     times = schema.times(frame)

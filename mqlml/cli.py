@@ -200,6 +200,12 @@ def score(
     unique_ids: Annotated[
         bool, typer.Option("--unique-ids", help="Fail (write nothing) if an id repeats.")
     ] = False,
+    events: Annotated[
+        Path | None, typer.Option(help="Activity log, for a model trained from one.")
+    ] = None,
+    as_of: Annotated[
+        str, typer.Option(help="Date the activity-log features are computed as of.")
+    ] = "now",
     as_json: JsonOpt = False,
 ) -> None:
     """Score a leads file: probability, score, percentile, tier, is_mql, sub-scores, reasons."""
@@ -217,6 +223,8 @@ def score(
                 reasons=reasons,
                 keep=keep_cols,
                 unique_ids=unique_ids,
+                events=events,
+                as_of=as_of,
                 progress=advance,
             )
     except (MqlmlError, ValueError) as exc:

@@ -27,6 +27,7 @@ __all__ = [
     "ChecksConfig",
     "ColumnsConfig",
     "DataConfig",
+    "EventsConfig",
     "Exclusion",
     "FeaturesConfig",
     "ModelConfig",
@@ -75,6 +76,21 @@ class FeaturesConfig(_Section):
     categorical: list[str] = Field(default_factory=list)
     numeric: list[str] = Field(default_factory=list)
     boolean: list[str] = Field(default_factory=list)
+
+
+class EventsConfig(_Section):
+    """How an activity log (``data.events``) becomes engagement features (mqlml.events)."""
+
+    horizon_days: float = Field(
+        14.0, gt=0, description="Training: features as of creation + this, never after converting."
+    )
+    windows: list[float] = Field(default_factory=lambda: [7.0, 30.0, 90.0])
+    half_life_days: float = Field(14.0, gt=0)
+    event_types: list[str] | None = Field(None, description="Default: the types in the log.")
+    id_column: str | None = Field(None, description="Lead id in the log (default columns.id).")
+    timestamp_column: str = "timestamp"
+    type_column: str = "event_type"
+    value_column: str | None = None
 
 
 class Exclusion(_Section):
@@ -186,6 +202,7 @@ class ProjectConfig(_Section):
     data: DataConfig
     columns: ColumnsConfig
     features: FeaturesConfig = FeaturesConfig()
+    events: EventsConfig = EventsConfig()
     exclude: list[Exclusion] = Field(default_factory=list)
     missing_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING_TOKENS))
     split: SplitConfig = SplitConfig()

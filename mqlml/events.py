@@ -23,9 +23,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mqlml.config import ProjectConfig
 from mqlml.errors import ConfigError, DataError, MissingColumnError
+from mqlml.readers import read_table
 
-__all__ = ["engagement_features", "feature_names"]
+__all__ = [
+    "add_event_features",
+    "engagement_features",
+    "feature_names",
+    "with_event_features",
+]
 
 _DAY_NS = 86_400 * 10**9
 # Largest (lead, day) bitmap used to count active days; above it, sort and keep distinct.
@@ -479,3 +486,104 @@ def _require_columns(frame: pd.DataFrame, columns: list[str], table: str) -> Non
                 f"column {column!r} must be in the {table} table; got columns "
                 f"{list(frame.columns)!r}. Rename it or pass the matching *_column argument."
             )
+
+
+def add_event_features(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    config: ProjectConfig,
+    *,
+    cutoff: Any = None,
+    event_types: Iterable[Any] | None = None,
+) -> tuple[pd.DataFrame, list[str], list[Any]]:
+    """Append the activity log's engagement features to a leads table, as a config says.
+
+    For training (``cutoff`` None) each lead's features are as of ``created_at +
+    events.horizon_days`` and never after ``columns.converted_at``; for scoring, as of
+    ``cutoff`` ("now" or a date) for every lead.
+
+    Parameters
+    ----------
+    leads : pandas.DataFrame
+        The leads (id, creation time and, for training, conversion time).
+    events : pandas.DataFrame
+        The activity log.
+    config : ProjectConfig
+        Column names and the ``events`` settings.
+    cutoff : "now", date or None
+        None for training (per-lead horizon), else the scoring date.
+    event_types : iterable, optional
+        The event types to make columns for (a bundle's, at scoring time).
+
+    Returns
+    -------
+    (frame, names, event_types)
+        The leads with the feature columns appended (same rows and order), the feature
+        names, and the event types used.
+
+    Raises
+    ------
+    ConfigError
+        When the config has no id or time column (both are needed to place events).
+    """
+    cols, settings = config.columns, config.events
+    if cols.id is None or (cutoff is None and cols.time is None):
+        raise ConfigError(
+            "columns.id and columns.time must be set to use an activity log (data.events); "
+            f"got id={cols.id!r}, time={cols.time!r}. Name them in the config."
+        )
+    log = events.rename(columns={settings.id_column: cols.id}) if settings.id_column else events
+    types = event_types if event_types is not None else settings.event_types
+    if types is None and settings.type_column in log.columns:
+        types = _sorted_types(log[settings.type_column].dropna().unique().tolist())
+    training = cutoff is None
+    features = engagement_features(
+        log,
+        leads,
+        cutoff=cutoff,
+        horizon_days=settings.horizon_days if training else None,
+        windows=settings.windows,
+        half_life_days=settings.half_life_days,
+        event_types=types,
+        id_column=cols.id,
+        created_column=cols.time or "created_at",
+        converted_column=cols.converted_at if training else None,
+        timestamp_column=settings.timestamp_column,
+        type_column=settings.type_column,
+        value_column=settings.value_column,
+    )
+    names = [c for c in features.columns if c != cols.id]
+    clash = [c for c in names if c in leads.columns]
+    if clash:
+        raise ConfigError(
+            f"activity-log feature names must not clash with lead columns; got {clash}. "
+            "Rename those lead columns or exclude them."
+        )
+    frame = pd.concat([leads, features[names].set_axis(leads.index)], axis=1)
+    return frame, names, list(types or [])
+
+
+def with_event_features(
+    config: ProjectConfig,
+    frame: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    cutoff=None,
+    event_types=None,
+) -> tuple[ProjectConfig, pd.DataFrame, list | None]:
+    """Add the activity log's engagement features when the config names one.
+
+    Returns the config with those features in the engagement group, the frame with them
+    appended, and the event types (None without a log).
+    """
+    if config.data.events is None and events is None:
+        return config, frame, None
+    if events is None:
+        events = read_table(config.data.events, missing_tokens=config.missing_tokens)
+    frame, names, types = add_event_features(
+        frame, events, config, cutoff=cutoff, event_types=event_types
+    )
+    listed = config.features.engagement
+    if listed != "infer":
+        config = config.with_overrides(features={"engagement": [*listed, *names]})
+    return config, frame, types

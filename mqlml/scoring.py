@@ -42,7 +42,9 @@ import pyarrow.parquet as pq
 
 from mqlml.atomic import atomic_output
 from mqlml.bundle import Bundle, load_bundle
+from mqlml.config import ProjectConfig
 from mqlml.errors import DataError, MissingColumnError
+from mqlml.events import with_event_features
 from mqlml.explain import PathAttribution, format_reasons, group_matrix
 from mqlml.points import percentile_of, score_of
 from mqlml.readers import detect_format, iter_batches, read_table
@@ -195,6 +197,8 @@ def score_frame(
     reasons: Reasons = "top",
     attribution: Attribution = "path",
     keep: Sequence[str] = (),
+    events: pd.DataFrame | None = None,
+    as_of: Any = "now",
 ) -> pd.DataFrame:
     """Score a DataFrame of leads in memory.
 
@@ -207,6 +211,11 @@ def score_frame(
     reasons, attribution : see :class:`Scorer`.
     keep : sequence of str
         Input columns to pass through.
+    events : pandas.DataFrame, optional
+        The activity log, for a bundle trained from one (read from its config's
+        ``data.events`` when omitted).
+    as_of : "now" or date
+        The date the activity-log features are computed as of.
 
     Returns
     -------
@@ -215,7 +224,23 @@ def score_frame(
     """
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle)
+    frame = _with_events(bundle, frame, events, as_of)
     return Scorer(bundle, reasons=reasons, attribution=attribution).score(frame, keep=keep)
+
+
+def _with_events(bundle: Bundle, frame: pd.DataFrame, events, as_of) -> pd.DataFrame:
+    """The leads with the activity-log features a bundle trained from a log needs."""
+    types = bundle.metadata.get("event_types")
+    if types is None:
+        return frame
+    config = ProjectConfig.model_validate(bundle.config)
+    if events is None and config.data.events is None:
+        raise MissingColumnError(
+            "this model was trained from an activity log; its events must be given. "
+            "Pass --events FILE (or events= in Python)."
+        )
+    _, frame, _ = with_event_features(config, frame, events, cutoff=as_of, event_types=types)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -257,6 +282,23 @@ def _header(path: Path, fmt: str, delimiter: str, encoding: str) -> list[str]:
     return first.schema.names
 
 
+def _event_columns(bundle, input, names, events, as_of, delimiter, encoding) -> pd.DataFrame:
+    """Activity-log features of every lead of ``input``, in file order (none without a log).
+
+    Only the id and creation time of the leads are read here, once; the chunks are then
+    joined to these rows by position.
+    """
+    if bundle.metadata.get("event_types") is None:
+        return pd.DataFrame()
+    schema = bundle.schema
+    key = [c for c in (schema.id_column, schema.time_column) if c and c in names]
+    leads = read_table(input, columns=key, delimiter=delimiter, encoding=encoding)
+    if isinstance(events, str | Path):
+        events = read_table(events, missing_tokens=schema.missing_tokens)
+    with_features = _with_events(bundle, leads, events, as_of)
+    return with_features.drop(columns=key).reset_index(drop=True)
+
+
 def _first_non_number(path: Path, column: str, tokens: Sequence[str], **csv) -> DataError:
     """Name the first line of a CSV column that is not a number (only on the error path)."""
     values = read_table(path, columns=[column], missing_tokens=tokens, **csv)[column]
@@ -282,6 +324,8 @@ def score_file(
     unique_ids: bool = False,
     delimiter: str = "auto",
     encoding: str = "utf-8",
+    events: str | Path | pd.DataFrame | None = None,
+    as_of: Any = "now",
     progress: Callable[[int], None] | None = None,
 ) -> ScoreSummary:
     """Score a CSV or Parquet file into a CSV or Parquet file, streamed in chunks.
@@ -304,6 +348,10 @@ def score_file(
         Refuse (and write nothing) when an id repeats; otherwise repeats are counted.
     delimiter, encoding : str
         CSV input options.
+    events : path or DataFrame, optional
+        The activity log, for a bundle trained from one.
+    as_of : "now" or date
+        The date activity-log features are computed as of.
     progress : callable, optional
         Called with the number of rows done after each chunk.
 
@@ -328,11 +376,12 @@ def score_file(
     in_fmt, out_fmt = detect_format(input), detect_format(output)
     names = _header(input, in_fmt, delimiter, encoding)
     schema = bundle.schema
-    schema.check_columns(names)
+    extra = _event_columns(bundle, input, names, events, as_of, delimiter, encoding)
+    schema.check_columns([*names, *extra.columns])
     scorer = Scorer(bundle, reasons=reasons, attribution=attribution)
-    wanted = list(
-        dict.fromkeys([*([schema.id_column] if schema.id_column else []), *schema.features, *keep])
-    )
+    # The columns read from the file; activity-log features come from `extra`.
+    ids = [schema.id_column] if schema.id_column else []
+    wanted = [c for c in dict.fromkeys([*ids, *schema.features, *keep]) if c in names]
     absent = [c for c in keep if c not in names]
     if absent:
         raise MissingColumnError(
@@ -357,6 +406,9 @@ def score_file(
         try:
             for batch in batches:
                 frame = batch.to_pandas()
+                if len(extra.columns):
+                    part = extra.iloc[rows : rows + len(frame)].set_axis(frame.index)
+                    frame = pd.concat([frame, part], axis=1)
                 scored = scorer.score(frame, row_offset=rows, keep=keep)
                 table = pa.Table.from_pandas(scored, preserve_index=False)
                 if writer is None:
@@ -373,7 +425,8 @@ def score_file(
                 if progress is not None:
                     progress(rows)
             if writer is None:  # no rows at all: a header-only output
-                empty = scorer.score(pd.DataFrame({c: pd.Series(dtype=object) for c in wanted}))
+                columns = [*wanted, *extra.columns]
+                empty = scorer.score(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}))
                 table = pa.Table.from_pandas(empty, preserve_index=False)
                 writer = _writer(tmp, table.schema, out_fmt)
                 writer.write_table(table)

@@ -31,13 +31,22 @@ from mqlml.config import ProjectConfig
 from mqlml.drift import build_reference
 from mqlml.errors import DataError, InsufficientDataError
 from mqlml.evaluate import evaluate
+from mqlml.events import with_event_features
 from mqlml.model import LeadScorer
 from mqlml.points import Tiers, reference_quantiles
 from mqlml.readers import read_leads
 from mqlml.schema import LeadSchema
 from mqlml.threshold import choose_threshold
 
-__all__ = ["Parts", "TrainResult", "holdout", "prepare_leads", "split_leads", "train"]
+__all__ = [
+    "Leads",
+    "Parts",
+    "TrainResult",
+    "holdout",
+    "prepare_leads",
+    "split_leads",
+    "train",
+]
 
 _PARTS = ("train", "calibrate", "test")
 
@@ -143,10 +152,25 @@ class TrainResult:
         }
 
 
+@dataclass(frozen=True)
+class Leads:
+    """Checked leads, ready to split: the frame, its schema, features, labels and times."""
+
+    frame: pd.DataFrame
+    schema: LeadSchema
+    X: pd.DataFrame
+    y: np.ndarray
+    times: pd.Series | None
+    event_types: list | None = None
+
+
 def prepare_leads(
-    config: ProjectConfig, frame: pd.DataFrame | None = None
-) -> tuple[LeadSchema, pd.DataFrame, np.ndarray, pd.Series | None]:
+    config: ProjectConfig, frame: pd.DataFrame | None = None, events: pd.DataFrame | None = None
+) -> Leads:
     """Read (unless given) and check the leads: schema, features, labels, times.
+
+    With an activity log (``data.events`` or ``events``), its engagement features are
+    computed as of each lead's horizon (mqlml.events) and appended first.
 
     Raises
     ------
@@ -157,6 +181,7 @@ def prepare_leads(
     """
     if frame is None:
         frame = read_leads(config)
+    config, frame, event_types = with_event_features(config, frame, events)
     schema = LeadSchema.resolve(config, frame)
     schema.check_unique_ids(frame)
     y = schema.labels(frame)
@@ -169,7 +194,7 @@ def prepare_leads(
             f"{bars.min_conversions_error} conversions (and some non-conversions); got {n} "
             f"leads and {n_pos} conversions in {config.data.path}. Add more history."
         )
-    return schema, schema.features_frame(frame), y, times
+    return Leads(frame, schema, schema.features_frame(frame), y, times, event_types)
 
 
 def _split(config: ProjectConfig, y: np.ndarray, times: pd.Series | None) -> Parts:
@@ -187,6 +212,7 @@ def train(
     config: ProjectConfig,
     *,
     frame: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
     target_rate: float | None = None,
     capacity: int | str | None = None,
     model: str | None = None,
@@ -200,6 +226,8 @@ def train(
         The project config.
     frame : pandas.DataFrame, optional
         The leads; read from ``config.data`` when omitted.
+    events : pandas.DataFrame, optional
+        An activity log; read from ``config.data.events`` when that is set.
     target_rate, capacity : optional
         Override the config's threshold goal (one of them).
     model : {"lightgbm", "logistic"}, optional
@@ -231,7 +259,8 @@ def train(
         config = config.with_overrides(threshold={"target_rate": target_rate, "capacity": capacity})
     if model is not None:
         config = config.with_overrides(model={"kind": model})
-    schema, X, y, times = prepare_leads(config, frame)
+    leads = prepare_leads(config, frame, events)
+    schema, X, y, times = leads.schema, leads.X, leads.y, leads.times
     parts = _split(config, y, times)
     for name in _PARTS:
         rows = getattr(parts, name)
@@ -294,6 +323,7 @@ def train(
         "model": settings.kind,
         "best_iteration": getattr(scorer, "best_iteration_", None),
         "calibration_method": method,
+        "event_types": leads.event_types,
         "metrics": metrics,
         "versions": package_versions(),
     }
@@ -326,7 +356,9 @@ def train(
     )
 
 
-def holdout(bundle: Bundle, frame: pd.DataFrame | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+def holdout(
+    bundle: Bundle, frame: pd.DataFrame | None = None, events: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The test part of a bundle's training data, split again exactly as in training.
 
     Parameters
@@ -335,6 +367,9 @@ def holdout(bundle: Bundle, frame: pd.DataFrame | None = None) -> tuple[pd.DataF
         A trained bundle (its config says where the leads are and how they were split).
     frame : pandas.DataFrame, optional
         The leads; read from the bundle's config when omitted.
+    events : pandas.DataFrame, optional
+        The activity log, when the bundle was trained from one (read from the config
+        when omitted).
 
     Returns
     -------
@@ -349,12 +384,13 @@ def holdout(bundle: Bundle, frame: pd.DataFrame | None = None) -> tuple[pd.DataF
     config = ProjectConfig.model_validate(bundle.config)
     if frame is None:
         frame = read_leads(config)
-    _, X, y, times = prepare_leads(config, frame)
+    leads = prepare_leads(config, frame, events)
+    X, y = leads.X, leads.y
     if _fingerprint(X.assign(__label=y)) != bundle.metadata.get("fingerprint"):
         raise DataError(
             f"the leads must be the ones the model was trained on to find its test part; "
             f"{config.data.path} has changed since. Retrain, or pass the leads to compare "
             "on explicitly."
         )
-    parts = _split(config, y, times)
-    return frame.iloc[parts.test].reset_index(drop=True), y[parts.test]
+    parts = _split(config, y, leads.times)
+    return leads.frame.iloc[parts.test].reset_index(drop=True), y[parts.test]
