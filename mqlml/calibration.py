@@ -22,6 +22,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import brier_score_loss
 
 from mqlml.errors import DataError, InsufficientDataError
+from mqlml.inputs import numbers, outcomes
 
 __all__ = [
     "ISOTONIC_MIN_NEGATIVES",
@@ -144,7 +145,7 @@ def fit_calibrator(
             f"method must be one of {', '.join(_METHODS)}; got {method!r}. "
             "Use 'auto' to choose by the size of the calibration part."
         )
-    labels = _check_labels(y, "y")
+    labels = outcomes(y)
     n_rows = int(labels.size)
     n_positive = int(labels.sum())
     n_negative = n_rows - n_positive
@@ -384,55 +385,9 @@ def _bin(
     return sum_predicted[filled] / counts, sum_observed[filled] / counts, counts
 
 
-def _check_labels(y: Any, name: str) -> np.ndarray:
-    """``y`` as a 1-d int array of 0/1, or DataError naming the problem."""
-    values = np.asarray(y)
-    if values.ndim != 1 or values.size == 0:
-        raise DataError(
-            f"{name} must be a non-empty 1-d array of 0/1 outcomes; got shape {values.shape}. "
-            "Pass one outcome per lead."
-        )
-    if values.dtype == bool:
-        return values.astype(np.int64)
-    try:
-        numeric = values.astype(float)
-    except (TypeError, ValueError):
-        numeric = np.full(values.shape, np.nan)
-    bad = ~np.isin(numeric, (0.0, 1.0))
-    if bad.any():
-        raise DataError(
-            f"{name} must contain only 0 and 1; got {values[bad][0].item()!r} at position "
-            f"{int(np.flatnonzero(bad)[0])}. Encode converted leads as 1 and the others as 0."
-        )
-    return numeric.astype(np.int64)
-
-
-def _check_probabilities(p: Any, name: str) -> np.ndarray:
-    """``p`` as a 1-d float array of finite values in [0, 1], or DataError."""
-    try:
-        values = np.asarray(p, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise DataError(
-            f"{name} must be numeric probabilities in [0, 1]; got values that are not "
-            f"numbers ({exc}). Pass predict_proba(X)[:, 1]."
-        ) from None
-    if values.ndim != 1 or values.size == 0:
-        raise DataError(
-            f"{name} must be a non-empty 1-d array of probabilities; got shape {values.shape}. "
-            "Pass predict_proba(X)[:, 1]."
-        )
-    bad = ~np.isfinite(values) | (values < 0.0) | (values > 1.0)
-    if bad.any():
-        raise DataError(
-            f"{name} must be finite probabilities in [0, 1]; got {values[bad][0].item()!r} at "
-            f"position {int(np.flatnonzero(bad)[0])}. Pass predict_proba(X)[:, 1]."
-        )
-    return values
-
-
 def _check_pair(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
-    labels = _check_labels(y, "y")
-    probabilities = _check_probabilities(p, "p")
+    labels = outcomes(y)
+    probabilities = numbers(p, "p", probabilities=True)
     if labels.size != probabilities.size:
         raise DataError(
             f"y and p must have the same length; got {labels.size} outcomes and "

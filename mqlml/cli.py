@@ -462,37 +462,6 @@ def recalibrate(
     )
 
 
-def _demo_monitoring(bundle_path: Path, out: Path) -> None:
-    """The monitoring part of `mqlml demo`: a drifted later period, monitor, recalibrate."""
-    from mqlml.datasets import make_leads
-    from mqlml.monitor import monitor as run_monitor
-    from mqlml.monitor import recalibrate as run_recalibration
-
-    console.rule("monitor a later period: base rate doubled, pricing-page visits doubled")
-    later = make_leads(
-        20_000,
-        seed=21,
-        start="2026-01-01",
-        days=365,
-        base_rate_scale=2.0,
-        engagement_shift={"pricing_page_visits": 2.0},
-    )
-    first, rest = later.iloc[:10_000], later.iloc[10_000:]
-    report = run_monitor(bundle_path, first, outcomes=first[["lead_id", "converted"]])
-    _print_monitor(report)
-    console.rule("recalibrate on the first half of that period (the trees stay)")
-    new, summary = run_recalibration(bundle_path, first, out=out / "model-recalibrated")
-    after = run_monitor(new, rest, outcomes=rest[["lead_id", "converted"]])
-    o = after.outcomes
-    console.print(
-        f"MQL-to-SQL rate on the newest half: {summary['before']['realized_rate']:.1%} before, "
-        f"{summary['after']['realized_rate']:.1%} after (target {new.threshold.target_rate:.0%}); "
-        f"on the next {after.n:,} leads: {o['realized_rate']:.1%} -> {after.recommendation}. "
-        f"New bundle: {summary['bundle']}",
-        highlight=False,
-    )
-
-
 @app.command()
 def demo(
     config: ConfigOpt = Path("data/mqlml.yaml"),

@@ -17,7 +17,8 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from mqlml.calibration import expected_calibration_error
-from mqlml.errors import DataError, InsufficientDataError
+from mqlml.errors import InsufficientDataError
+from mqlml.inputs import numbers, outcomes
 from mqlml.threshold import realized
 
 __all__ = ["evaluate", "gains_curve", "rate_at_volume"]
@@ -245,38 +246,5 @@ def _check_inputs(
     y: Any, values: Any, name: str, *, probabilities: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Outcomes as 0/1 ints and scores as finite floats (in [0, 1] for probabilities)."""
-    labels = np.asarray(y)
-    if labels.ndim != 1 or labels.size == 0:
-        raise DataError(
-            f"y must be a non-empty 1-d array of 0/1 outcomes; got shape {labels.shape}. "
-            "Pass one outcome per lead."
-        )
-    try:
-        numeric = labels.astype(float)
-    except (TypeError, ValueError):
-        numeric = np.full(labels.shape, np.nan)
-    bad = ~np.isin(numeric, (0.0, 1.0))
-    if bad.any():
-        raise DataError(
-            f"y must contain only 0 and 1; got {labels[bad][0].item()!r} at position "
-            f"{int(np.flatnonzero(bad)[0])}. Encode converted leads as 1 and the others as 0."
-        )
-    try:
-        scores = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError(f"{name} must be numeric; got non-numeric values.") from None
-    if scores.shape != labels.shape:
-        raise DataError(
-            f"{name} must have one value per lead; got shape {scores.shape} for "
-            f"{labels.size} leads. Pass the {name} of the same leads."
-        )
-    bad = ~np.isfinite(scores)
-    if probabilities:
-        bad |= (scores < 0.0) | (scores > 1.0)
-    if bad.any():
-        rule = "finite and in [0, 1]" if probabilities else "finite"
-        raise DataError(
-            f"{name} must be {rule}; got {scores[bad][0].item()!r} at position "
-            f"{int(np.flatnonzero(bad)[0])}. Remove or fill missing scores."
-        )
-    return numeric.astype(np.int64), scores
+    labels = outcomes(y)
+    return labels, numbers(values, name, n=labels.size, probabilities=probabilities)

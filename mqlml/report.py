@@ -41,6 +41,7 @@ import pandas as pd
 
 from mqlml.atomic import atomic_output
 from mqlml.errors import ConfigError, DataError, InsufficientDataError, RuleError
+from mqlml.inputs import numbers, outcomes
 
 __all__ = [
     "REPORT_FORMAT",
@@ -68,38 +69,8 @@ _N_HIST_BINS = 30
 
 def _arrays(y: Any, **scores: Any) -> tuple[np.ndarray, ...]:
     """Outcomes as 0/1 ints and each score as finite floats of the same length."""
-    labels = np.asarray(y)
-    if labels.ndim != 1 or labels.size == 0:
-        raise DataError(
-            f"y must be a non-empty 1-d array of 0/1 outcomes; got shape {labels.shape}. "
-            "Pass one outcome per lead."
-        )
-    try:
-        numeric = labels.astype(float)
-    except (TypeError, ValueError):
-        numeric = np.full(labels.shape, np.nan)
-    if not np.isin(numeric, (0.0, 1.0)).all():
-        raise DataError(
-            "y must contain only 0 and 1; got other values. Encode converted leads as 1."
-        )
-    out = [numeric.astype(np.int64)]
-    for name, values in scores.items():
-        try:
-            arr = np.asarray(values, dtype=float)
-        except (TypeError, ValueError):
-            raise DataError(f"{name} must be numeric; got non-numeric values.") from None
-        if arr.shape != labels.shape:
-            raise DataError(
-                f"{name} must have one value per lead; got shape {arr.shape} for "
-                f"{labels.size} leads. Pass the scores of the same leads."
-            )
-        if not np.isfinite(arr).all():
-            raise DataError(
-                f"{name} must be finite; got {int((~np.isfinite(arr)).sum())} missing or "
-                "infinite values. Fill or drop those leads."
-            )
-        out.append(arr)
-    return tuple(out)
+    labels = outcomes(y)
+    return (labels, *(numbers(v, name, n=labels.size) for name, v in scores.items()))
 
 
 def _side(y: np.ndarray, mql: np.ndarray) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mqlml.errors import DataError, UnreachableTargetError
+from mqlml.inputs import numbers, outcomes
 
 __all__ = [
     "PERIOD_DAYS",
@@ -220,8 +221,8 @@ def choose_threshold(
             f"target_rate={target_rate!r} and capacity={capacity!r}. "
             "Aim for a conversion rate or for a number of MQLs, not both."
         )
-    p = _check_probabilities(probabilities, "probabilities")
-    y = None if labels is None else _check_labels(labels, p.size, "labels")
+    p = numbers(probabilities, "probabilities", probabilities=True)
+    y = None if labels is None else outcomes(labels, "labels", n=p.size)
     ordered = np.sort(p)[::-1]
     n = int(p.size)
     capacity_total = capacity_per_period = period = None
@@ -303,8 +304,8 @@ def realized(
     >>> r["n_mql"], r["realized_rate"], r["recall"], r["lift"]
     (2, 0.5, 0.5, 1.0)
     """
-    p = _check_probabilities(probabilities, "probabilities")
-    y = _check_labels(labels, p.size, "labels")
+    p = numbers(probabilities, "probabilities", probabilities=True)
+    y = outcomes(labels, "labels", n=p.size)
     threshold = float(threshold)
     mql = p >= threshold
     n, n_mql = int(p.size), int(mql.sum())
@@ -356,8 +357,8 @@ def rate_curve(probabilities: Any, labels: Any = None, *, n_points: int = 101) -
     """
     if isinstance(n_points, bool) or not isinstance(n_points, int | np.integer) or n_points < 2:
         raise ValueError(f"n_points must be an integer of at least 2; got {n_points!r}.")
-    p = _check_probabilities(probabilities, "probabilities")
-    y = None if labels is None else _check_labels(labels, p.size, "labels")
+    p = numbers(probabilities, "probabilities", probabilities=True)
+    y = None if labels is None else outcomes(labels, "labels", n=p.size)
     order = np.argsort(p, kind="stable")
     ascending = p[order]
     thresholds = np.linspace(0.0, float(ascending[-1]), n_points)
@@ -444,50 +445,3 @@ def _bootstrap_interval(
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(rates, [alpha, 1.0 - alpha])
     return float(lo), float(hi)
-
-
-def _check_probabilities(values: Any, name: str) -> np.ndarray:
-    """``values`` as a non-empty 1-d float array of finite probabilities, or DataError."""
-    try:
-        p = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError(
-            f"{name} must be numbers in [0, 1]; got non-numeric values. "
-            "Pass calibrated probabilities, e.g. predict_proba(X)[:, 1]."
-        ) from None
-    if p.ndim != 1 or p.size == 0:
-        raise DataError(
-            f"{name} must be a non-empty 1-d array; got shape {p.shape}. "
-            "Pass one probability per lead."
-        )
-    bad = ~np.isfinite(p) | (p < 0.0) | (p > 1.0)
-    if bad.any():
-        raise DataError(
-            f"{name} must be finite and in [0, 1]; got {p[bad][0].item()!r} at position "
-            f"{int(np.flatnonzero(bad)[0])} ({int(bad.sum())} such values). "
-            "Pass calibrated probabilities, e.g. predict_proba(X)[:, 1]."
-        )
-    return p
-
-
-def _check_labels(values: Any, n: int, name: str) -> np.ndarray:
-    """``values`` as a 1-d int array of 0/1 of length ``n``, or DataError."""
-    y = np.asarray(values)
-    if y.ndim != 1 or y.size != n:
-        raise DataError(
-            f"{name} must be a 1-d array with one outcome per lead; got shape {y.shape} "
-            f"for {n} leads. Pass the outcomes of the same leads."
-        )
-    if y.dtype == bool:
-        return y.astype(np.int64)
-    try:
-        numeric = y.astype(float)
-    except (TypeError, ValueError):
-        numeric = np.full(y.shape, np.nan)
-    bad = ~np.isin(numeric, (0.0, 1.0))
-    if bad.any():
-        raise DataError(
-            f"{name} must contain only 0 and 1; got {y[bad][0].item()!r} at position "
-            f"{int(np.flatnonzero(bad)[0])}. Encode converted leads as 1 and the others as 0."
-        )
-    return numeric.astype(np.int64)

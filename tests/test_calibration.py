@@ -180,7 +180,7 @@ def test_bad_inputs_are_named():
         reliability_curve([0, 1], [0.2, 0.8], n_bins=0)
     with pytest.raises(DataError, match="y and p must have the same length; got 2 outcomes and 3"):
         expected_calibration_error([0, 1], [0.2, 0.8, 0.5])
-    with pytest.raises(DataError, match="p must be finite probabilities in \\[0, 1\\]; got nan"):
+    with pytest.raises(DataError, match=r"p must be finite and in \[0, 1\]; got nan"):
         expected_calibration_error([0, 1], [np.nan, 0.8])
     with pytest.raises(DataError, match=r"got 1\.5 at position 1"):
         diagnose([0, 1], [0.2, 1.5])

@@ -100,7 +100,7 @@ def test_exactly_one_goal(target, capacity):
         ([-0.1, 0.2], r"got -0.1 at position 0"),
         ([], r"probabilities must be a non-empty 1-d array; got shape \(0,\)"),
         ([[0.2, 0.3]], r"got shape \(1, 2\)"),
-        (["x", "y"], r"probabilities must be numbers in \[0, 1\]"),
+        (["x", "y"], r"probabilities must be numeric probabilities in \[0, 1\]"),
     ],
 )
 def test_bad_probabilities_are_named(probabilities, message):
@@ -109,7 +109,9 @@ def test_bad_probabilities_are_named(probabilities, message):
 
 
 def test_bad_labels_are_named():
-    with pytest.raises(DataError, match=r"labels must be a 1-d array with one outcome per lead"):
+    with pytest.raises(
+        DataError, match=r"labels must be a non-empty 1-d array with one 0/1 outcome per lead"
+    ):
         choose_threshold(P5, target_rate=0.3, labels=[0, 1])
     with pytest.raises(DataError, match="labels must contain only 0 and 1; got 3 at position 2"):
         choose_threshold(P5, target_rate=0.3, labels=[0, 1, 3, 0, 0])
