@@ -206,6 +206,10 @@ def score(
     as_of: Annotated[
         str, typer.Option(help="Date the activity-log features are computed as of.")
     ] = "now",
+    engine: Annotated[str, typer.Option(help="local (one process, streamed) or spark.")] = "local",
+    master: Annotated[
+        str, typer.Option(help="Spark master with --engine spark, e.g. local[*] or yarn.")
+    ] = "local[*]",
     as_json: JsonOpt = False,
 ) -> None:
     """Score a leads file: probability, score, percentile, tier, is_mql, sub-scores, reasons."""
@@ -213,6 +217,32 @@ def score(
 
     reasons = "none" if no_reasons else "all" if all_reasons else "top"
     keep_cols = [c.strip() for c in keep.split(",") if c.strip()]
+    if engine not in ("local", "spark"):
+        err.print(f"error: --engine must be local or spark; got {engine!r}.")
+        raise typer.Exit(2)
+    if engine == "spark":
+        from mqlml.spark import score_files
+
+        try:
+            done = score_files(
+                model,
+                input,
+                output,
+                master=master,
+                reasons=reasons,
+                keep=keep_cols,
+                unique_ids=unique_ids,
+            )
+        except (MqlmlError, ValueError) as exc:
+            _fail(exc)
+        if as_json:
+            print(json.dumps(done, default=str))
+        else:
+            console.print(
+                f"scored {done['rows']:,} leads on Spark ({master}): {done['mqls']:,} MQLs, "
+                f"{done['expected_sqls']:,.1f} expected SQLs -> [bold]{output}[/]"
+            )
+        return
     try:
         with _progress(as_json) as advance:
             summary = score_file(
