@@ -84,8 +84,19 @@ class PathAttribution:
         tables = self.tables if columns is None else [t @ columns for t in self.tables]
         width = tables[0].shape[1] if tables else 0
         out = np.zeros((len(leaves), width), dtype=np.float64)
-        for t, table in enumerate(tables):
-            out += table[leaves[:, t]]
+        if not tables or not len(leaves):
+            return out
+        # Per output column, one 1-d gather per tree into a contiguous accumulator: the
+        # fastest of the layouts measured (2-d row gathers, one 3-d gather, np.take).
+        flat = np.concatenate(tables)
+        offsets = np.cumsum([0] + [len(t) for t in tables[:-1]])
+        by_tree = np.ascontiguousarray(leaves.T)
+        for j in range(width):
+            values = np.ascontiguousarray(flat[:, j])
+            column = out[:, j].copy()
+            for t, offset in enumerate(offsets):
+                column += values[offset + by_tree[t]]
+            out[:, j] = column
         return out
 
 

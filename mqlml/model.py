@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     trained on the training fold and stopped at the best iteration; it is not refitted
     on all rows, so the validation fold stays honest and fitting costs one run.
 
+    Levels are matched as given (``"1"`` and ``1`` differ) in the LightGBM path, and as
+    strings in the logistic path.
+
     Logistic path: categorical columns are imputed with ``"__missing__"`` and one-hot
     encoded (unseen levels map to the infrequent level, or to all zeros when there is
     none); numeric columns are median-imputed with a missing indicator, then
@@ -226,7 +230,10 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             )
 
         def is_int(v: Any) -> bool:
-            return isinstance(v, int | np.integer) and not isinstance(v, bool)
+            return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+        def is_real(v: Any) -> bool:
+            return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
         if self.model not in _MODELS:
             raise bad("model", "'lightgbm' or 'logistic'")
@@ -239,11 +246,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             raise bad("num_leaves", "an integer >= 2")
         for name in ("learning_rate", "C"):
             value = getattr(self, name)
-            if not isinstance(value, float | int) or not value > 0:
+            if not is_real(value) or not value > 0:
                 raise bad(name, "a number > 0")
-        if not isinstance(self.validation_fraction, float | int) or not (
-            0 <= self.validation_fraction < 1
-        ):
+        if not is_real(self.validation_fraction) or not 0 <= self.validation_fraction < 1:
             raise bad("validation_fraction", "in [0, 1)")
         if self.n_jobs is not None and not is_int(self.n_jobs):
             raise bad("n_jobs", "an integer or None")
@@ -537,6 +542,11 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         standardised value and missing indicator; ``base`` is the intercept, and the
         centering of the standardisation sits inside each term (a lead with every
         numeric at the training mean gets 0 from those columns).
+
+        TreeSHAP is exact but costs about 100x :meth:`predict_proba` (its work grows
+        with trees x leaves x depth squared): fewer trees (early stopping, a higher
+        ``learning_rate``) make it faster; chunking only bounds memory. The logistic
+        contributions cost about as much as a prediction.
         """
         data, index = self._prepare(X)
         if self.model == "lightgbm":

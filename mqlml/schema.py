@@ -272,11 +272,12 @@ def _infer_kind(values: pd.Series) -> Kind:
 
 
 def _coerce(values: pd.Series, kind: Kind, name: str, tokens: Sequence[str], offset: int):
-    if kind == "categorical":
-        out = values.astype(object).where(values.notna(), None)
-        if tokens:
-            out = out.mask(out.isin(list(tokens)), None)
-        return out
+    if kind == "categorical":  # kept as read (strings or categories), tokens blanked
+        if tokens and len(values):
+            blank = values.isin(list(tokens))
+            if blank.any():
+                return values.mask(blank)
+        return values
     if kind == "numeric":
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             return values.astype("float64")

@@ -166,7 +166,16 @@ def _score(
         raise ValueError(f"num_threads must be a positive integer; got {num_threads!r}.")
     bundle = _load(model)
     schema = bundle.schema
-    schema.check_columns(df.columns)
+    try:
+        schema.check_columns(df.columns)
+    except MissingColumnError as exc:
+        if bundle.metadata.get("event_types") is None:
+            raise
+        raise MissingColumnError(
+            f"{exc} This model was trained from an activity log: on Spark the leads must "
+            "already carry its event features. Compute them with mqlml.events first, or "
+            "score with the local engine and --events FILE."
+        ) from None
     keep = list(dict.fromkeys(keep))
     absent = [c for c in keep if c not in df.columns]
     if absent:

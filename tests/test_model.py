@@ -15,6 +15,7 @@ from mqlml.errors import ConfigError, DataError, InsufficientDataError, MissingC
 from mqlml.model import RARE_LEVEL, LeadScorer
 
 MODELS = ["lightgbm", "logistic"]
+FAST = {"learning_rate": 0.2, "n_jobs": 1}  # where the defaults are not under test
 COUNTRY_EFFECT = {"US": 0.6, "DE": 0.3, "FR": 0.0, "IN": -0.5, "BR": -0.2}
 SENIORITY_EFFECT = {"ic": -0.4, "manager": 0.0, "director": 0.5, "vp": 0.9}
 
@@ -65,7 +66,7 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     X, y = data[0], data[1]
-    return {m: LeadScorer(model=m).fit(X, y) for m in MODELS}
+    return {m: LeadScorer(model=m, n_jobs=1).fit(X, y) for m in MODELS}
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -124,7 +125,7 @@ def test_early_stopping_picks_few_trees_on_noise():
     rng = np.random.default_rng(3)
     X = pd.DataFrame({"a": rng.normal(size=5_000), "b": rng.choice(["x", "y", "z"], 5_000)})
     y = (rng.random(5_000) < 0.2).astype(int)  # labels unrelated to X
-    scorer = LeadScorer(n_estimators=1000, learning_rate=0.1).fit(X, y)
+    scorer = LeadScorer(n_estimators=1000, learning_rate=0.1, n_jobs=1).fit(X, y)
     assert scorer.best_iteration_ < 100
 
 
@@ -132,7 +133,7 @@ def test_tiny_data_skips_early_stopping():
     rng = np.random.default_rng(4)
     X = pd.DataFrame({"a": rng.normal(size=60)})
     y = (X["a"] > 0).astype(int)
-    scorer = LeadScorer(n_estimators=7, min_child_samples=5).fit(X, y)
+    scorer = LeadScorer(n_estimators=7, min_child_samples=5, n_jobs=1).fit(X, y)
     assert scorer.best_iteration_ == 7
     assert scorer.booster_.current_iteration() == 7
 
@@ -156,7 +157,7 @@ def test_rare_level_is_grouped_with_unseen_levels(model):
     X, y, _ = make_frame(3_000, seed=5)
     X["country"] = X["country"].astype(object)
     X.iloc[:3, X.columns.get_loc("country")] = "Atlantis"  # seen 3 times
-    scorer = LeadScorer(model=model, min_category_count=20).fit(X, y)
+    scorer = LeadScorer(model=model, min_category_count=20, **FAST).fit(X, y)
     assert "Atlantis" not in scorer.categories_["country"]
     assert scorer.categories_["country"] == ["BR", "DE", "FR", "IN", "US"]
     rows = X.iloc[:3].copy()
@@ -236,11 +237,11 @@ def test_not_fitted(model, data):
 @pytest.mark.parametrize("model", MODELS)
 def test_deterministic_for_a_fixed_seed(model):
     X, y, _ = make_frame(4_000, seed=6)
-    first = LeadScorer(model=model, random_state=7).fit(X, y).predict_proba(X)
-    second = LeadScorer(model=model, random_state=7).fit(X, y).predict_proba(X)
+    first = LeadScorer(model=model, random_state=7, **FAST).fit(X, y).predict_proba(X)
+    second = LeadScorer(model=model, random_state=7, **FAST).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(first, second)
     if model == "lightgbm":  # another seed draws another inner validation fold
-        third = LeadScorer(model=model, random_state=8).fit(X, y).predict_proba(X)
+        third = LeadScorer(model=model, random_state=8, **FAST).fit(X, y).predict_proba(X)
         assert not np.array_equal(first, third)
 
 
@@ -273,8 +274,8 @@ def test_threads_can_change_after_fit(fitted, data):
     scorer = fitted["lightgbm"]
     X_test = data[2].iloc[:1_000]
     expected = scorer.predict_proba(X_test)
-    one_thread = pickle.loads(pickle.dumps(scorer)).set_params(n_jobs=1)
-    np.testing.assert_allclose(one_thread.predict_proba(X_test), expected, rtol=0, atol=1e-12)
+    two_threads = pickle.loads(pickle.dumps(scorer)).set_params(n_jobs=2)
+    np.testing.assert_allclose(two_threads.predict_proba(X_test), expected, rtol=0, atol=1e-12)
 
 
 def test_predict_uses_classes_and_the_half_cut():
@@ -292,7 +293,7 @@ def test_numpy_input_names_columns_by_position(model):
     rng = np.random.default_rng(10)
     X = rng.normal(size=(600, 3))
     y = (X[:, 0] + rng.normal(size=600) > 0).astype(int)
-    scorer = LeadScorer(model=model, n_estimators=30).fit(X, y)
+    scorer = LeadScorer(model=model, n_estimators=30, n_jobs=1).fit(X, y)
     assert scorer.numeric_features_ == ["x0", "x1", "x2"]
     assert not hasattr(scorer, "feature_names_in_")
     contrib, base = scorer.contributions(X[:5])

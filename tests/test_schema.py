@@ -47,7 +47,7 @@ def test_coercion_keeps_missing_and_maps_yes_no(frame):
     x = schema.features_frame(frame)
     assert x["visits"].dtype == np.float64
     assert x["webinar"].tolist()[:3] == [1.0, 0.0, 0.0] and np.isnan(x["webinar"].iloc[3])
-    assert x["title"].iloc[2] is None
+    assert pd.isna(x["title"].iloc[2])
     assert schema.labels(frame).tolist() == [1, 0, 0, 1]
     assert schema.times(frame).dt.day.tolist() == [1, 2, 3, 4]
 

@@ -146,6 +146,14 @@ def test_missing_column_is_refused_before_any_job(spark, trained, leads):
     spark.sparkContext.setJobGroup("tests", "tests")
 
 
+def test_model_from_activity_log_needs_its_event_features(spark, trained, leads):
+    bundle = copy.copy(trained.bundle)
+    bundle.metadata = {**bundle.metadata, "event_types": ["visit"]}
+    df = _frame(spark, leads, 20).drop("page_views")
+    with pytest.raises(MissingColumnError, match=r"\['page_views'\].*trained from an activity log"):
+        score(df, bundle)
+
+
 def test_bad_arguments_are_refused(spark, trained, leads):
     df = _frame(spark, leads, 20)
     with pytest.raises(ValueError, match="reasons must be 'top', 'all' or 'none'; got 'some'"):
