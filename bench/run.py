@@ -131,6 +131,8 @@ def main() -> None:
     for title, body in sections:
         text.append(f"## {title}\n\n{body.strip()}\n")
     target = HERE / ("RESULTS-quick.md" if q else "RESULTS.md")
+    if target.exists() and "\n## Notes" in target.read_text():  # hand-written, kept
+        text.append("## Notes" + target.read_text().split("\n## Notes", 1)[1])
     target.write_text("\n".join(text))
     print(target.read_text())
 
