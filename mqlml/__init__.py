@@ -50,7 +50,7 @@ _EXPORTS = {
     "compare": "report",
     "build_report": "report",
     "monitor": "monitor",
-    "recalibrate": "monitor",
+    "recalibrate": "recalibrate",
     "log_training": "tracking",
     "promote": "tracking",
     "resolve_model": "tracking",

@@ -447,8 +447,8 @@ def recalibrate(
 ) -> None:
     """Refit only the calibration and the MQL threshold on recent outcomes; the trees stay."""
     from mqlml.bundle import read_manifest
-    from mqlml.monitor import recalibrate as run_recalibration
     from mqlml.readers import read_table
+    from mqlml.recalibrate import recalibrate as run_recalibration
 
     try:
         manifest = read_manifest(model)
@@ -574,7 +574,7 @@ def _demo_monitoring(bundle_path: Path, out: Path) -> None:
     """A drifted later period: monitor it, recalibrate on its first half, check the rest."""
     from mqlml.datasets import make_leads
     from mqlml.monitor import monitor as run_monitor
-    from mqlml.monitor import recalibrate as run_recalibration
+    from mqlml.recalibrate import recalibrate as run_recalibration
 
     console.rule("5. monitor a later period: base rate doubled, pricing-page visits doubled")
     later = make_leads(

@@ -7,6 +7,7 @@ frame that is scored later.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from mqlml.config import ProjectConfig
 from mqlml.errors import ConfigError, DataError, MissingColumnError
 from mqlml.readers import binary_label
 
-__all__ = ["ROW_ID", "LeadSchema"]
+__all__ = ["ROW_ID", "LeadSchema", "fingerprint"]
 
 Kind = Literal["categorical", "numeric", "boolean"]
 ROW_ID = "row"
@@ -251,6 +252,12 @@ class LeadSchema:
         if data.get("positive_labels") is not None:
             data["positive_labels"] = tuple(data["positive_labels"])
         return cls(**data)
+
+
+def fingerprint(features: pd.DataFrame, labels: np.ndarray) -> str:
+    """sha256 of the feature values and labels (ties a bundle to the data it saw)."""
+    hashed = pd.util.hash_pandas_object(features.assign(__label=labels), index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
 
 
 def _preview(columns: Sequence[str], n: int = 8) -> str:

@@ -16,7 +16,6 @@ order, no date column).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from mqlml.events import with_event_features
 from mqlml.model import LeadScorer
 from mqlml.points import Tiers, reference_quantiles
 from mqlml.readers import read_leads
-from mqlml.schema import LeadSchema
+from mqlml.schema import LeadSchema, fingerprint
 from mqlml.threshold import choose_threshold
 
 __all__ = [
@@ -203,11 +202,6 @@ def _split(config: ProjectConfig, y: np.ndarray, times: pd.Series | None) -> Par
     return split_leads(y, times=times, method=split.method, fractions=fractions, seed=split.seed)
 
 
-def _fingerprint(frame: pd.DataFrame) -> str:
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
-
-
 def train(
     config: ProjectConfig,
     *,
@@ -313,7 +307,7 @@ def train(
     )
     metadata = {
         "data": str(config.data.path),
-        "fingerprint": _fingerprint(X.assign(__label=y)),
+        "fingerprint": fingerprint(X, y),
         "rows": len(y),
         "conversions": int(y.sum()),
         "date_from": None if times is None else str(times.min()),
@@ -386,7 +380,7 @@ def holdout(
         frame = read_leads(config)
     leads = prepare_leads(config, frame, events)
     X, y = leads.X, leads.y
-    if _fingerprint(X.assign(__label=y)) != bundle.metadata.get("fingerprint"):
+    if fingerprint(X, y) != bundle.metadata.get("fingerprint"):
         raise DataError(
             f"the leads must be the ones the model was trained on to find its test part; "
             f"{config.data.path} has changed since. Retrain, or pass the leads to compare "

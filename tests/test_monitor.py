@@ -9,7 +9,8 @@ from mqlml.bundle import load_bundle, read_manifest
 from mqlml.datasets import make_leads
 from mqlml.drift import build_reference
 from mqlml.errors import DataError, InsufficientDataError, MissingColumnError
-from mqlml.monitor import monitor, recalibrate
+from mqlml.monitor import monitor
+from mqlml.recalibrate import recalibrate
 from mqlml.threshold import realized
 
 SHIFT = {"pricing_page_visits": 2.0}

@@ -1,0 +1,223 @@
+"""Recalibrating a bundle on recent outcomes without retraining: the trees stay.
+
+Probabilities go stale when base rates move; the ranking often holds. :func:`recalibrate`
+refits only the calibrator (on the frozen model) and the MQL threshold on recent
+labelled leads, judges old against new on the newest part of them, and writes a new
+bundle whose metadata points to its parent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mqlml.bundle import Bundle, load_bundle, read_manifest
+from mqlml.calibration import ScoreMap, choose_method, expected_calibration_error, fit_calibrator
+from mqlml.drift import build_reference
+from mqlml.errors import InsufficientDataError
+from mqlml.points import Tiers, reference_quantiles
+from mqlml.schema import fingerprint
+from mqlml.threshold import choose_threshold, realized
+
+__all__ = ["recalibrate"]
+
+
+def recalibrate(
+    bundle: Bundle | str | Path,
+    data: pd.DataFrame,
+    *,
+    target_rate: float | None = None,
+    out: str | Path | None = None,
+    evaluation_share: float = 0.5,
+) -> tuple[Bundle, dict[str, Any]]:
+    """Refit the calibrator and the MQL threshold on recent labelled leads; keep the trees.
+
+    The leads are ordered by creation time (row order without a time column) and cut in
+    two: the older part (``1 - evaluation_share``) fits the calibrator (on the frozen
+    model) and chooses the threshold; the newer part judges old and new calibration on
+    leads neither saw, as they would meet the future. The new bundle's percentile and
+    drift references are rebuilt on the calibration part (the probabilities changed).
+
+    Parameters
+    ----------
+    bundle : Bundle or path
+        The bundle to recalibrate (a path is recorded as the parent).
+    data : pandas.DataFrame
+        Recent leads with the model's columns and the label column.
+    target_rate : float in (0, 1), optional
+        MQL-to-SQL rate the threshold aims for; by default the bundle's goal (its
+        target rate, or its capacity: per period as is, a total scaled to the number
+        of leads).
+    out : str or Path, optional
+        Save the new bundle to this folder.
+    evaluation_share : float in (0, 1), default=0.5
+        Share of the newest leads kept to judge the recalibration.
+
+    Returns
+    -------
+    (Bundle, dict)
+        The new bundle (the same model object, a new calibrator, score map, threshold,
+        tiers, references; metadata with ``parent`` and ``recalibration``) and a summary
+        with the rates ``before`` and ``after`` on the evaluation part and the folder
+        written (``bundle``).
+
+    Raises
+    ------
+    ValueError
+        If ``evaluation_share`` is not in (0, 1).
+    MissingColumnError, DataError
+        If the data lacks a model column or the label, or holds bad values.
+    InsufficientDataError
+        If either part has fewer than 10 conversions or no non-conversion.
+    UnreachableTargetError
+        If no threshold reaches the target on the calibration part.
+    """
+    if not 0.0 < evaluation_share < 1.0:
+        raise ValueError(
+            f"evaluation_share must be in (0, 1); got {evaluation_share!r}. Use e.g. 0.5."
+        )
+    parent = _parent(bundle)
+    bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    schema = bundle.schema
+    y = schema.labels(data)
+    X = schema.features_frame(data)
+    times = schema.times(data)
+    order = np.arange(len(y)) if times is None else np.argsort(times.to_numpy(), kind="stable")
+    cut = round(len(y) * (1.0 - evaluation_share))
+    cal, held = order[:cut], order[cut:]
+    for name, rows in (("calibration", cal), ("evaluation", held)):
+        n_pos = int(y[rows].sum())
+        if n_pos < 10 or n_pos == len(rows):
+            raise InsufficientDataError(
+                f"the {name} part of the recent leads must hold at least 10 conversions and "
+                f"some non-conversions; got {n_pos} of {len(rows)} leads. Give more recent "
+                "labelled leads."
+            )
+    X_cal, y_cal = X.iloc[cal], y[cal]
+    method = bundle.config.get("model", {}).get("calibration", "auto")
+    if method == "auto":
+        method = choose_method(len(y_cal), int(y_cal.sum()))
+    calibrator = fit_calibrator(bundle.model, X_cal, y_cal, method=method)
+    score_map = ScoreMap.from_calibrated(calibrator)
+    p_cal = score_map(bundle.model.decision_function(X_cal))
+    goal = _goal(bundle, target_rate, len(cal))
+    threshold = choose_threshold(
+        p_cal,
+        **goal,
+        labels=y_cal,
+        times=None if times is None else times.iloc[cal],
+    )
+    config = dict(bundle.config)
+    if target_rate is not None:
+        config["threshold"] = {
+            **config.get("threshold", {}),
+            "target_rate": float(target_rate),
+            "capacity": None,
+        }
+    tiers = Tiers.from_threshold(threshold.threshold, config.get("threshold", {}).get("tiers"))
+
+    X_eval, y_eval = X.iloc[held], y[held]
+    before = _rates(bundle.predict_proba(X_eval), y_eval, bundle.threshold.threshold)
+    p_eval = score_map(bundle.model.decision_function(X_eval))
+    after = _rates(p_eval, y_eval, threshold.threshold)
+
+    span = (None, None) if times is None else (str(times.min()), str(times.max()))
+    record = {
+        "recalibrated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rows": len(y),
+        "conversions": int(y.sum()),
+        "calibration_rows": len(cal),
+        "evaluation_rows": len(held),
+        "split": "order" if times is None else "time",
+        "date_from": span[0],
+        "date_to": span[1],
+        "evaluation_from": None if times is None else str(times.iloc[held].min()),
+        "fingerprint": fingerprint(X, y),
+        "calibration_method": method,
+        "evaluation": after,
+    }
+    metadata = {
+        **bundle.metadata,
+        "parent": parent,
+        "recalibration": record,
+        "calibration_method": method,
+    }
+    new = replace(
+        bundle,
+        calibrator=calibrator,
+        score_map=score_map,
+        threshold=threshold,
+        tiers=tiers,
+        config=config,
+        reference={
+            **bundle.reference,
+            "quantiles": reference_quantiles(p_cal),
+            "features": build_reference(X_cal, schema.kinds, p_cal),
+        },
+        metadata=metadata,
+    )
+    path = new.save(out) if out is not None else None
+    summary = {
+        "parent": parent,
+        **{key: record[key] for key in ("rows", "calibration_rows", "evaluation_rows")},
+        **{key: record[key] for key in ("split", "date_from", "date_to", "evaluation_from")},
+        "calibration_method": method,
+        "target_rate": threshold.target_rate,
+        "capacity": threshold.capacity,
+        "threshold_before": float(bundle.threshold.threshold),
+        "threshold_after": float(threshold.threshold),
+        "before": before,
+        "after": after,
+        "bundle": None if path is None else str(path),
+    }
+    return new, summary
+
+
+def _parent(bundle: Bundle | str | Path) -> dict[str, Any]:
+    """What the new bundle records about the one it came from."""
+    manifest = {} if isinstance(bundle, Bundle) else read_manifest(bundle)
+    metadata = bundle.metadata if isinstance(bundle, Bundle) else manifest.get("metadata", {})
+    threshold = bundle.threshold.threshold if isinstance(bundle, Bundle) else None
+    if threshold is None:
+        threshold = manifest.get("threshold", {}).get("threshold")
+    return {
+        "path": None if isinstance(bundle, Bundle) else str(Path(bundle).resolve()),
+        "sha256": manifest.get("sha256"),
+        "created_at": manifest.get("created_at"),
+        "fingerprint": metadata.get("fingerprint"),
+        "threshold": threshold,
+        "parent": metadata.get("parent"),
+    }
+
+
+def _goal(bundle: Bundle, target_rate: float | None, n_cal: int) -> dict[str, Any]:
+    """The threshold goal: the given target, else the bundle's own."""
+    old = bundle.threshold
+    if target_rate is not None or old.mode == "target_rate":
+        return {"target_rate": old.target_rate if target_rate is None else target_rate}
+    if old.period is not None:
+        return {"capacity": f"{old.capacity_per_period}/{old.period}"}
+    # A total capacity was a number of MQLs over the old calibration part: keep the share.
+    return {"capacity": max(1, round(old.capacity * n_cal / old.n))}
+
+
+def _rates(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, Any]:
+    at = realized(p, y, threshold, seed=0)
+    gap = None
+    if at["realized_rate"] is not None:
+        gap = at["realized_rate"] - at["expected_rate"]
+    return {
+        "threshold": float(threshold),
+        "n_mql": at["n_mql"],
+        "mql_share": at["mql_share"],
+        "expected_rate": at["expected_rate"],
+        "realized_rate": at["realized_rate"],
+        "realized_interval": at["realized_interval"],
+        "rate_gap": gap,
+        "ece": expected_calibration_error(y, p),
+    }
