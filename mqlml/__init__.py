@@ -47,7 +47,7 @@ _EXPORTS = {
     "score_frame": "scoring",
     "score_file": "scoring",
     "Scorer": "scoring",
-    "compare": "report",
+    "compare": "compare",
     "build_report": "report",
     "monitor": "monitor",
     "recalibrate": "recalibrate",

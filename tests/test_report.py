@@ -18,6 +18,13 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from mqlml.baseline import PointsBaseline
+from mqlml.compare import (
+    REPORT_FORMAT,
+    _baseline_points,
+    compare,
+    compare_at_rate,
+    compare_at_volume,
+)
 from mqlml.errors import (
     ConfigError,
     DataError,
@@ -27,15 +34,7 @@ from mqlml.errors import (
 )
 from mqlml.evaluate import rate_at_volume
 from mqlml.plots import PLOTS
-from mqlml.report import (
-    REPORT_FORMAT,
-    _baseline_points,
-    build_report,
-    compare,
-    compare_at_rate,
-    compare_at_volume,
-    write_report,
-)
+from mqlml.report import build_report, write_report
 from mqlml.train import holdout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -449,7 +448,7 @@ def test_report_md_and_folder(written, report):
 
 
 def test_write_report_rejects_other_dicts(tmp_path):
-    with pytest.raises(DataError, match=r"report must be a dict made by mqlml.report.compare"):
+    with pytest.raises(DataError, match=r"report must be a dict made by mqlml.compare.compare"):
         write_report({"headline": "x"}, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
