@@ -220,10 +220,11 @@ def score(
     if engine not in ("local", "spark"):
         err.print(f"error: --engine must be local or spark; got {engine!r}.")
         raise typer.Exit(2)
-    if engine == "spark":
-        from mqlml.spark import score_files
+    try:
+        if engine == "spark":  # same summary, counted from the written output
+            from mqlml.scoring import ScoreSummary
+            from mqlml.spark import score_files
 
-        try:
             done = score_files(
                 model,
                 input,
@@ -233,30 +234,21 @@ def score(
                 keep=keep_cols,
                 unique_ids=unique_ids,
             )
-        except (MqlmlError, ValueError) as exc:
-            _fail(exc)
-        if as_json:
-            print(json.dumps(done, default=str))
+            summary = ScoreSummary(**done)
         else:
-            console.print(
-                f"scored {done['rows']:,} leads on Spark ({master}): {done['mqls']:,} MQLs, "
-                f"{done['expected_sqls']:,.1f} expected SQLs -> [bold]{output}[/]"
-            )
-        return
-    try:
-        with _progress(as_json) as advance:
-            summary = score_file(
-                _bundle(model),
-                input,
-                output,
-                chunk_size=chunk_size,
-                reasons=reasons,
-                keep=keep_cols,
-                unique_ids=unique_ids,
-                events=events,
-                as_of=as_of,
-                progress=advance,
-            )
+            with _progress(as_json) as advance:
+                summary = score_file(
+                    _bundle(model),
+                    input,
+                    output,
+                    chunk_size=chunk_size,
+                    reasons=reasons,
+                    keep=keep_cols,
+                    unique_ids=unique_ids,
+                    events=events,
+                    as_of=as_of,
+                    progress=advance,
+                )
     except (MqlmlError, ValueError) as exc:
         _fail(exc)
     if as_json:
