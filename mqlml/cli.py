@@ -220,6 +220,12 @@ def score(
     if engine not in ("local", "spark"):
         err.print(f"error: --engine must be local or spark; got {engine!r}.")
         raise typer.Exit(2)
+    if engine == "spark" and events is not None:
+        err.print(
+            "error: --events works with --engine local only; build the activity-log "
+            "features first, or score with the local engine."
+        )
+        raise typer.Exit(2)
     try:
         if engine == "spark":  # same summary, counted from the written output
             from mqlml.scoring import ScoreSummary

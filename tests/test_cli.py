@@ -97,3 +97,23 @@ def test_demo_runs_the_whole_job(tmp_path):
     scores = pd.read_csv(out / "scores.csv")
     assert len(scores) == 20_000
     assert "recommendation" in result.output and str(out / "scores.csv") in result.output
+
+
+def test_score_refuses_events_on_spark(tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            "-m",
+            str(tmp_path),
+            "-i",
+            "in.csv",
+            "-o",
+            "out.csv",
+            "--engine",
+            "spark",
+            "--events",
+            "events.csv",
+        ],
+    )
+    assert result.exit_code == 2 and "--events works with --engine local only" in result.output
