@@ -65,8 +65,6 @@ class Bundle:
         The fitted (uncalibrated) model.
     calibrator : sklearn.calibration.CalibratedClassifierCV
         The calibrator fitted on the calibration part with ``model`` frozen.
-    score_map : mqlml.calibration.ScoreMap
-        The map from log-odds to probability read out of ``calibrator``.
     threshold : ThresholdResult
         The MQL threshold and the evidence for it.
     schema : LeadSchema
@@ -85,7 +83,6 @@ class Bundle:
 
     model: Any
     calibrator: Any
-    score_map: ScoreMap
     threshold: ThresholdResult
     schema: LeadSchema
     tiers: Tiers
@@ -94,6 +91,11 @@ class Bundle:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     # -- predicting -------------------------------------------------------------------
+    @property
+    def score_map(self) -> ScoreMap:
+        """The map from log-odds to probability, read out of ``calibrator``."""
+        return ScoreMap.from_calibrated(self.calibrator)
+
     def calibrate(self, log_odds: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from the model's log-odds (see mqlml.calibration.ScoreMap)."""
         return self.score_map(log_odds)

@@ -150,7 +150,6 @@ def recalibrate(
     new = replace(
         bundle,
         calibrator=calibrator,
-        score_map=score_map,
         threshold=threshold,
         tiers=tiers,
         config=config,

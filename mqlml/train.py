@@ -324,7 +324,6 @@ def train(
     bundle = Bundle(
         model=scorer,
         calibrator=calibrator,
-        score_map=score_map,
         threshold=threshold,
         schema=schema,
         tiers=Tiers.from_threshold(threshold.threshold, goal.tiers),
