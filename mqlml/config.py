@@ -149,9 +149,9 @@ class ThresholdConfig(_Section):
 
     @model_validator(mode="after")
     def _one_goal(self) -> ThresholdConfig:
-        if self.capacity is not None and "target_rate" in self.model_fields_set:
-            if self.target_rate is not None:
-                raise ValueError("set threshold.target_rate or threshold.capacity, not both")
+        explicit_rate = "target_rate" in self.model_fields_set and self.target_rate is not None
+        if self.capacity is not None and explicit_rate:
+            raise ValueError("set threshold.target_rate or threshold.capacity, not both")
         return self
 
 

@@ -138,12 +138,7 @@ class Scorer:
             When a numeric column holds a non-number (column and row named).
         """
         schema, model = self.bundle.schema, self.bundle.model
-        missing_keep = [c for c in keep if c not in frame.columns]
-        if missing_keep:
-            raise MissingColumnError(
-                f"--keep columns must exist in the input; missing {missing_keep}. "
-                "Check their spelling."
-            )
+        _check_keep(keep, frame.columns)
         X = schema.features_frame(frame, row_offset=row_offset)
         n = len(X)
         contrib = leaves = None
@@ -188,6 +183,14 @@ class Scorer:
         for name in keep:
             out[name] = frame[name].to_numpy()
         return out
+
+
+def _check_keep(keep: Sequence[str], columns: Sequence[str]) -> None:
+    absent = [c for c in keep if c not in set(columns)]
+    if absent:
+        raise MissingColumnError(
+            f"--keep columns must exist in the input; missing {absent}. Check their spelling."
+        )
 
 
 def score_frame(
@@ -382,11 +385,7 @@ def score_file(
     # The columns read from the file; activity-log features come from `extra`.
     ids = [schema.id_column] if schema.id_column else []
     wanted = [c for c in dict.fromkeys([*ids, *schema.features, *keep]) if c in names]
-    absent = [c for c in keep if c not in names]
-    if absent:
-        raise MissingColumnError(
-            f"--keep columns must exist in the input; missing {absent}. Check their spelling."
-        )
+    _check_keep(keep, names)
     batches = iter_batches(
         input,
         chunk_size=chunk_size,

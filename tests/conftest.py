@@ -38,6 +38,20 @@ def write_config(tmp_path):
 
 SAMPLE_CONFIG = DATA / "mqlml.yaml"
 
+# The keys `mqlml train --json` and TrainResult.summary() document.
+SUMMARY_KEYS = (
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "ece",
+    "threshold",
+    "target_rate",
+    "expected_rate",
+    "realized_rate",
+    "mql_share",
+    "bundle",
+)
+
 
 @pytest.fixture(scope="session")
 def sample_config():

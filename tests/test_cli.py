@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from mqlml.cli import app
 
-from .conftest import DATA
+from .conftest import DATA, SUMMARY_KEYS
 
 runner = CliRunner()
 
@@ -48,18 +48,7 @@ def test_train_json_summary(tmp_path):
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    for key in (
-        "roc_auc",
-        "pr_auc",
-        "brier",
-        "ece",
-        "threshold",
-        "target_rate",
-        "expected_rate",
-        "realized_rate",
-        "mql_share",
-        "bundle",
-    ):
+    for key in SUMMARY_KEYS:
         assert key in summary, key
     assert summary["target_rate"] == 0.3 and summary["bundle"] == str(out)
     assert (out / "manifest.json").is_file()

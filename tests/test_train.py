@@ -11,7 +11,7 @@ from mqlml.errors import DataError, InsufficientDataError, UnreachableTargetErro
 from mqlml.threshold import choose_threshold, realized
 from mqlml.train import holdout, split_leads, train
 
-from .conftest import DATA
+from .conftest import DATA, SUMMARY_KEYS
 
 
 def test_time_split_trains_on_oldest_and_tests_on_newest():
@@ -65,19 +65,8 @@ def test_synthetic_100k_is_calibrated_and_hits_the_target(sample_config, tmp_pat
 
 def test_summary_has_the_documented_keys(trained):
     summary = trained.summary()
-    for key in (
-        "roc_auc",
-        "pr_auc",
-        "brier",
-        "ece",
-        "threshold",
-        "target_rate",
-        "expected_rate",
-        "realized_rate",
-        "mql_share",
-        "bundle",
-    ):
-        assert key in summary
+    for key in SUMMARY_KEYS:
+        assert key in summary, key
     assert summary["target_rate"] == 0.25
     assert 0 < summary["threshold"] < 1
     assert json.dumps(summary, default=str)
