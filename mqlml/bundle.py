@@ -31,7 +31,7 @@ import pandas as pd
 from mqlml.atomic import atomic_output
 from mqlml.calibration import ScoreMap
 from mqlml.errors import BundleError
-from mqlml.points import Tiers
+from mqlml.points import Tiers, score_of
 from mqlml.schema import LeadSchema
 from mqlml.threshold import ThresholdResult
 
@@ -79,6 +79,9 @@ class Bundle:
         drift monitoring).
     metadata : dict
         Training facts: data fingerprint, rows, date range, parts, metrics, versions.
+    backtest : Bundle or None
+        The backtest fit (older leads only) whose numbers on the test part the report
+        shows, when the bundle that scores was refit on newer history; None otherwise.
     """
 
     model: Any
@@ -89,6 +92,7 @@ class Bundle:
     config: dict[str, Any] = field(default_factory=dict)
     reference: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    backtest: Bundle | None = None
 
     # -- predicting -------------------------------------------------------------------
     @property
@@ -99,6 +103,10 @@ class Bundle:
     def calibrate(self, log_odds: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from the model's log-odds (see mqlml.calibration.ScoreMap)."""
         return self.score_map(log_odds)
+
+    def score(self, probability: np.ndarray) -> np.ndarray:
+        """The 0-100 score of calibrated probabilities (see mqlml.points)."""
+        return score_of(probability)
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated conversion probability of each row of a coerced feature frame."""

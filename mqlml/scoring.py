@@ -46,7 +46,7 @@ from mqlml.config import ProjectConfig
 from mqlml.errors import DataError, MissingColumnError
 from mqlml.events import with_event_features
 from mqlml.explain import PathAttribution, format_reasons, group_matrix
-from mqlml.points import percentile_of, score_of
+from mqlml.points import percentile_of
 from mqlml.readers import detect_format, iter_batches, read_table
 
 __all__ = ["OUTPUT_COLUMNS", "ScoreSummary", "Scorer", "score_file", "score_frame"]
@@ -170,7 +170,7 @@ class Scorer:
             {
                 schema.id_name: schema.ids(frame, offset=row_offset).to_numpy(),
                 "probability": p,
-                "score": score_of(p),
+                "score": self.bundle.score(p),
                 "percentile": percentile_of(p, self.bundle.reference["quantiles"]),
                 "tier": self.bundle.tiers.label(p).astype(str) if n else np.array([], str),
                 "is_mql": p >= self.bundle.threshold.threshold,
