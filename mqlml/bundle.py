@@ -1,51 +1,80 @@
-"""The bundle: the one saved artifact that scoring needs.
+"""The bundle: the one saved artifact that scoring needs, stored as data, never as code.
 
-A bundle is a folder with two files:
+A bundle is a folder of plain files; reading one runs nothing but JSON and LightGBM's
+own text parser:
 
-``bundle.joblib``
-    the fitted model, the calibrator, the threshold, the schema, the tiers, the
-    reference distributions and the training metadata;
 ``manifest.json``
-    what is inside in plain JSON (schema, threshold, metrics, versions) and the sha256 of
-    ``bundle.joblib``.
+    the format, the versions, the schema, the threshold, the tiers, the config, the
+    training metadata, and the sha256 of every other file;
+``model.json``
+    the scorer: its parameters, columns, kept levels and base value, and for the
+    logistic model its per-column terms (mqlml.model.LeadScorer.to_state);
+``model.txt``
+    LightGBM's trees in LightGBM's own text format (LightGBM models only);
+``calibration.json``
+    the map from log-odds to probability (mqlml.calibration.ScoreMap);
+``reference.json``
+    the reference distributions for percentiles and drift;
+``backtest/``
+    the backtest fit whose test-part numbers the report shows, itself a bundle (when
+    the bundle that scores was refit on newer history);
+``bundle.sha256``
+    the sha256 of ``manifest.json``: the bundle's digest, which covers every file;
+``signature.json``
+    with ``MQLML_SIGNING_KEY`` set when saving, an HMAC-SHA256 of the manifest.
 
-Loading reads the manifest first, checks the checksum and the versions, and only then
-unpickles: a changed byte or an incompatible scikit-learn / LightGBM is refused with a
-clear error instead of a confusing failure (or silently different numbers) later.
+Loading checks the digest, then (with ``MQLML_SIGNING_KEY`` set) the signature, then the
+sha256 of each file before reading it. A changed byte anywhere, an edited manifest, a
+missing or wrong signature are refused with a clear error; a file the manifest does not
+list is never read. Bundles of format 1 (a pickle) are refused: loading a pickle can run
+code.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
-from mqlml.atomic import atomic_output
 from mqlml.calibration import ScoreMap
 from mqlml.errors import BundleError
 from mqlml.points import Tiers, score_of
 from mqlml.schema import LeadSchema
 from mqlml.threshold import ThresholdResult
 
-__all__ = ["BUNDLE_FORMAT", "Bundle", "load_bundle", "package_versions", "read_manifest"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "SIGNING_KEY_ENV",
+    "Bundle",
+    "bundle_digest",
+    "load_bundle",
+    "package_versions",
+    "read_manifest",
+]
 
-BUNDLE_FORMAT = 1
-_PAYLOAD, _MANIFEST = "bundle.joblib", "manifest.json"
-# Pickles of these are only trusted by the same major.minor version.
-_PINNED = ("scikit-learn", "lightgbm")
+BUNDLE_FORMAT = 2
+#: The environment variable holding the key bundles are signed and verified with.
+SIGNING_KEY_ENV = "MQLML_SIGNING_KEY"
+_MANIFEST, _DIGEST, _SIGNATURE = "manifest.json", "bundle.sha256", "signature.json"
+_MODEL_STATE, _MODEL_TEXT = "model.json", "model.txt"
+_CALIBRATION, _REFERENCE, _BACKTEST = "calibration.json", "reference.json", "backtest"
+_OLD_PAYLOAD = "bundle.joblib"
 
 
 def package_versions() -> dict[str, str]:
     """Versions of the packages a bundle depends on."""
-    names = ("mqlml", "scikit-learn", "lightgbm", "pandas", "numpy", "pyarrow", "joblib")
+    names = ("mqlml", "scikit-learn", "lightgbm", "pandas", "numpy", "pyarrow")
     out = {}
     for name in names:
         try:
@@ -63,8 +92,8 @@ class Bundle:
     ----------
     model : mqlml.model.LeadScorer
         The fitted (uncalibrated) model.
-    calibrator : sklearn.calibration.CalibratedClassifierCV
-        The calibrator fitted on the calibration part with ``model`` frozen.
+    score_map : mqlml.calibration.ScoreMap
+        The calibration: log-odds to probability, fitted on leads the model never saw.
     threshold : ThresholdResult
         The MQL threshold and the evidence for it.
     schema : LeadSchema
@@ -74,7 +103,7 @@ class Bundle:
     config : dict
         The project config used (as plain data).
     reference : dict
-        Reference distributions: ``quantiles`` of the training probabilities (for
+        Reference distributions: ``quantiles`` of the calibration probabilities (for
         percentiles) and, when present, binned feature and score distributions (for
         drift monitoring).
     metadata : dict
@@ -82,10 +111,14 @@ class Bundle:
     backtest : Bundle or None
         The backtest fit (older leads only) whose numbers on the test part the report
         shows, when the bundle that scores was refit on newer history; None otherwise.
+    path : Path or None
+        The folder the bundle was loaded from or last saved to.
+    digest : str or None
+        The sha256 of its manifest, which covers every file (set when saved or loaded).
     """
 
     model: Any
-    calibrator: Any
+    score_map: ScoreMap
     threshold: ThresholdResult
     schema: LeadSchema
     tiers: Tiers
@@ -93,13 +126,10 @@ class Bundle:
     reference: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     backtest: Bundle | None = None
+    path: Path | None = field(default=None, compare=False)
+    digest: str | None = field(default=None, compare=False)
 
     # -- predicting -------------------------------------------------------------------
-    @property
-    def score_map(self) -> ScoreMap:
-        """The map from log-odds to probability, read out of ``calibrator``."""
-        return ScoreMap.from_calibrated(self.calibrator)
-
     def calibrate(self, log_odds: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from the model's log-odds (see mqlml.calibration.ScoreMap)."""
         return self.score_map(log_odds)
@@ -113,38 +143,99 @@ class Bundle:
         return self.calibrate(self.model.decision_function(features))
 
     # -- saving -----------------------------------------------------------------------
-    def manifest(self, sha256: str) -> dict[str, Any]:
-        """The JSON manifest written beside the payload."""
-        return {
-            "format": BUNDLE_FORMAT,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "sha256": sha256,
-            "versions": package_versions(),
-            "schema": self.schema.to_dict(),
-            "threshold": self.threshold.to_dict(),
-            "tiers": self.tiers.to_dict(),
-            "metadata": self.metadata,
+    def _documents(self) -> dict[str, str]:
+        """The bundle's files (other than the manifest) as text."""
+        state, model_text = self.model.to_state()
+        docs = {
+            _MODEL_STATE: _dumps(state),
+            _CALIBRATION: _dumps(self.score_map.to_dict()),
+            _REFERENCE: _dumps(self.reference),
         }
+        if model_text is not None:
+            docs[_MODEL_TEXT] = model_text
+        return docs
 
     def save(self, path: str | Path) -> Path:
-        """Write the bundle to folder ``path`` (created; existing files replaced atomically).
+        """Write the bundle to folder ``path``; the folder appears whole or not at all.
+
+        An existing bundle folder of that name is replaced. With ``MQLML_SIGNING_KEY``
+        set, the bundle is signed.
 
         Returns
         -------
         Path
             The folder.
+
+        Raises
+        ------
+        BundleError
+            When ``path`` exists and is not a bundle folder (nothing is overwritten).
         """
         folder = Path(path)
-        with atomic_output(folder / _PAYLOAD) as tmp:
-            joblib.dump(self, tmp, compress=3)
-            digest = _sha256(tmp)
-        manifest = json.dumps(self.manifest(digest), indent=2, default=_json_default)
-        with atomic_output(folder / _MANIFEST) as tmp:
-            tmp.write_text(manifest, encoding="utf-8")
+        if folder.exists() and not (folder / _MANIFEST).is_file():
+            if not folder.is_dir() or any(folder.iterdir()):
+                raise BundleError(
+                    f"bundle folder must be new, empty or a bundle; got {str(folder)!r}, which "
+                    "holds other files. Choose another --out folder."
+                )
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.mqlml-tmp-"))
+        try:
+            self._write(staging)
+            if folder.exists():
+                old = folder.with_name(f".{folder.name}.mqlml-old-{os.getpid()}")
+                folder.rename(old)
+                staging.rename(folder)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                staging.rename(folder)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        self.path = folder
+        self.digest = (folder / _DIGEST).read_text(encoding="ascii").strip()
         return folder
+
+    def _write(self, folder: Path) -> str:
+        files: dict[str, str] = {}
+        for name, text in self._documents().items():
+            data = text.encode("utf-8")
+            (folder / name).write_bytes(data)
+            files[name] = hashlib.sha256(data).hexdigest()
+        if self.backtest is not None:
+            if self.backtest.backtest is not None:
+                raise BundleError("a backtest bundle must not hold a backtest of its own.")
+            (folder / _BACKTEST).mkdir()
+            files[f"{_BACKTEST}/{_MANIFEST}"] = self.backtest._write(folder / _BACKTEST)
+        manifest = {
+            "format": BUNDLE_FORMAT,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "versions": package_versions(),
+            "files": files,
+            "schema": self.schema.to_dict(),
+            "threshold": self.threshold.to_dict(),
+            "tiers": self.tiers.to_dict(),
+            "config": self.config,
+            "metadata": self.metadata,
+        }
+        data = (json.dumps(manifest, indent=2, default=_json_default) + "\n").encode("utf-8")
+        (folder / _MANIFEST).write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        (folder / _DIGEST).write_text(digest + "\n", encoding="ascii")
+        key = _signing_key()
+        if key is not None:
+            signature = {"algorithm": "HMAC-SHA256", "signature": _sign(key, data)}
+            (folder / _SIGNATURE).write_text(json.dumps(signature) + "\n", encoding="utf-8")
+        return digest
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, allow_nan=True)
 
 
 def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (Path, datetime, pd.Timestamp)):
@@ -152,44 +243,130 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _signing_key() -> bytes | None:
+    key = os.environ.get(SIGNING_KEY_ENV)
+    return key.encode("utf-8") if key else None
+
+
+def _sign(key: bytes, data: bytes) -> str:
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def _folder(path: str | Path) -> Path:
+    folder = Path(path)
+    if folder.is_file():
+        folder = folder.parent
+    return folder
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"bundle {what} {path} must be valid JSON; {exc}.") from None
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
-    """Read a bundle's manifest without unpickling anything.
+    """Read a bundle's manifest (plain JSON) after checking it against the bundle's digest.
 
     Raises
     ------
     BundleError
-        When ``path`` is not a bundle folder or the manifest is unreadable.
+        When ``path`` is not a bundle folder, the manifest is unreadable or does not
+        match ``bundle.sha256``, or the bundle is of the old pickle format.
     """
-    folder = Path(path)
-    if folder.name in (_MANIFEST, _PAYLOAD):
-        folder = folder.parent
-    manifest = folder / _MANIFEST
-    if not manifest.is_file() or not (folder / _PAYLOAD).is_file():
+    folder = _folder(path)
+    manifest_path = folder / _MANIFEST
+    if (folder / _OLD_PAYLOAD).is_file():
         raise BundleError(
-            f"model path must be a bundle folder holding {_MANIFEST} and {_PAYLOAD} (made by "
+            f"bundle format must be {BUNDLE_FORMAT} (data files); got the old pickle format in "
+            f"{folder}, which mqlml no longer loads because loading a pickle can run code. "
+            "Retrain the model with `mqlml train` to get a bundle of this version."
+        )
+    if not manifest_path.is_file() or not (folder / _DIGEST).is_file():
+        raise BundleError(
+            f"model path must be a bundle folder holding {_MANIFEST} and {_DIGEST} (made by "
             f"`mqlml train`); got {str(path)!r}. Check the path or train a model first."
         )
-    try:
-        return json.loads(manifest.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"bundle manifest {manifest} must be valid JSON; {exc}.") from None
+    data = manifest_path.read_bytes()
+    expected = (folder / _DIGEST).read_bytes().strip()
+    actual = hashlib.sha256(data).hexdigest()
+    if not hmac.compare_digest(actual.encode("ascii"), expected):
+        raise BundleError(
+            f"bundle manifest {manifest_path} must match its digest in {_DIGEST}; got "
+            f"{actual[:12]}... against {expected[:12]!r}... The manifest was edited or damaged: "
+            "copy the bundle again or retrain."
+        )
+    _check_signature(folder, data)
+    manifest = _read_json(manifest_path, "manifest")
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise BundleError(
+            f"bundle format must be {BUNDLE_FORMAT}; got {got!r} in {folder}. Retrain the "
+            "model with this mqlml version."
+        )
+    manifest["digest"] = actual
+    return manifest
+
+
+def _check_signature(folder: Path, data: bytes) -> None:
+    key = _signing_key()
+    if key is None:
+        return
+    path = folder / _SIGNATURE
+    if not path.is_file():
+        raise BundleError(
+            f"bundle {folder} must be signed because {SIGNING_KEY_ENV} is set; it has no "
+            f"{_SIGNATURE}. Sign it by saving it again with the key set, or unset the key."
+        )
+    signature = _read_json(path, "signature")
+    given = signature.get("signature") if isinstance(signature, dict) else None
+    if not isinstance(given, str) or not hmac.compare_digest(
+        given.encode("utf-8"), _sign(key, data).encode("ascii")
+    ):
+        raise BundleError(
+            f"bundle {folder} must carry a valid signature for the key in {SIGNING_KEY_ENV}; "
+            "the signature does not match. The bundle was changed or signed with another key: "
+            "do not use it; retrain or get it again from its source."
+        )
+
+
+def _read_file(folder: Path, name: str, files: dict[str, str]) -> bytes:
+    expected = files.get(name)
+    path = folder / name
+    if expected is None or not path.is_file():
+        raise BundleError(
+            f"bundle {folder} must hold {name}, listed in its manifest; it is "
+            f"{'not listed' if expected is None else 'missing'}. Copy the bundle again or retrain."
+        )
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if not isinstance(expected, str) or not hmac.compare_digest(
+        actual.encode("ascii"), expected.encode("utf-8")
+    ):
+        raise BundleError(
+            f"bundle file {path} must match the sha256 in its manifest; got {actual[:12]}... "
+            f"against {expected[:12]}... The file was changed or damaged: copy the bundle "
+            "again or retrain."
+        )
+    return data
+
+
+def bundle_digest(path: str | Path) -> str:
+    """The digest (sha256 of the manifest) of the bundle in folder ``path``, checked."""
+    return read_manifest(path)["digest"]
 
 
 def load_bundle(path: str | Path) -> Bundle:
-    """Load a bundle after checking its checksum and the package versions.
+    """Load a bundle after checking its digest, its signature and every file's sha256.
+
+    Nothing in a bundle is code: the files are JSON and LightGBM model text, read only
+    after their checksums match.
 
     Parameters
     ----------
     path : str or Path
-        The bundle folder (or either file in it).
+        The bundle folder (or a file in it).
 
     Returns
     -------
@@ -198,37 +375,47 @@ def load_bundle(path: str | Path) -> Bundle:
     Raises
     ------
     BundleError
-        When the folder is not a bundle, a byte of the payload changed (sha256 mismatch),
-        the bundle format is unknown, or scikit-learn / LightGBM differ in major.minor
-        version from the ones it was saved with.
+        When the folder is not a bundle, is of the old pickle format, a byte of any file
+        or of the manifest changed, a signature is missing or wrong (with
+        ``MQLML_SIGNING_KEY`` set), or a file is not what it should be.
     """
-    manifest = read_manifest(path)
-    folder = Path(path) if Path(path).is_dir() else Path(path).parent
-    payload = folder / _PAYLOAD
-    if manifest.get("format") != BUNDLE_FORMAT:
-        raise BundleError(
-            f"bundle format must be {BUNDLE_FORMAT}; got {manifest.get('format')!r} in "
-            f"{folder}. Retrain the model with this mqlml version."
+    from mqlml.model import LeadScorer
+
+    folder = _folder(path)
+    manifest = read_manifest(folder)
+    files = manifest.get("files") or {}
+    try:
+        state = json.loads(_read_file(folder, _MODEL_STATE, files))
+        text = None
+        if _MODEL_TEXT in files:
+            text = _read_file(folder, _MODEL_TEXT, files).decode("utf-8")
+        model = LeadScorer.from_state(state, text)
+        score_map = ScoreMap.from_dict(json.loads(_read_file(folder, _CALIBRATION, files)))
+        reference = json.loads(_read_file(folder, _REFERENCE, files))
+        backtest = None
+        nested = f"{_BACKTEST}/{_MANIFEST}"
+        if nested in files:
+            _read_file(folder, nested, files)
+            backtest = load_bundle(folder / _BACKTEST)
+        bundle = Bundle(
+            model=model,
+            score_map=score_map,
+            threshold=ThresholdResult.from_dict(manifest["threshold"]),
+            schema=LeadSchema.from_dict(manifest["schema"]),
+            tiers=Tiers.from_dict(manifest["tiers"]),
+            config=manifest.get("config") or {},
+            reference=reference,
+            metadata=manifest.get("metadata") or {},
+            backtest=backtest,
         )
-    actual = _sha256(payload)
-    if actual != manifest.get("sha256"):
+    except BundleError:
+        raise
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise BundleError(
-            f"bundle {payload} must match the sha256 in its manifest; got {actual[:12]}... "
-            f"against {str(manifest.get('sha256'))[:12]}... The file was changed or damaged: "
-            "copy it again or retrain."
-        )
-    saved, here = manifest.get("versions", {}), package_versions()
-    for name in _PINNED:
-        if _major_minor(saved.get(name)) != _major_minor(here.get(name)):
-            raise BundleError(
-                f"{name} must be {saved.get(name)} (major.minor) to load bundle {folder}; "
-                f"got {here.get(name)}. Install {name}=={saved.get(name)} or retrain."
-            )
-    bundle = joblib.load(payload)
-    if not isinstance(bundle, Bundle):
-        raise BundleError(f"bundle {payload} must hold a mqlml Bundle; got {type(bundle)}.")
+            f"bundle {folder} must hold a model, calibration and threshold made by mqlml; "
+            f"reading it failed ({exc}). Retrain the model with this mqlml version."
+        ) from None
+    if "quantiles" in bundle.reference:
+        bundle.reference["quantiles"] = np.asarray(bundle.reference["quantiles"], dtype=float)
+    bundle.path, bundle.digest = folder, manifest["digest"]
     return bundle
-
-
-def _major_minor(version: str | None) -> tuple[str, ...]:
-    return tuple((version or "").split(".")[:2])

@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
+from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss
 
 from mqlml.errors import DataError, InsufficientDataError
@@ -35,6 +37,7 @@ __all__ = [
     "diagnose",
     "expected_calibration_error",
     "fit_calibrator",
+    "fit_score_map",
     "reliability_curve",
 ]
 
@@ -161,6 +164,39 @@ def fit_calibrator(
     return calibrator.fit(X, labels)
 
 
+def fit_score_map(estimator: Any, X: Any, y: Any, *, method: str = "auto") -> ScoreMap:
+    """Calibrate a fitted classifier on a calibration part and return the map as data.
+
+    :func:`fit_calibrator` (the model frozen), then :meth:`ScoreMap.from_calibrated`
+    with the model's scores of the same leads.
+
+    Parameters
+    ----------
+    estimator : fitted classifier with ``decision_function``
+        The model; it is not refitted.
+    X, y, method
+        As for :func:`fit_calibrator`.
+
+    Returns
+    -------
+    ScoreMap
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 2))
+    >>> y = (X[:, 0] + rng.normal(size=400) > 0).astype(int)
+    >>> model = LogisticRegression().fit(X[:200], y[:200])
+    >>> p = fit_score_map(model, X[200:], y[200:])(model.decision_function(X[200:]))
+    >>> bool(0 < p.min() and p.max() < 1)
+    True
+    """
+    calibrated = fit_calibrator(estimator, X, y, method=method)
+    return ScoreMap.from_calibrated(calibrated, estimator.decision_function(X), y)
+
+
 @dataclass(frozen=True, eq=False)
 class ScoreMap:
     """The fitted monotone map from a model's score (log-odds) to a calibrated probability.
@@ -171,7 +207,16 @@ class ScoreMap:
     therefore interpolates linearly between the centres of the steps ("centred
     isotonic regression", Oron and Flournoy 2017): still monotone, as well calibrated,
     and with distinct probabilities, so the threshold can give the target rate with as
-    many MQLs as it allows. A sigmoid map is used as scikit-learn fitted it.
+    many MQLs as it allows.
+
+    No probability is exactly 0 or 1: a step of ``n`` calibration leads of which ``k``
+    converted gets the Jeffreys estimate ``(k + 0.5) / (n + 1)`` (0 of 40 gives 0.012,
+    not 0), made monotone again by a weighted isotonic fit; a sigmoid map is bounded to
+    ``[0.5 / (n + 1), 1 - 0.5 / (n + 1)]`` for a calibration part of ``n`` leads, the
+    most extreme rates such a part can support.
+
+    The map is plain data (:meth:`to_dict` / :meth:`from_dict`): a bundle stores it as
+    JSON, never as a pickled object.
 
     Attributes
     ----------
@@ -179,33 +224,94 @@ class ScoreMap:
         ``"isotonic"`` or ``"sigmoid"``.
     knots : tuple of two arrays or None
         Step centres (score) and their probabilities, for the isotonic map.
-    sigmoid : object or None
-        scikit-learn's fitted sigmoid calibrator, for the sigmoid map.
+    sigmoid : tuple of two floats or None
+        ``(a, b)`` of the sigmoid map ``p = 1 / (1 + exp(a * score + b))``.
+    bounds : tuple of two floats
+        The lowest and highest probability the map gives.
     """
 
     method: str
     knots: tuple[np.ndarray, np.ndarray] | None = None
-    sigmoid: Any = None
+    sigmoid: tuple[float, float] | None = None
+    bounds: tuple[float, float] = (0.0, 1.0)
 
     @classmethod
-    def from_calibrated(cls, calibrated: CalibratedClassifierCV) -> ScoreMap:
-        """Read the map out of a fitted ``CalibratedClassifierCV`` (prefit, one fold)."""
+    def from_calibrated(cls, calibrated: CalibratedClassifierCV, scores: Any, y: Any) -> ScoreMap:
+        """Read the map out of a fitted ``CalibratedClassifierCV`` (prefit, one fold).
+
+        Parameters
+        ----------
+        calibrated : CalibratedClassifierCV
+            Fitted by :func:`fit_calibrator`.
+        scores : array-like of float
+            The frozen model's scores (``decision_function``) of the calibration part.
+        y : array-like of 0/1
+            The calibration part's outcomes (for the step counts).
+        """
         (fitted,) = calibrated.calibrated_classifiers_
         (mapping,) = fitted.calibrators
+        scores = np.asarray(scores, dtype=np.float64)
+        labels = outcomes(y, n=scores.size)
+        n = labels.size
         if calibrated.method != "isotonic":
-            return cls(method=calibrated.method, sigmoid=mapping)
+            bounds = (0.5 / (n + 1), 1.0 - 0.5 / (n + 1))
+            return cls(
+                method="sigmoid", sigmoid=(float(mapping.a_), float(mapping.b_)), bounds=bounds
+            )
         # X_thresholds_ holds both ends of each constant step; centre each step.
-        x, y = mapping.X_thresholds_, mapping.y_thresholds_
-        values, step = np.unique(y, return_inverse=True)
+        x, rate = mapping.X_thresholds_, mapping.y_thresholds_
+        values, step = np.unique(rate, return_inverse=True)
         centres = np.bincount(step, weights=x) / np.bincount(step)
-        return cls(method="isotonic", knots=(centres, values))
+        member = np.clip(np.searchsorted(values, mapping.predict(scores)), 0, values.size - 1)
+        count = np.bincount(member, minlength=values.size).astype(float)
+        converted = np.bincount(member, weights=labels, minlength=values.size)
+        shrunk = (converted + 0.5) / (count + 1.0)
+        monotone = IsotonicRegression().fit(
+            np.arange(values.size), shrunk, sample_weight=count + 1.0
+        )
+        probability = monotone.predict(np.arange(values.size))
+        return cls(
+            method="isotonic",
+            knots=(centres, probability),
+            bounds=(float(probability[0]), float(probability[-1])),
+        )
 
     def __call__(self, scores: Any) -> np.ndarray:
         """Calibrated probabilities of the given scores."""
         scores = np.asarray(scores, dtype=np.float64)
         if self.knots is not None:
             return np.interp(scores, *self.knots)
-        return np.clip(self.sigmoid.predict(scores), 0.0, 1.0)
+        a, b = self.sigmoid
+        return np.clip(expit(-(a * scores + b)), *self.bounds)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (floats round-trip exactly)."""
+        out: dict[str, Any] = {"method": self.method, "bounds": list(self.bounds)}
+        if self.knots is not None:
+            out["knots"] = [self.knots[0].tolist(), self.knots[1].tolist()]
+        else:
+            out["sigmoid"] = list(self.sigmoid)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScoreMap:
+        """Inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        ValueError
+            When the data is not a score map.
+        """
+        method = data.get("method")
+        if method == "isotonic":
+            x, p = (np.asarray(v, dtype=np.float64) for v in data["knots"])
+            if x.shape != p.shape or x.ndim != 1 or x.size == 0:
+                raise ValueError("isotonic knots must be two 1-d arrays of one length")
+            return cls(method=method, knots=(x, p), bounds=tuple(data["bounds"]))
+        if method == "sigmoid":
+            a, b = (float(v) for v in data["sigmoid"])
+            return cls(method=method, sigmoid=(a, b), bounds=tuple(data["bounds"]))
+        raise ValueError(f"score map method must be 'isotonic' or 'sigmoid'; got {method!r}")
 
 
 def expected_calibration_error(

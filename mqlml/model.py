@@ -105,9 +105,10 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     categories_ : dict
         Categorical column -> the levels kept as their own level (seen at least
         ``min_category_count`` times). Everything else is rare.
-    estimator_ : lightgbm.LGBMClassifier or sklearn.pipeline.Pipeline
+    estimator_ : lightgbm.LGBMClassifier or sklearn.pipeline.Pipeline or None
         The fitted learner. It sees the columns renamed ``f0``, ``f1``, ... in the
-        fitted order.
+        fitted order. None on a scorer rebuilt by :meth:`from_state`, which predicts
+        from the booster or the per-column terms alone (as every scorer does).
     booster_ : lightgbm.Booster
         The LightGBM booster (LightGBM only).
     best_iteration_ : int
@@ -417,27 +418,11 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.estimator_ = pipe
         self.base_value_ = float(pipe[-1].intercept_[0])
         self.categories_ = {}
-        groups: list[int] = []
-        if cats:
-            encoder = pipe[0].named_transformers_["cat"][-1]
-            cat_idx = [i for i, c in enumerate(self._is_cat_) if c]
-            for j, i in enumerate(cat_idx):
-                levels = encoder.categories_[j]
-                rare = encoder.infrequent_categories_[j]
-                rare_set = set() if rare is None else set(rare.tolist())
-                kept = [v for v in levels.tolist() if v not in rare_set]
-                self.categories_[self._names_[i]] = [v for v in kept if v != MISSING_LEVEL]
-                groups += [i] * (len(kept) + (rare is not None))
-        if nums:
-            num_idx = [i for i, c in enumerate(self._is_cat_) if not c]
-            imputer = pipe[0].named_transformers_["num"][0]
-            groups += num_idx
-            if imputer.indicator_ is not None:
-                groups += [num_idx[k] for k in imputer.indicator_.features_]
-        coef = pipe[-1].coef_[0]
-        weights = np.zeros((coef.size, len(self._names_)))
-        weights[np.arange(coef.size), groups] = coef
-        self._contrib_weights_ = weights
+        self._linear_ = _linear_tables(pipe, self._is_cat_)
+        for i, term in enumerate(self._linear_):
+            if term["kind"] == "categorical":
+                kept = [v for v in term["levels"] if v != MISSING_LEVEL]
+                self.categories_[self._names_[i]] = kept
 
     # ------------------------------------------------------------- transform
     def _lightgbm_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -506,7 +491,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
                 data, raw_score=True, num_iteration=self.best_iteration_, **self._threads()
             )
             return np.asarray(raw, dtype=np.float64)
-        return self.estimator_.decision_function(data)
+        return self.base_value_ + _linear_terms(self._linear_, data).sum(axis=1)
 
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Probability of each class, shape (n_samples, 2); column 1 is conversion."""
@@ -556,10 +541,101 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             out = np.asarray(out, dtype=np.float64)
             contrib, base = out[:, :-1], out[:, -1].copy()
         else:
-            transformed = self.estimator_[0].transform(data)
-            contrib = np.asarray(transformed @ self._contrib_weights_, dtype=np.float64)
+            contrib = _linear_terms(self._linear_, data)
             base = np.full(len(data), self.base_value_)
         return pd.DataFrame(contrib, index=index, columns=list(self._names_)), base
+
+    # ------------------------------------------------------------- as data
+    def to_state(self) -> tuple[dict[str, Any], str | None]:
+        """The fitted scorer as plain data: a JSON-safe dict and LightGBM's model text.
+
+        Everything :meth:`predict_proba`, :meth:`contributions` and :meth:`leaf_indices`
+        need, and nothing that runs code when read back: the parameters, the columns and
+        their kinds, the kept levels, the base value, the LightGBM trees as LightGBM's own
+        text format (None for the logistic model) or the logistic model's per-column
+        terms.
+
+        Returns
+        -------
+        (state, model_text)
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> X = pd.DataFrame({"visits": np.arange(200.0) % 7, "country": ["US", "DE"] * 100})
+        >>> y = np.arange(200) % 3 == 0
+        >>> scorer = LeadScorer(model="logistic").fit(X, y)
+        >>> again = LeadScorer.from_state(*scorer.to_state())
+        >>> bool(np.array_equal(again.decision_function(X), scorer.decision_function(X)))
+        True
+        """
+        check_is_fitted(self)
+        state: dict[str, Any] = {
+            "params": self.get_params(),
+            "classes": self.classes_.tolist(),
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": (
+                list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
+            ),
+            "names": list(self._names_),
+            "categorical_features": list(self.categorical_features_),
+            "numeric_features": list(self.numeric_features_),
+            "categories": {str(k): list(v) for k, v in self.categories_.items()},
+            "base_value": float(self.base_value_),
+        }
+        if self.model == "lightgbm":
+            state["best_iteration"] = int(self.best_iteration_)
+            return state, self.booster_.model_to_string(num_iteration=self.best_iteration_)
+        state["linear"] = self._linear_
+        return state, None
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], model_text: str | None = None) -> LeadScorer:
+        """Rebuild a fitted scorer from :meth:`to_state` output (no pickle involved).
+
+        Raises
+        ------
+        ValueError
+            When the state is not a scorer's, or the LightGBM model text is missing.
+        """
+        try:
+            scorer = cls(**state["params"])
+            names = list(state["names"])
+            kind = scorer.model
+            if kind not in _MODELS:
+                raise ValueError(f"model must be one of {_MODELS}; got {kind!r}")
+            scorer.classes_ = np.asarray(state["classes"])
+            scorer.n_features_in_ = int(state["n_features_in"])
+            if state.get("feature_names_in") is not None:
+                scorer.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+            scorer._names_ = names
+            scorer.categorical_features_ = list(state["categorical_features"])
+            scorer.numeric_features_ = list(state["numeric_features"])
+            cats = set(scorer.categorical_features_)
+            scorer._is_cat_ = [name in cats for name in names]
+            scorer.categories_ = {k: list(v) for k, v in state["categories"].items()}
+            scorer.base_value_ = float(state["base_value"])
+            if kind == "logistic":
+                scorer._linear_ = list(state["linear"])
+                scorer.estimator_ = None
+                return scorer
+            if model_text is None:
+                raise ValueError("a LightGBM scorer needs its model text")
+            import lightgbm
+
+            scorer._cat_dtypes_ = {
+                name: pd.CategoricalDtype([*scorer.categories_[name], RARE_LEVEL])
+                for name in scorer.categorical_features_
+            }
+            try:
+                scorer.booster_ = lightgbm.Booster(model_str=model_text)
+            except lightgbm.basic.LightGBMError as exc:
+                raise ValueError(f"the LightGBM model text is not valid: {exc}") from None
+            scorer.estimator_ = None
+            scorer.best_iteration_ = int(state["best_iteration"])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"scorer state must come from LeadScorer.to_state; {exc!r}") from None
+        return scorer
 
     def leaf_indices(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The leaf each lead reaches in each tree (LightGBM only), shape (n, n_trees).
@@ -624,3 +700,71 @@ def _to_float(col: pd.Series, name: Any) -> np.ndarray:
             f"column {name!r} must be numeric as in training; got dtype {dtype} with "
             f"values such as {example}. Convert it to numbers before scoring."
         ) from None
+
+
+def _linear_tables(pipe: Pipeline, is_cat: list[bool]) -> list[dict[str, Any]]:
+    """The fitted logistic pipeline as one additive term per column (plain data).
+
+    A categorical column is a table of levels (as strings, missing as ``"__missing__"``)
+    to weights, and the weight of every other level (the encoder's infrequent level, or
+    0 when there is none). A numeric column is its median (for missing values), mean,
+    scale and weight, and the same for its missing indicator when training had
+    missing values. ``intercept + sum(terms)`` equals the pipeline's decision function.
+    """
+    prep, coef = pipe[0], pipe[-1].coef_[0].tolist()
+    terms: list[dict[str, Any]] = [{} for _ in is_cat]
+    cat_idx = [i for i, c in enumerate(is_cat) if c]
+    num_idx = [i for i, c in enumerate(is_cat) if not c]
+    if cat_idx:
+        encoder = prep.named_transformers_["cat"][-1]
+        at = prep.output_indices_["cat"].start
+        for j, i in enumerate(cat_idx):
+            rare = encoder.infrequent_categories_[j]
+            rare_set = set() if rare is None else set(rare.tolist())
+            kept = [v for v in encoder.categories_[j].tolist() if v not in rare_set]
+            levels = {v: coef[at + k] for k, v in enumerate(kept)}
+            at += len(kept)
+            other = 0.0
+            if rare is not None:
+                other, at = coef[at], at + 1
+            terms[i] = {"kind": "categorical", "levels": levels, "other": other}
+    if num_idx:
+        imputer, scaler = prep.named_transformers_["num"]
+        at = prep.output_indices_["num"].start
+        indicated = [] if imputer.indicator_ is None else list(imputer.indicator_.features_)
+        for k, i in enumerate(num_idx):
+            terms[i] = {
+                "kind": "numeric",
+                "median": float(imputer.statistics_[k]),
+                "mean": float(scaler.mean_[k]),
+                "scale": float(scaler.scale_[k]),
+                "weight": coef[at + k],
+                "missing": None,
+            }
+        for m, k in enumerate(indicated):
+            col = len(num_idx) + m
+            terms[num_idx[k]]["missing"] = {
+                "mean": float(scaler.mean_[col]),
+                "scale": float(scaler.scale_[col]),
+                "weight": coef[at + col],
+            }
+    return terms
+
+
+def _linear_terms(tables: list[dict[str, Any]], data: pd.DataFrame) -> np.ndarray:
+    """Each column's additive term of the log-odds, shape (n_rows, n_columns)."""
+    out = np.empty((len(data), len(tables)), dtype=np.float64)
+    for i, term in enumerate(tables):
+        col = data[f"f{i}"]
+        if term["kind"] == "categorical":
+            text = pd.Series(col, copy=False).where(pd.notna(col), MISSING_LEVEL)
+            out[:, i] = text.map(term["levels"]).fillna(term["other"]).to_numpy(dtype=np.float64)
+            continue
+        x = np.asarray(col, dtype=np.float64)
+        missing = np.isnan(x)
+        value = np.where(missing, term["median"], x)
+        out[:, i] = term["weight"] * (value - term["mean"]) / term["scale"]
+        if term["missing"] is not None:
+            ind = term["missing"]
+            out[:, i] += ind["weight"] * (missing - ind["mean"]) / ind["scale"]
+    return out

@@ -104,3 +104,8 @@ class Tiers:
     def to_dict(self) -> dict:
         """JSON-safe form."""
         return {"cuts": list(self.cuts), "names": list(self.names)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Tiers:
+        """Inverse of :meth:`to_dict`."""
+        return cls(cuts=tuple(float(c) for c in data["cuts"]), names=tuple(data["names"]))

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mqlml.bundle import Bundle, load_bundle, read_manifest
-from mqlml.calibration import ScoreMap, choose_method, expected_calibration_error, fit_calibrator
+from mqlml.calibration import choose_method, expected_calibration_error, fit_score_map
 from mqlml.drift import build_reference
 from mqlml.errors import InsufficientDataError
 from mqlml.points import Tiers, reference_quantiles
@@ -102,8 +102,7 @@ def recalibrate(
     method = bundle.config.get("model", {}).get("calibration", "auto")
     if method == "auto":
         method = choose_method(len(y_cal), int(y_cal.sum()))
-    calibrator = fit_calibrator(bundle.model, X_cal, y_cal, method=method)
-    score_map = ScoreMap.from_calibrated(calibrator)
+    score_map = fit_score_map(bundle.model, X_cal, y_cal, method=method)
     p_cal = score_map(bundle.model.decision_function(X_cal))
     goal = _goal(bundle, target_rate, len(cal))
     threshold = choose_threshold(
@@ -149,7 +148,7 @@ def recalibrate(
     }
     new = replace(
         bundle,
-        calibrator=calibrator,
+        score_map=score_map,
         threshold=threshold,
         tiers=tiers,
         config=config,
@@ -186,7 +185,7 @@ def _parent(bundle: Bundle | str | Path) -> dict[str, Any]:
         threshold = manifest.get("threshold", {}).get("threshold")
     return {
         "path": None if isinstance(bundle, Bundle) else str(Path(bundle).resolve()),
-        "sha256": manifest.get("sha256"),
+        "digest": manifest.get("digest"),
         "created_at": manifest.get("created_at"),
         "fingerprint": metadata.get("fingerprint"),
         "threshold": threshold,

@@ -106,6 +106,14 @@ class ThresholdResult:
             out["realized_interval"] = [float(v) for v in self.realized_interval]
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ThresholdResult:
+        """Inverse of :meth:`to_dict` (unknown keys are an error)."""
+        data = dict(data)
+        if data.get("realized_interval") is not None:
+            data["realized_interval"] = tuple(float(v) for v in data["realized_interval"])
+        return cls(**data)
+
 
 def parse_capacity(text: str | int) -> tuple[int, str | None]:
     """Parse a capacity: ``"500"`` (MQLs in total) or ``"500/month"`` (MQLs per period).

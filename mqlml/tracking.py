@@ -65,6 +65,13 @@ _METRICS = (
 )
 _REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>[^/]+))$")
 _MAX_PARAM = 500
+_DIGEST_TAG = "mqlml.digest"
+
+
+def _digest(folder: str | Path) -> str:
+    from mqlml.bundle import bundle_digest
+
+    return bundle_digest(folder)
 
 
 # -- where runs go --------------------------------------------------------------------
@@ -474,6 +481,11 @@ def log_training(
                     registered_model_name=name if register else None,
                 )
     version = info.registered_model_version if register else None
+    if version is not None:
+        # The registry keeps the bundle's digest: loading models:/ checks the download.
+        with _mlflow(uri) as mlflow, _mlflow_errors(f"tagging {name} version {version}"):
+            client = mlflow.MlflowClient(uri, uri)
+            client.set_model_version_tag(name, str(version), _DIGEST_TAG, _digest(folder))
     return {
         "run_id": run.info.run_id,
         "experiment_id": experiment_id,
@@ -637,5 +649,14 @@ def resolve_model(
             local = mlflow.artifacts.download_artifacts(
                 artifact_uri=f"models:/{name}/{version}", dst_path=tmp
             )
+        expected = client.get_model_version(name, version).tags.get(_DIGEST_TAG)
         # load_bundle reads everything into memory: the download can go.
-        return load_bundle(_bundle_folder(Path(local)))
+        bundle = load_bundle(_bundle_folder(Path(local)))
+    if expected is None or bundle.digest != expected:
+        raise BundleError(
+            f"models:/{name}/{version} must hold the bundle registered with it (digest "
+            f"{str(expected)[:12]}...); the downloaded bundle has digest "
+            f"{str(bundle.digest)[:12]}... The artifact was changed after registration: do "
+            "not use it; register the model again from a trusted training run."
+        )
+    return bundle

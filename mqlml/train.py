@@ -25,7 +25,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from mqlml.bundle import Bundle, package_versions
-from mqlml.calibration import ScoreMap, choose_method, diagnose, fit_calibrator
+from mqlml.calibration import choose_method, diagnose, fit_score_map
 from mqlml.config import ProjectConfig
 from mqlml.drift import build_reference
 from mqlml.errors import DataError, InsufficientDataError
@@ -284,8 +284,7 @@ def train(
     method = settings.calibration
     if method == "auto":
         method = choose_method(len(y_cal), int(y_cal.sum()))
-    calibrator = fit_calibrator(scorer, X_cal, y_cal, method=method)
-    score_map = ScoreMap.from_calibrated(calibrator)
+    score_map = fit_score_map(scorer, X_cal, y_cal, method=method)
     p_cal = score_map(scorer.decision_function(X_cal))
     goal = config.threshold
     threshold = choose_threshold(
@@ -323,7 +322,7 @@ def train(
     }
     bundle = Bundle(
         model=scorer,
-        calibrator=calibrator,
+        score_map=score_map,
         threshold=threshold,
         schema=schema,
         tiers=Tiers.from_threshold(threshold.threshold, goal.tiers),

@@ -190,3 +190,51 @@ def test_bad_inputs_are_named():
         expected_calibration_error([[0, 1]], [0.2, 0.8])
     with pytest.raises(DataError, match="p must be numeric probabilities"):
         expected_calibration_error([0, 1], ["a", "b"])
+
+
+class _Score(ClassifierMixin, BaseEstimator):
+    """A fitted classifier whose decision function is X[:, 0]."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def decision_function(self, X):
+        return np.asarray(X, dtype=float)[:, 0]
+
+    def predict(self, X):
+        return (self.decision_function(X) > 0).astype(int)
+
+
+def test_no_lead_gets_probability_exactly_zero_or_one():
+    from mqlml.calibration import fit_score_map
+
+    # 40 leads at the lowest scores never convert, 30 at the top always do, in between
+    # half convert: isotonic steps of rate 0 and 1 at the ends.
+    scores = np.concatenate([np.linspace(-5, -4, 40), np.linspace(-1, 1, 1000), [5.0] * 30])
+    y = np.concatenate([np.zeros(40), (np.arange(1000) + 1) % 2, np.ones(30)]).astype(int)
+    X = scores[:, None]
+    model = _Score().fit(X, y)
+    score_map = fit_score_map(model, X, y, method="isotonic")
+    p = score_map(np.array([-10.0, -5.0, 0.0, 5.0, 10.0]))
+    assert 0 < p.min() and p.max() < 1
+    assert p[0] == pytest.approx(0.5 / 41)  # Jeffreys: (0 + 0.5) / (40 + 1)
+    assert p[-1] == pytest.approx(30.5 / 31)
+    assert np.all(np.diff(score_map(np.linspace(-10, 10, 501))) >= 0)
+    again = type(score_map).from_dict(json.loads(json.dumps(score_map.to_dict())))
+    np.testing.assert_array_equal(again(scores), score_map(scores))
+
+
+def test_sigmoid_map_is_sklearns_within_bounds():
+    from mqlml.calibration import fit_score_map
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(600, 1)) * 6
+    y = rng.binomial(1, 1 / (1 + np.exp(-X[:, 0])))
+    model = _Score().fit(X, y)
+    score_map = fit_score_map(model, X, y, method="sigmoid")
+    reference = fit_calibrator(model, X, y, method="sigmoid").predict_proba(X)[:, 1]
+    lo, hi = score_map.bounds
+    assert lo == pytest.approx(0.5 / 601) and hi == pytest.approx(1 - 0.5 / 601)
+    np.testing.assert_allclose(score_map(X[:, 0]), np.clip(reference, lo, hi), atol=1e-12)
+    assert 0 < score_map(np.array([-1e3]))[0] and score_map(np.array([1e3]))[0] < 1

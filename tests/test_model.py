@@ -373,3 +373,23 @@ def test_labels_must_be_binary():
         LeadScorer().fit(X, np.arange(300) % 3)
     with pytest.raises(InsufficientDataError, match="both classes"):
         LeadScorer().fit(X, np.zeros(300, dtype=int))
+
+
+def test_logistic_terms_equal_the_fitted_pipeline(fitted, data):
+    scorer = fitted["logistic"]
+    X = data[2]
+    frame = scorer._logistic_frame(X)
+    np.testing.assert_allclose(
+        scorer.decision_function(X), scorer.estimator_.decision_function(frame), atol=1e-10
+    )
+    again = LeadScorer.from_state(*scorer.to_state())
+    np.testing.assert_array_equal(again.decision_function(X), scorer.decision_function(X))
+    assert again.estimator_ is None
+
+
+def test_lightgbm_state_round_trip_is_bit_identical(fitted, data):
+    scorer = fitted["lightgbm"]
+    X = data[2]
+    again = LeadScorer.from_state(*scorer.to_state())
+    np.testing.assert_array_equal(again.decision_function(X), scorer.decision_function(X))
+    np.testing.assert_array_equal(again.leaf_indices(X), scorer.leaf_indices(X))

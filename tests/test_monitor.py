@@ -83,7 +83,7 @@ def test_recalibrate_on_the_drifted_period_hits_the_target_later(bundle, drifted
     # the trees stay: the same fitted model object, unchanged
     assert new.model is bundle.model
     assert new.model.booster_.model_to_string() == booster
-    assert new.calibrator is not bundle.calibrator and new.threshold.target_rate == 0.25
+    assert new.score_map is not bundle.score_map and new.threshold.target_rate == 0.25
 
     X, y = new.schema.features_frame(later), later["converted"].to_numpy()
     old_rate = realized(bundle.predict_proba(X), y, bundle.threshold.threshold)["realized_rate"]
@@ -216,7 +216,7 @@ def test_recalibrate_from_a_saved_bundle_records_its_parent(trained, drifted, tm
     manifest = read_manifest(trained.path)
     parent = loaded.metadata["parent"]
     assert parent["path"] == str(trained.path.resolve())
-    assert parent["sha256"] == manifest["sha256"] and parent["created_at"] == manifest["created_at"]
+    assert parent["digest"] == manifest["digest"] and parent["created_at"] == manifest["created_at"]
     assert loaded.threshold.target_rate == 0.3 and loaded.config["threshold"]["target_rate"] == 0.3
     assert (
         loaded.model.booster_.model_to_string() == trained.bundle.model.booster_.model_to_string()

@@ -262,3 +262,48 @@ def test_cli_promote(logged):
     bad = CliRunner().invoke(app, ["promote", NAME, "9"])
     assert bad.exit_code == 2
     assert "must be one of [1]" in bad.output
+
+
+def test_a_registry_artifact_replaced_by_a_pickle_or_another_bundle_is_refused(
+    trained, sample_config, tmp_path, monkeypatch
+):
+    import hashlib
+    import pickle
+    import shutil
+
+    store = f"sqlite:///{(tmp_path / 'store' / 'mlflow.db').as_posix()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    logged = log_training(trained, sample_config)
+    uri = logged["registered_uri"]
+    manifests = sorted((tmp_path / "store").rglob("manifest.json"))
+    assert manifests, "the logged model holds the bundle's files"
+    from mqlml.bundle import bundle_digest
+
+    registered = bundle_digest(trained.path)
+    assert resolve_model(uri).digest == registered
+
+    marker = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    folders = [m.parent for m in manifests if not m.parent.name == "backtest"]
+    for folder in folders:  # every file of the stored bundle becomes the same pickle
+        payload = pickle.dumps(Exploit())
+        for path in folder.iterdir():
+            if path.is_file():
+                path.write_bytes(payload)
+    with pytest.raises(BundleError):
+        resolve_model(uri)
+    assert not marker.exists()
+
+    # A consistent, valid bundle swapped in after registration: the digest tag refuses it.
+    other = dataclasses.replace(trained.bundle, metadata={**trained.bundle.metadata, "x": 1})
+    for folder in folders:
+        shutil.rmtree(folder)
+        other.save(folder)
+    digest = hashlib.sha256((folders[0] / "manifest.json").read_bytes()).hexdigest()
+    assert digest != registered
+    with pytest.raises(BundleError, match=r"must hold the bundle registered with it"):
+        resolve_model(uri)
