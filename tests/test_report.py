@@ -24,6 +24,7 @@ from mqlml.compare import (
     compare,
     compare_at_rate,
     compare_at_volume,
+    readable,
 )
 from mqlml.errors import (
     ConfigError,
@@ -211,7 +212,11 @@ def test_model_beats_points_at_equal_volume(report):
     assert vol["model"]["rate"] > vol["points"]["rate"]
     lo, hi = vol["interval"]
     assert 0 < lo < vol["difference"] < hi
-    assert report["headline"].startswith(f"At the same {vol['n_mql']:,} MQLs, the model's")
+    assert report["headline"].startswith(
+        f"The model's MQLs convert at {100 * vol['model']['rate']:.1f} %, the points' at "
+        f"{100 * vol['points']['rate']:.1f} %, at the same {vol['n_mql']:,} MQLs ("
+    )
+    assert "percentage points" in report["headline"]
 
 
 # The leads are synthetic with known true probabilities: on this test part even the true
@@ -427,7 +432,7 @@ def test_report_html_is_self_contained(written):
     parser.feed(text)
     parser.close()
     assert parser.stack == []  # every element closed, in order
-    assert len(parser.images) == len(PLOTS) == 6
+    assert len(parser.images) == len(PLOTS) == 7
     for src in parser.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -494,7 +499,7 @@ def test_cli_report(file_bundle, tmp_path):
     )
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    assert printed["headline"].startswith("At the same")
+    assert printed["headline"].startswith("The model's MQLs convert at")
     assert printed["paths"]["html"] == str(out / "report.html")
     assert json.loads((out / "report.json").read_text())["model"]["path"] == str(file_bundle)
     no_rules = tmp_path / "missing.yaml"
@@ -502,3 +507,156 @@ def test_cli_report(file_bundle, tmp_path):
         app, ["report", "--model", str(file_bundle), "--baseline", str(no_rules), "--out", str(out)]
     )
     assert result.exit_code == 2 and "rules file must be an existing file" in result.output
+
+
+# ---------------------------------------------------------------------------------------
+# What a marketing-ops reader needs: rules, periods, tiers, months, segments, names
+# ---------------------------------------------------------------------------------------
+
+
+def test_readable_names():
+    assert readable("pricing_page_visits") == "Pricing page visits"
+    assert readable("TotalVisits") == "Total visits"
+    assert readable("days_since_last_activity") == "Days since last activity"
+    assert readable("SQL_date") == "SQL date"
+    assert readable("Lead Source") == "Lead Source"
+    assert readable("country", {"country": "Country of the lead"}) == "Country of the lead"
+
+
+def test_rules_table_counts_each_rule_on_the_test_leads(report, trained, leads):
+    raw, y = holdout(trained.bundle, leads)
+    rules = {r["name"]: r for r in report["rules"]}
+    assert list(rules) == PointsBaseline.from_yaml(ROOT / "data" / "rules.yaml").rules.rule_names
+    demo = rules["demo request"]
+    fired = (raw["demo_requested"] == 1).to_numpy()
+    assert (demo["condition"], demo["points"]) == ("demo_requested == 1", 30.0)
+    assert demo["leads"] == fired.sum() and demo["conversions"] == y[fired].sum()
+    student = rules["student"]
+    assert student["points"] == -20.0 and student["leads"] == (raw["seniority"] == "Student").sum()
+    assert rules["target seniority"]["condition"] == "seniority is one of C-level, VP, Director"
+
+
+def test_context_names_the_split_the_test_period_and_versions(report, trained, leads):
+    from datetime import datetime
+
+    raw, _ = holdout(trained.bundle, leads)
+    ctx = report["context"]
+    times = pd.to_datetime(raw["created_at"])
+    assert (ctx["test_from"], ctx["test_to"]) == (str(times.min()), str(times.max()))
+    assert ctx["split"] == "time"
+    assert ctx["parts"] == {"train": 12_000, "calibrate": 4_000, "test": 4_000}
+    assert ctx["versions"]["mqlml"] and ctx["trained_versions"]["lightgbm"]
+    age = datetime.now(datetime.fromisoformat(ctx["generated_at"]).tzinfo) - datetime.fromisoformat(
+        ctx["generated_at"]
+    )
+    assert age.total_seconds() < 3_600
+
+
+def test_tier_table_on_the_score_scale(report, test_part, trained):
+    y, p, _ = test_part
+    bundle = trained.bundle
+    tiers = report["tiers"]
+    assert tiers["mql_score"] == pytest.approx(
+        bundle.score(np.array([bundle.threshold.threshold]))[0]
+    )
+    rows = tiers["rows"]
+    assert [r["tier"] for r in rows] == list(bundle.tiers.names)
+    assert sum(r["leads"] for r in rows) == y.size
+    assert sum(r["conversions"] for r in rows) == y.sum()
+    top = rows[0]
+    assert top["mql"] and not any(r["mql"] for r in rows[1:])
+    assert (
+        top["leads"]
+        == report["at_target"]["model"]["n_mql"]
+        == (p >= bundle.threshold.threshold).sum()
+    )
+    assert top["score_from"] == pytest.approx(tiers["mql_score"]) and top["score_to"] == 100.0
+    for r in rows:
+        inside = (p >= r["probability_from"]) & (p < r["probability_to"])
+        if r["probability_to"] == 1.0:
+            inside |= p == 1.0
+        assert r["leads"] == inside.sum()
+        assert r["rate"] == pytest.approx(y[inside].mean())
+    rates = [r["rate"] for r in rows]
+    assert rates == sorted(rates, reverse=True)  # higher tiers convert more
+
+
+def _exact(k, n):
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.9, method="exact")
+    return [ci.low, ci.high]
+
+
+def test_monthly_rate_over_the_test_period(report, test_part, trained, leads):
+    y, p, _ = test_part
+    raw, _ = holdout(trained.bundle, leads)
+    monthly = report["monthly"]
+    assert monthly["by"] == "creation month" and monthly["target_rate"] == 0.25
+    months = pd.to_datetime(raw["created_at"]).dt.to_period("M").astype(str).to_numpy()
+    assert [r["period"] for r in monthly["rows"]] == sorted(set(months))
+    mql = p >= trained.bundle.threshold.threshold
+    for r in monthly["rows"]:
+        rows = months == r["period"]
+        assert r["leads"] == rows.sum() and r["n_mql"] == (rows & mql).sum()
+        assert r["conversions"] == y[rows & mql].sum()
+        assert r["interval"] == pytest.approx(_exact(r["conversions"], r["n_mql"]))
+    assert sum(r["n_mql"] for r in monthly["rows"]) == report["at_target"]["model"]["n_mql"]
+
+
+def test_segments_by_lead_source_and_country(report, test_part, trained, leads):
+    y, p, _ = test_part
+    raw, _ = holdout(trained.bundle, leads)
+    mql = p >= trained.bundle.threshold.threshold
+    assert [s["column"] for s in report["segments"]] == ["lead_source", "country"]
+    source = report["segments"][0]
+    assert source["label"] == "Lead source"
+    counts = raw["lead_source"].value_counts()
+    assert [r["value"] for r in source["rows"]] == list(counts.index)
+    for r in source["rows"]:
+        rows = (raw["lead_source"] == r["value"]).to_numpy()
+        assert r["leads"] == counts[r["value"]] and r["n_mql"] == (rows & mql).sum()
+        assert r["base_rate"] == pytest.approx(y[rows].mean())
+        if r["n_mql"]:
+            assert r["interval"] == pytest.approx(_exact(r["conversions"], r["n_mql"]))
+    country = report["segments"][1]
+    assert sum(r["leads"] for r in country["rows"]) == y.size
+    assert "(missing)" in [r["value"] for r in country["rows"]]
+
+
+def test_segments_must_be_columns(trained, leads):
+    config = {**trained.bundle.config, "report": {"segments": ["region"], "labels": {}}}
+    bundle = dataclasses.replace(trained.bundle, config=config)
+    with pytest.raises(MissingColumnError, match=r"report.segments must name columns.*'region'"):
+        compare(bundle, leads, n_boot=50)
+
+
+def test_driver_labels_and_quantile_curve(report, test_part):
+    y, p, _ = test_part
+    labels = {d["feature"]: d["label"] for d in report["drivers"]["features"]}
+    assert labels["pricing_page_visits"] == "Pricing page visits"  # from report.labels
+    assert labels["email_clicks"] == "Email clicks"  # made readable
+    curve = report["curves_quantile"]
+    assert curve["mql_share"][0] == 1.0 and curve["realized_rate"][0] == pytest.approx(y.mean())
+    top = round(0.01 * y.size)
+    assert curve["realized_rate"][-1] == pytest.approx(
+        y[np.argsort(-p, kind="stable")[:top]].mean()
+    )
+    bands = report["reliability_intervals"]
+    assert len(bands) == len(report["calibration"]["curve"])
+    for band, b in zip(bands, report["calibration"]["curve"], strict=True):
+        assert band[0] <= b["observed_rate"] <= band[1]
+
+
+def test_report_md_shows_the_tables(written, report):
+    md = written["markdown"].read_text()
+    for title in (
+        "## Tiers on the score scale",
+        "## MQL-to-SQL rate by creation month",
+        "## By Lead source",
+        "## The points rules",
+        "## Data and versions",
+    ):
+        assert title in md
+    assert "| demo request | demo_requested == 1 | +30 |" in md
+    assert "percentage points" in md and "30.5076" not in md
