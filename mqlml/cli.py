@@ -85,6 +85,8 @@ def _print_check(report, path) -> None:
         order = "by creation time" if p["date_from"] else "in file order"
         console.print(f"conversion rate across the history ({order}):")
     for part, where in zip(p.get("history") or [], ("oldest", "next", "newest"), strict=False):
+        if part["rate"] is None:
+            continue
         console.print(
             f"  {where:<6} {100 * part['share']:>3.0f} % {'(' + part['part'] + '):':<12}"
             f"{part['leads']:>9,} leads, {100 * part['rate']:5.1f} % converted "

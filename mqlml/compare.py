@@ -663,7 +663,16 @@ def _quantile_curve(bundle: Any, y: np.ndarray, p: np.ndarray) -> dict[str, Any]
     cum_y = np.cumsum(y[order])
     cum_p = np.cumsum(p[order])
     threshold = p[order][counts - 1]
+    # Log-spaced bins on the score scale, from the lowest positive probability up.
+    low = max(float(p[p > 0].min()) if (p > 0).any() else 1e-4, 1e-4)
+    edges = np.geomspace(low, max(float(p.max()), low * 1.01), _N_HIST_BINS + 1)
+    clipped = np.clip(p, edges[0], edges[-1])
     return {
+        "histogram": {
+            "score_edges": [float(s) for s in bundle.score(edges)],
+            "converted": np.histogram(clipped[y == 1], bins=edges)[0].tolist(),
+            "not_converted": np.histogram(clipped[y == 0], bins=edges)[0].tolist(),
+        },
         "mql_share": (counts / y.size).tolist(),
         "threshold": threshold.tolist(),
         "score": [float(s) for s in bundle.score(threshold)],

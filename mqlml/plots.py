@@ -27,6 +27,14 @@ def _float(values: list[Any]) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
+def _plain_log(axis) -> None:
+    """Log-scale ticks written as plain numbers (0.01, 1, 10), without minor labels."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _gains(ax, report: Mapping[str, Any]) -> str:
     g = report["curves"]["gains"]
     x = np.asarray(g["share_of_leads"])
@@ -51,24 +59,33 @@ def _gains(ax, report: Mapping[str, Any]) -> str:
 def _rate(ax, report: Mapping[str, Any]) -> str:
     c, model, tiers = report["curves_quantile"], report["model"], report["tiers"]
     x = np.asarray(c["score"], dtype=float)
-    ax.plot(x, _float(c["realized_rate"]), color=_MODEL, lw=2, label="realized MQL-to-SQL rate")
-    ax.plot(x, _float(c["expected_rate"]), color=_MODEL, ls="--", lw=1, label="expected rate")
+    keep = x > 0
+    log = keep.any() and x[keep].max() / x[keep].min() > 20
+    if not log:
+        keep = np.ones_like(keep)
+    x = x[keep]
+    realized, expected = _float(c["realized_rate"])[keep], _float(c["expected_rate"])[keep]
+    ax.plot(x, realized, color=_MODEL, lw=2, label="realized MQL-to-SQL rate")
+    ax.plot(x, expected, color=_MODEL, ls="--", lw=1, label="expected rate")
     if model["target_rate"] is not None:
         ax.axhline(model["target_rate"], color=_TARGET, lw=1, label="target rate")
     mql = tiers["mql_score"]
-    ax.axvline(mql, color=_GREY, ls=":", lw=1.5, label=f"MQL line (score {mql:.3g})")
-    low, high = float(np.nanmin(x)), float(np.nanmax(x))
-    log = low > 0 and high / low > 20
+    ax.axvline(mql, color="black", ls=":", lw=1.5, label=f"MQL line (score {mql:.3g})")
     if log:
         ax.set_xscale("log")
+        _plain_log(ax.xaxis)
     ax.set(xlabel="MQL line on the score scale" + (" (log scale)" if log else ""))
     ax.set(ylabel="MQL-to-SQL rate", ylim=(0, 1.02))
     share = ax.twinx()
-    share.plot(x, c["mql_share"], color=_POINTS, lw=1.5, label="share of leads that are MQLs")
+    share.plot(
+        x, np.asarray(c["mql_share"])[keep], color=_POINTS, lw=1.5, label="MQL share (right)"
+    )
     share.set(ylabel="share of leads that are MQLs", ylim=(0, 1.02))
     lines = ax.get_legend_handles_labels()
     more = share.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="center left", fontsize=8)
+    ax.figure.legend(
+        lines[0] + more[0], lines[1] + more[1], loc="outside lower center", ncols=3, fontsize=8
+    )
     return (
         "Each point puts the MQL line at a score that passes 1 % to 100 % of the test leads: "
         "a higher line raises the MQL-to-SQL rate and lowers the number of MQLs."
@@ -92,6 +109,8 @@ def _reliability(ax, report: Mapping[str, Any]) -> str:
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _plain_log(ax.xaxis)
+        _plain_log(ax.yaxis)
     scale = " (log scale)" if log else ""
     ax.set(xlabel="mean predicted probability" + scale, ylabel="observed conversion rate" + scale)
     ax.set(xlim=(bottom, top), ylim=(bottom, top))
@@ -130,13 +149,15 @@ def _monthly(ax, report: Mapping[str, Any]) -> str:
     ax.set_zorder(volume.get_zorder() + 1)
     ax.patch.set_visible(False)
     lines, more = ax.get_legend_handles_labels(), volume.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower left", fontsize=8)
+    ax.figure.legend(
+        lines[0] + more[0], lines[1] + more[1], loc="outside lower center", ncols=3, fontsize=8
+    )
     return f"Did the rate hold over the test period? By {monthly['by']}, MQLs as bars."
 
 
 def _distribution(ax, report: Mapping[str, Any]) -> str:
-    d = report["curves"]["distribution"]
-    edges = np.asarray(d["edges"])
+    d = report["curves_quantile"]["histogram"]
+    edges = np.asarray(d["score_edges"], dtype=float)
     for key, colour, label in (
         ("not_converted", _GREY, "not converted"),
         ("converted", _MODEL, "converted"),
@@ -144,12 +165,16 @@ def _distribution(ax, report: Mapping[str, Any]) -> str:
         counts = np.asarray(d[key], dtype=float)
         share = counts / counts.sum() if counts.sum() else counts
         ax.stairs(share, edges, color=colour, lw=2, label=label)
-    ax.axvline(report["model"]["threshold"], color=_TARGET, ls="--", lw=1, label="MQL threshold")
-    if (edges > 0).any() and edges[-1] / edges[edges > 0][0] > 20:
-        ax.set_xscale("symlog", linthresh=float(edges[edges > 0][0]))
-    ax.set(xlabel="model probability", ylabel="share of the group")
-    ax.legend(loc="upper right")
-    return "The further apart the two groups, the better the model separates them."
+    mql = report["tiers"]["mql_score"]
+    ax.axvline(mql, color="black", ls=":", lw=1.5, label=f"MQL line (score {mql:.3g})")
+    ax.set_xscale("log")
+    _plain_log(ax.xaxis)
+    ax.set(xlabel="score (log scale)", ylabel="share of the group")
+    ax.legend(loc="upper left")
+    return (
+        "Test leads by score, converted against not: the further apart the two groups, the "
+        "better the model separates them; the leads right of the MQL line are the MQLs."
+    )
 
 
 def _grid(ax, report: Mapping[str, Any]) -> str:
@@ -179,10 +204,14 @@ def _grid(ax, report: Mapping[str, Any]) -> str:
 def _drivers(ax, report: Mapping[str, Any]) -> str:
     d = report["drivers"]
     top = d["features"][:_MAX_DRIVERS][::-1]
-    for group, colour in (("fit", _MODEL), ("engagement", _POINTS)):
+    groups = (
+        ("fit", _MODEL, "fit: who the lead is"),
+        ("engagement", _POINTS, "engagement: what the lead did"),
+    )
+    for group, colour, label in groups:
         rows = [(i, f["mean_abs_contribution"]) for i, f in enumerate(top) if f["group"] == group]
         if rows:
-            ax.barh(*zip(*rows, strict=True), color=colour, label=f"{group} (who / what they did)")
+            ax.barh(*zip(*rows, strict=True), color=colour, label=label)
     for i, f in enumerate(top):
         factor = float(np.exp(f["mean_abs_contribution"]))
         ax.annotate(
@@ -210,7 +239,7 @@ _DRAW = {
     "rate": ("MQL-to-SQL rate and MQL share by where the MQL line sits", _rate),
     "monthly": ("MQL-to-SQL rate over the test period", _monthly),
     "reliability": ("Reliability of the probabilities", _reliability),
-    "distribution": ("Model probability, converted vs not", _distribution),
+    "distribution": ("Scores, converted vs not", _distribution),
     "grid": ("Fit x engagement: conversion rate", _grid),
     "drivers": ("Top drivers", _drivers),
 }

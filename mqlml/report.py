@@ -60,6 +60,20 @@ def _points(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.1f}".removesuffix(".0")
 
 
+def _when(value: str) -> str:
+    """An ISO UTC time as read: ``2026-12-01T21:51:20+00:00 -> "2026-12-01 21:51 UTC"``."""
+    return f"{value[:10]} {value[11:16]} UTC" if len(value) >= 16 else value
+
+
+def _test_part(ctx: Mapping[str, Any]) -> str:
+    parts = ctx["parts"]
+    total = sum(v for v in parts.values() if v)
+    share = f"{100 * parts['test'] / total:.0f} %" if total and parts.get("test") else "a share"
+    if ctx["split"] == "order":
+        return f"test part: the last {share} of the rows in file order"
+    return f"test part: a random, stratified {share} of the leads (no creation time)"
+
+
 def _day(value: str | None) -> str:
     return "n/a" if not value else str(value)[:10]
 
@@ -208,7 +222,7 @@ def _context_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{model['model']}, {model['calibration_method'] or 'no'} calibration, "
             f"bundle {ctx['bundle'] or 'in memory'}",
         ),
-        ("generated", f"{ctx['generated_at']} with {versions}"),
+        ("generated", f"{_when(ctx['generated_at'])} with {versions}"),
         ("trained with", trained or "n/a"),
     ]
 
@@ -255,7 +269,7 @@ h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin:1.6em 0 .3em}
 padding:.7em 1em}
 table{border-collapse:collapse;margin:.6em 0 1em}th,td{border-bottom:1px solid #ddd;
 padding:.3em .7em;text-align:right;vertical-align:top}th:first-child,td:first-child{text-align:left}
-th{background:#f5f5f5}td.text{text-align:left}tr.mql td{font-weight:600}
+th{background:#f5f5f5}td.text,th.text{text-align:left}tr.mql td{font-weight:600}
 .caption{color:#555;font-size:.92em;margin:.2em 0}
 figure{margin:1.5em 0}figure img{max-width:100%;height:auto}
 figcaption{color:#555;font-size:.92em}.warn{color:#8a5300}
@@ -265,7 +279,10 @@ figcaption{color:#555;font-size:.92em}.warn{color:#8a5300}
 def _html_table(table: Table, *, text_columns: int = 1, figure: str = "") -> str:
     esc = html.escape
     title, caption, header, rows = table
-    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    head = "".join(
+        f"<th class='text'>{esc(h)}</th>" if i < text_columns else f"<th>{esc(h)}</th>"
+        for i, h in enumerate(header)
+    )
     body = "".join(
         ("<tr class='mql'>" if row[0].endswith("(MQL)") else "<tr>")
         + "".join(
@@ -301,12 +318,12 @@ def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) ->
     period = (
         f"test period {_day(ctx['test_from'])} to {_day(ctx['test_to'])}"
         if ctx["test_from"]
-        else f"test part: a {ctx['split'] or 'held-out'} share of the leads"
+        else _test_part(ctx)
     )
     sub = (
         f"Points: {esc(base['name'] or 'rules')} (MQL at {_points(base['mql_threshold'])} "
         f"points, {base['n_rules']} rules); {esc(period)}, "
-        f"{report['data']['n']:,} test leads; made {esc(ctx['generated_at'])}"
+        f"{report['data']['n']:,} test leads; made {esc(_when(ctx['generated_at']))}"
     )
     sections = [
         "<section><h2>Side by side on the test leads</h2>"

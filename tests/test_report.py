@@ -660,3 +660,100 @@ def test_report_md_shows_the_tables(written, report):
         assert title in md
     assert "| demo request | demo_requested == 1 | +30 |" in md
     assert "percentage points" in md and "30.5076" not in md
+
+
+# ---------------------------------------------------------------------------------------
+# The HTML as a reader sees it: rendered by a real headless browser
+# ---------------------------------------------------------------------------------------
+
+# Appended to a copy of the page only (the report itself has no script): after loading,
+# write what the browser decoded into the DOM that --dump-dom prints.
+_PROBE = """<script>
+const out = {images: [...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight,
+  i.getBoundingClientRect().width]),
+  tables: [...document.querySelectorAll("table")].map(t => t.rows.length),
+  headings: [...document.querySelectorAll("h2")].map(h => h.textContent)};
+const pre = document.createElement("pre"); pre.id = "probe";
+pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+</script>"""
+
+
+def _browser() -> str:
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.skip("chromium is not installed (make chromium installs Debian's)")
+    return found
+
+
+def _render(html_path: Path, tmp_path: Path) -> tuple[dict, Path]:
+    """Run headless Chromium on the page: what it decoded, and a screenshot."""
+    browser = _browser()
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1100,1400",
+    ]
+    probe = tmp_path / "probe.html"
+    probe.write_text(html_path.read_text().replace("</body>", _PROBE + "</body>"))
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S)
+    assert found, f"chromium printed no probe: {dom.stderr[-2000:]}"
+    import html as html_lib
+
+    result = json.loads(html_lib.unescape(found.group(1)))
+    shot = tmp_path / "page.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", html_path.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    return result, shot
+
+
+def _assert_rendered(html_path: Path, tmp_path: Path, report: dict) -> None:
+    from PIL import Image
+
+    result, shot = _render(html_path, tmp_path)
+    expected = len(PLOTS) - (0 if report["monthly"]["rows"] else 1)
+    assert len(result["images"]) == expected
+    for complete, width, height, shown in result["images"]:
+        assert complete and width > 300 and height > 200 and shown > 300  # decoded PNGs
+    # comparison, tiers, monthly (when there is an order in time), segments, rules, context
+    n_tables = 4 + bool(report["monthly"]["rows"]) + len(report["segments"])
+    assert len(result["tables"]) == n_tables
+    assert all(rows >= 2 for rows in result["tables"])
+    assert "Tiers on the score scale" in result["headings"]
+    assert "The points rules" in result["headings"]
+    image = np.asarray(Image.open(shot).convert("L"))
+    assert image.shape == (1400, 1100)
+    assert (image < 128).mean() > 0.01  # text and plots drawn, not a blank page
+
+
+def test_report_renders_in_a_browser(written, report, tmp_path):
+    _assert_rendered(written["html"], tmp_path, report)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["bank", "xeducation"])
+def test_public_dataset_reports_render_in_a_browser(real_data, name, tmp_path):
+    from mqlml.config import load_config
+    from mqlml.train import train
+
+    _browser()
+    result = train(load_config(ROOT / "data" / f"{name}.yaml"), out=tmp_path / "model")
+    report, paths = build_report(result.bundle, out=tmp_path / "report", n_boot=200)
+    assert report["segments"] and report["rules"]
+    _assert_rendered(paths["html"], tmp_path, report)
