@@ -24,7 +24,6 @@ from mqlml.compare import (
     compare,
     compare_at_rate,
     compare_at_volume,
-    readable,
 )
 from mqlml.errors import (
     ConfigError,
@@ -36,6 +35,7 @@ from mqlml.errors import (
 from mqlml.evaluate import rate_at_volume
 from mqlml.plots import PLOTS
 from mqlml.report import build_report, write_report
+from mqlml.report_tables import readable
 from mqlml.train import holdout
 
 ROOT = Path(__file__).resolve().parents[1]
