@@ -335,3 +335,20 @@ def test_x_education_lead_source_mixes_google_and_google(real_data):
     assert "'Google' (2,868 leads) and 'google' (5 leads)" in found.message
     assert report.columns.set_index("column").loc["Lead Number", "single_column_auc"] is None
     assert report.profile["history"] is None  # random split, no creation time
+
+
+def test_a_spell_of_months_converting_apart_is_a_shift():
+    # Two months at 40 % among 33 at 10 %: the oldest and newest parts barely
+    # differ (the spell sits in the train part), the months do.
+    frame = _frame(n=12_000, seed=3)
+    months = pd.to_datetime(frame["created_at"]).dt.to_period("M").astype(str)
+    spell = months.isin(["2024-06", "2024-07"]).to_numpy()
+    frame["converted"] = np.random.default_rng(3).binomial(1, np.where(spell, 0.4, 0.1))
+    report = check_leads(frame, _config())
+    parts = report.profile["history"]
+    assert parts[0]["rate"] / parts[-1]["rate"] < 1.5
+    (found,) = [f for f in report.findings if f.code == "rate-shift"]
+    assert "by creation month, from" in found.message
+    high = max(report.profile["cohorts"], key=lambda c: c["rate"])
+    assert high["period"] in {"2024-06", "2024-07"}
+    assert f"{100 * high['rate']:.1f} % ({high['period']})" in found.message
