@@ -35,6 +35,14 @@ def _plain_log(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+def _proportional(score: Any, probability: Any) -> bool:
+    """Whether the score is a fixed multiple of the probability (100 x p)."""
+    s = np.asarray(score, dtype=float)
+    q = np.asarray(probability, dtype=float)
+    ok = np.isfinite(s) & np.isfinite(q) & (q > 0)
+    return bool(ok.any()) and bool(np.allclose(s[ok] / q[ok], s[ok][0] / q[ok][0], rtol=1e-6))
+
+
 def _gains(ax, report: Mapping[str, Any]) -> str:
     g = report["curves"]["gains"]
     x = np.asarray(g["share_of_leads"])
@@ -60,7 +68,9 @@ def _rate(ax, report: Mapping[str, Any]) -> str:
     c, model, tiers = report["curves_quantile"], report["model"], report["tiers"]
     x = np.asarray(c["score"], dtype=float)
     keep = x > 0
-    log = keep.any() and x[keep].max() / x[keep].min() > 20
+    # A score proportional to the probability crowds the decision near 0: log scale then.
+    # (A score on a log-odds points scale is already spread evenly and stays linear.)
+    log = _proportional(x, c["threshold"]) and keep.any() and x[keep].max() / x[keep].min() > 20
     if not log:
         keep = np.ones_like(keep)
     x = x[keep]
@@ -167,9 +177,12 @@ def _distribution(ax, report: Mapping[str, Any]) -> str:
         ax.stairs(share, edges, color=colour, lw=2, label=label)
     mql = report["tiers"]["mql_score"]
     ax.axvline(mql, color="black", ls=":", lw=1.5, label=f"MQL line (score {mql:.3g})")
-    ax.set_xscale("log")
-    _plain_log(ax.xaxis)
-    ax.set(xlabel="score (log scale)", ylabel="share of the group")
+    edges_p = np.asarray(report["curves_quantile"]["histogram"].get("edges", []), dtype=float)
+    log = edges_p.size == 0 or _proportional(edges, edges_p)
+    if log:
+        ax.set_xscale("log")
+        _plain_log(ax.xaxis)
+    ax.set(xlabel="score" + (" (log scale)" if log else ""), ylabel="share of the group")
     ax.legend(loc="upper left")
     return (
         "Test leads by score, converted against not: the further apart the two groups, the "

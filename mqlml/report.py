@@ -146,6 +146,13 @@ def _monthly_table(report: Mapping[str, Any]) -> Table | None:
         f"The MQL-to-SQL rate of the model's MQLs by {monthly['by']}{goal}, with its 90 % "
         "exact interval: did the rate hold over the test period?"
     )
+    judged = [r for r in monthly["rows"] if r["rate"] is not None]
+    if target is not None and judged:
+        reached = sum(r["rate"] >= target for r in judged)
+        below = sum(r["interval"][1] < target for r in judged)
+        caption += f" It reached the target in {reached} of {len(judged)} periods with MQLs" + (
+            f"; in {below} it was clearly below (the whole interval under it)." if below else "."
+        )
     header = ["period", "leads", "MQLs", "converted", "MQL-to-SQL rate", "at target"]
     return f"MQL-to-SQL rate by {monthly['by']}", caption, header, rows
 

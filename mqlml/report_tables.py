@@ -131,7 +131,11 @@ def _tiers(bundle: Any, y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     """The tier table on the score scale: score and probability range, leads, rate."""
     cuts = [0.0, *bundle.tiers.cuts, 1.0]
     names = list(bundle.tiers.names)[::-1]  # lowest band first, as the cuts go
-    scores = [float(s) for s in bundle.score(np.asarray(cuts, dtype=float))]
+    scores = np.asarray(bundle.score(np.asarray(cuts, dtype=float)), dtype=float)
+    # A score scale may not reach probability 0 or 1 (log-odds points): the ends are 0, 100.
+    scores[0] = scores[0] if np.isfinite(scores[0]) else 0.0
+    scores[-1] = scores[-1] if np.isfinite(scores[-1]) else 100.0
+    scores = [float(s) for s in scores]
     band = np.searchsorted(np.asarray(bundle.tiers.cuts), p, side="right")
     rows = []
     for i in reversed(range(len(names))):
@@ -224,6 +228,7 @@ def _quantile_curve(bundle: Any, y: np.ndarray, p: np.ndarray) -> dict[str, Any]
     clipped = np.clip(p, edges[0], edges[-1])
     return {
         "histogram": {
+            "edges": edges.tolist(),
             "score_edges": [float(s) for s in bundle.score(edges)],
             "converted": np.histogram(clipped[y == 1], bins=edges)[0].tolist(),
             "not_converted": np.histogram(clipped[y == 0], bins=edges)[0].tolist(),

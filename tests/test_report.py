@@ -757,3 +757,34 @@ def test_public_dataset_reports_render_in_a_browser(real_data, name, tmp_path):
     report, paths = build_report(result.bundle, out=tmp_path / "report", n_boot=200)
     assert report["segments"] and report["rules"]
     _assert_rendered(paths["html"], tmp_path, report)
+
+
+def test_monthly_caption_counts_periods_at_target(written, report):
+    rows = [r for r in report["monthly"]["rows"] if r["rate"] is not None]
+    reached = sum(r["rate"] >= 0.25 for r in rows)
+    md = written["markdown"].read_text()
+    assert f"It reached the target in {reached} of {len(rows)} periods with MQLs" in md
+
+
+def test_plots_on_a_log_odds_score_scale(report):
+    # A score on a points scale (50 at the MQL line, 20 points doubling the odds) is not
+    # proportional to the probability: the plots draw it on linear axes, and still draw.
+    from mqlml.plots import _proportional, render_plots
+
+    t = report["tiers"]["mql_probability"]
+
+    def points(p):
+        p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+        return np.clip(50 + 20 * np.log2((p / (1 - p)) / (t / (1 - t))), 0, 100)
+
+    curve = report["curves_quantile"]
+    assert _proportional(curve["score"], curve["threshold"])
+    assert not _proportional(points(curve["threshold"]), curve["threshold"])
+    other = json.loads(json.dumps(report))
+    other["curves_quantile"]["score"] = points(curve["threshold"]).tolist()
+    hist = other["curves_quantile"]["histogram"]
+    hist["score_edges"] = points(hist["edges"]).tolist()
+    other["tiers"]["mql_score"] = 50.0
+    images = render_plots(other)
+    assert [name for name, *_ in images] == list(PLOTS)
+    assert all(base64.b64decode(png)[:4] == b"\x89PNG" for *_, png in images)
