@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean java
+.PHONY: demo test lint format bench clean java chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,18 @@ java:
 	  echo "installing openjdk-17-jre-headless for the Spark tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
 
+# The report's browser test renders report.html in headless Chromium; install Debian's
+# when the machine has none (the test skips, saying why, where it cannot run).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing chromium for the report's browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	  || echo "chromium could not be installed: the browser test will be skipped"
+
 demo: $(STAMP)
 	$(BIN)/mqlml demo
 
-test: $(STAMP) java
+test: $(STAMP) java chromium
 	$(BIN)/ruff check mqlml tests bench
 	$(BIN)/ruff format --check mqlml tests bench
 	$(BIN)/python -m pytest -q

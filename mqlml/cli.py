@@ -81,9 +81,21 @@ def _print_check(report, path) -> None:
         f"{p['rows']:,} leads, {p['conversions']:,} converted (base rate {p['base_rate']:.1%})"
         + (f", created {p['date_from']} to {p['date_to']}" if p["date_from"] else "")
     )
+    if p.get("history"):
+        order = "by creation time" if p["date_from"] else "in file order"
+        console.print(f"conversion rate across the history ({order}):")
+    for part, where in zip(p.get("history") or [], ("oldest", "next", "newest"), strict=False):
+        if part["rate"] is None:
+            continue
+        console.print(
+            f"  {where:<6} {100 * part['share']:>3.0f} % {'(' + part['part'] + '):':<12}"
+            f"{part['leads']:>9,} leads, {100 * part['rate']:5.1f} % converted "
+            f"(90 % interval {100 * part['low']:.1f}-{100 * part['high']:.1f} %)"
+        )
     table = Table("column", "role", "kind", "missing", "distinct", "AUC alone")
     for row in report.columns.itertuples(index=False):
-        auc = "" if row.single_column_auc is None else f"{row.single_column_auc:.3f}"
+        value = row.single_column_auc
+        auc = "" if value is None or value != value else f"{value:.3f}"
         table.add_row(
             str(row.column),
             row.role,

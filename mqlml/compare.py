@@ -40,7 +40,7 @@ from mqlml.inputs import numbers, outcomes
 
 __all__ = ["REPORT_FORMAT", "compare", "compare_at_rate", "compare_at_volume", "percent"]
 
-REPORT_FORMAT = "mqlml.report/1"
+REPORT_FORMAT = "mqlml.report/2"
 """The ``format`` written in every report.json; bumped when the structure changes."""
 
 _CONFIDENCE = 0.90
@@ -378,6 +378,11 @@ def percent(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.1f} %"
 
 
+def _points_text(value: float) -> str:
+    """Points as a reader reads them: ``30.5076 -> "30.5"``, ``50.0 -> "50"``."""
+    return f"{value:,.1f}".removesuffix(".0")
+
+
 def _sentences(report: dict[str, Any]) -> tuple[str, list[str]]:
     vol, at, rank, cal = (report[k] for k in ("at_volume", "at_target", "ranking", "calibration"))
     m, b = vol["model"], vol["points"]
@@ -389,8 +394,9 @@ def _sentences(report: dict[str, Any]) -> tuple[str, list[str]]:
         else ""
     )
     headline = (
-        f"At the same {vol['n_mql']:,} MQLs, the model's MQL-to-SQL rate is {percent(m['rate'])} "
-        f"against {percent(b['rate'])} for points ({diff:+.1f} points{spread})."
+        f"The model's MQLs convert at {percent(m['rate'])}, the points' at "
+        f"{percent(b['rate'])}, at the same {vol['n_mql']:,} MQLs ({diff:+.1f} percentage "
+        f"points{spread})."
     )
     model = report["model"]
     if model["target_rate"] is not None:
@@ -414,7 +420,7 @@ def _sentences(report: dict[str, Any]) -> tuple[str, list[str]]:
         else:
             passes = (
                 f"the points reach that rate with at most {at['points']['n_mql']:,} MQLs "
-                f"({at['points']['cutoff']:g} points or more)"
+                f"({_points_text(at['points']['cutoff'])} points or more)"
             )
         summary.append(
             f"At the model's MQL threshold {goal}, {at['model']['n_mql']:,} test leads are "
@@ -428,7 +434,8 @@ def _sentences(report: dict[str, Any]) -> tuple[str, list[str]]:
         f"(PR AUC {rank['model']['pr_auc']:.3f} against {rank['points']['pr_auc']:.3f})."
     )
     summary.append(
-        f"The predicted probabilities are on average {100 * cal['ece']:.1f} points away from "
+        f"The predicted probabilities are on average {100 * cal['ece']:.1f} percentage points "
+        "away from "
         f"the observed conversion rates (ECE {cal['ece']:.3f}, Brier score {cal['brier']:.4f})."
     )
     if report["drift_warning"]:
@@ -488,7 +495,8 @@ def compare(
         JSON-safe, with the keys documented in ``docs/report-json.md``: ``format``,
         ``headline``, ``summary``, ``model``, ``data``, ``baseline``, ``at_volume``,
         ``at_target``, ``ranking``, ``calibration``, ``grid``, ``drivers``, ``curves``,
-        ``drift_warning``.
+        ``drift_warning``, and the reader-facing tables of
+        :func:`mqlml.report_tables.report_extras`.
 
     Raises
     ------
@@ -506,6 +514,7 @@ def compare(
     from mqlml.bundle import Bundle, load_bundle
     from mqlml.calibration import diagnose
     from mqlml.evaluate import evaluate
+    from mqlml.report_tables import readable, report_extras
     from mqlml.scoring import score_frame
     from mqlml.train import holdout
 
@@ -595,5 +604,21 @@ def compare(
         "curves": _curves(y, p, points, volume["n_mql"]),
         "drift_warning": drift,
     }
+    report.update(
+        report_extras(
+            bundle,
+            raw,
+            X,
+            y,
+            p,
+            estimator,
+            evaluated_on,
+            calibration_curve=report["calibration"]["curve"],
+            source=source,
+        )
+    )
+    labels = (bundle.config.get("report") or {}).get("labels") or {}
+    for row in report["drivers"]["features"]:
+        row["label"] = readable(row["feature"], labels)
     report["headline"], report["summary"] = _sentences(report)
     return _json_safe(report)

@@ -33,6 +33,7 @@ __all__ = [
     "ModelConfig",
     "OutputConfig",
     "ProjectConfig",
+    "ReportConfig",
     "SplitConfig",
     "ThresholdConfig",
     "TrackingConfig",
@@ -175,6 +176,17 @@ class ChecksConfig(_Section):
     near_constant_share: float = Field(0.995, gt=0.5, le=1)
 
 
+class ReportConfig(_Section):
+    """What the comparison report adds: segment tables and readable column names."""
+
+    segments: list[str] = Field(
+        default_factory=list, description="Columns to break the MQL-to-SQL rate down by."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Readable names of columns, e.g. {lead_source: Source}."
+    )
+
+
 class OutputConfig(_Section):
     """Default output folders."""
 
@@ -210,6 +222,7 @@ class ProjectConfig(_Section):
     threshold: ThresholdConfig = ThresholdConfig()
     baseline: BaselineConfig = BaselineConfig()
     checks: ChecksConfig = ChecksConfig()
+    report: ReportConfig = ReportConfig()
     output: OutputConfig = OutputConfig()
     tracking: TrackingConfig = TrackingConfig()
     source: Path | None = None

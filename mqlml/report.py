@@ -34,6 +34,50 @@ def _num(value: Any, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _score(value: float | None) -> str:
+    """A 0-100 score as read: one decimal under 10, none above."""
+    if value is None:
+        return "n/a"
+    return f"{value:.1f}" if abs(value) < 10 else f"{value:.0f}"
+
+
+def _prob(value: float | None) -> str:
+    """A probability as a percentage with the precision it needs (0.0409 -> "4.1 %")."""
+    if value is None:
+        return "n/a"
+    pct = 100 * value
+    return f"{pct:.2f} %" if 0 < pct < 1 else f"{pct:.1f} %".replace(".0 %", " %")
+
+
+def _rate(value: float | None, interval: list[float] | None = None) -> str:
+    text = percent(value)
+    if value is not None and interval:
+        text += f" ({100 * interval[0]:.1f}-{100 * interval[1]:.1f})"
+    return text
+
+
+def _points(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f}".removesuffix(".0")
+
+
+def _when(value: str) -> str:
+    """An ISO UTC time as read: ``2026-12-01T21:51:20+00:00 -> "2026-12-01 21:51 UTC"``."""
+    return f"{value[:10]} {value[11:16]} UTC" if len(value) >= 16 else value
+
+
+def _test_part(ctx: Mapping[str, Any]) -> str:
+    parts = ctx["parts"]
+    total = sum(v for v in parts.values() if v)
+    share = f"{100 * parts['test'] / total:.0f} %" if total and parts.get("test") else "a share"
+    if ctx["split"] == "order":
+        return f"test part: the last {share} of the rows in file order"
+    return f"test part: a random, stratified {share} of the leads (no creation time)"
+
+
+def _day(value: str | None) -> str:
+    return "n/a" if not value else str(value)[:10]
+
+
 def _table_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     vol, at, rank = report["at_volume"], report["at_target"], report["ranking"]
     m, b = vol["model"], vol["points"]
@@ -52,55 +96,262 @@ def _table_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+# Each reader-facing table: a title, a caption, its header and its rows (text cells).
+Table = tuple[str, str, list[str], list[list[str]]]
+
+
+def _tier_table(report: Mapping[str, Any]) -> Table:
+    tiers = report["tiers"]
+    rows = [
+        [
+            f"{t['tier']}{' (MQL)' if t['mql'] else ''}",
+            f"{_score(t['score_from'])} to {_score(t['score_to'])}",
+            f"{_prob(t['probability_from'])} to {_prob(t['probability_to'])}",
+            f"{t['leads']:,}",
+            percent(t["share"]),
+            f"{t['conversions']:,}",
+            _rate(t["rate"], t["interval"]),
+        ]
+        for t in tiers["rows"]
+    ]
+    caption = (
+        f"The MQL line sits at score {_score(tiers['mql_score'])} (a "
+        f"{_prob(tiers['mql_probability'])} conversion probability): leads at or above it "
+        "are MQLs. Rates with their 90 % exact interval, on the test leads."
+    )
+    header = ["tier", "score", "probability", "leads", "share", "converted", "rate"]
+    return "Tiers on the score scale", caption, header, rows
+
+
+def _monthly_table(report: Mapping[str, Any]) -> Table | None:
+    monthly = report["monthly"]
+    if not monthly["by"]:
+        return None
+    target = monthly["target_rate"]
+    rows = [
+        [
+            r["period"],
+            f"{r['leads']:,}",
+            f"{r['n_mql']:,}",
+            f"{r['conversions']:,}",
+            _rate(r["rate"], r["interval"]),
+            "n/a"
+            if target is None or r["rate"] is None
+            else ("yes" if r["rate"] >= target else "no"),
+        ]
+        for r in monthly["rows"]
+    ]
+    goal = f" against the {percent(target)} target" if target is not None else ""
+    caption = (
+        f"The MQL-to-SQL rate of the model's MQLs by {monthly['by']}{goal}, with its 90 % "
+        "exact interval: did the rate hold over the test period?"
+    )
+    judged = [r for r in monthly["rows"] if r["rate"] is not None]
+    if target is not None and judged:
+        reached = sum(r["rate"] >= target for r in judged)
+        below = sum(r["interval"][1] < target for r in judged)
+        caption += f" It reached the target in {reached} of {len(judged)} periods with MQLs" + (
+            f"; in {below} it was clearly below (the whole interval under it)." if below else "."
+        )
+    header = ["period", "leads", "MQLs", "converted", "MQL-to-SQL rate", "at target"]
+    return f"MQL-to-SQL rate by {monthly['by']}", caption, header, rows
+
+
+def _segment_tables(report: Mapping[str, Any]) -> list[Table]:
+    out = []
+    for seg in report["segments"]:
+        rows = [
+            [
+                r["value"],
+                f"{r['leads']:,}",
+                percent(r["base_rate"]),
+                f"{r['n_mql']:,}",
+                _rate(r["rate"], r["interval"]),
+            ]
+            for r in seg["rows"]
+        ]
+        caption = (
+            f"Test leads by {seg['label']}: all leads' conversion rate, the MQLs at the "
+            "model's threshold and their MQL-to-SQL rate (90 % exact interval)."
+        )
+        header = [seg["label"], "leads", "converted", "MQLs", "MQL-to-SQL rate"]
+        out.append((f"By {seg['label']}", caption, header, rows))
+    return out
+
+
+def _rules_table(report: Mapping[str, Any]) -> Table:
+    base = report["baseline"]
+    rows = []
+    for r in report["rules"]:
+        given = f"{r['points']:+g}" if r["points"] is not None else f"{r['per_unit']:+g} per unit"
+        rows.append([r["name"], r["condition"], given, f"{r['leads']:,}", percent(r["rate"])])
+    caption = (
+        f"The rule-based points compared ({base['name'] or 'rules'}, {base['rules_file']}): "
+        f"a lead is an MQL at {_points(base['mql_threshold'])} points or more. Leads and "
+        "conversion rate: the test leads each rule gives points to."
+    )
+    header = ["rule", "when", "points", "leads", "converted"]
+    return "The points rules", caption, header, rows
+
+
+def _context_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    ctx, model, data = report["context"], report["model"], report["data"]
+    parts = ctx["parts"]
+    split = {
+        "time": "by creation time: train on the oldest leads, judge on the newest",
+        "order": "in file order: train on the first rows, judge on the last",
+        "random": "random and stratified (no creation time)",
+    }.get(ctx["split"] or "", ctx["split"] or "n/a")
+    sizes = ", ".join(f"{k} {v:,}" for k, v in parts.items() if v is not None)
+    test_period = (
+        f"{_day(ctx['test_from'])} to {_day(ctx['test_to'])}"
+        if ctx["test_from"]
+        else "no creation time (the test part is a held-out share of the leads)"
+    )
+    versions = ", ".join(f"{k} {v}" for k, v in ctx["versions"].items())
+    trained = ", ".join(f"{k} {v}" for k, v in ctx["trained_versions"].items())
+    return [
+        ("data", str(ctx["data_path"] or "n/a")),
+        (
+            "history",
+            f"{_day(ctx['history_from'])} to {_day(ctx['history_to'])}"
+            if ctx["history_from"]
+            else "no creation time",
+        ),
+        ("split", f"{split} ({sizes} leads)"),
+        (
+            "test period",
+            f"{test_period}; {data['n']:,} leads, {data['n_converted']:,} "
+            f"converted ({percent(data['base_rate'])}), never used in training",
+        ),
+        (
+            "model",
+            f"{model['model']}, {model['calibration_method'] or 'no'} calibration, "
+            f"bundle {ctx['bundle'] or 'in memory'}",
+        ),
+        ("generated", f"{_when(ctx['generated_at'])} with {versions}"),
+        ("trained with", trained or "n/a"),
+    ]
+
+
+def _md_table(table: Table) -> list[str]:
+    title, caption, header, rows = table
+    lines = [f"## {title}", "", caption, "", "| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _tables(report: Mapping[str, Any]) -> list[Table]:
+    monthly = _monthly_table(report)
+    return [
+        _tier_table(report),
+        *([monthly] if monthly else []),
+        *_segment_tables(report),
+        _rules_table(report),
+    ]
+
+
 def _markdown(report: Mapping[str, Any], html_path: Path) -> str:
     lines = [f"# {report['baseline']['name'] or 'points'} vs the model", ""]
     lines += [f"**{report['headline']}**", ""]
     lines += [f"- {s}" for s in report["summary"]]
     lines += ["", "| on the test leads | model | points |", "|---|---:|---:|"]
     lines += [f"| {a} | {m} | {b} |" for a, m, b in _table_rows(report)]
-    n = report["data"]
-    lines += [
-        "",
-        f"Test part: {n['n']:,} leads, {n['n_converted']:,} converted "
-        f"({percent(n['base_rate'])}), never used in training.",
-        f"Full report with plots: {html_path}",
-        "",
-    ]
+    lines.append("")
+    for table in _tables(report):
+        lines += _md_table(table)
+    lines += ["## Data and versions", ""]
+    lines += [f"- {k}: {v}" for k, v in _context_rows(report)]
+    lines += ["", f"Full report with plots: {html_path}", ""]
     return "\n".join(lines)
 
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:980px;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;
 margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.5em;margin-bottom:.2em}.sub{color:#666;margin-top:0}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin:1.6em 0 .3em}
+.sub{color:#666;margin-top:0}
 .headline{font-size:1.25em;font-weight:600;background:#eef4fb;border-left:5px solid #1f77b4;
 padding:.7em 1em}
-table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;
-padding:.35em .8em;text-align:right}th:first-child,td:first-child{text-align:left}
+table{border-collapse:collapse;margin:.6em 0 1em}th,td{border-bottom:1px solid #ddd;
+padding:.3em .7em;text-align:right;vertical-align:top}th:first-child,td:first-child{text-align:left}
+th{background:#f5f5f5}td.text,th.text{text-align:left}tr.mql td{font-weight:600}
+.caption{color:#555;font-size:.92em;margin:.2em 0}
 figure{margin:1.5em 0}figure img{max-width:100%;height:auto}
 figcaption{color:#555;font-size:.92em}.warn{color:#8a5300}
 """
 
 
-def _html(report: Mapping[str, Any], images: list[tuple[str, str, str]]) -> str:
+def _html_table(table: Table, *, text_columns: int = 1, figure: str = "") -> str:
     esc = html.escape
-    model, data, base = report["model"], report["data"], report["baseline"]
+    title, caption, header, rows = table
+    head = "".join(
+        f"<th class='text'>{esc(h)}</th>" if i < text_columns else f"<th>{esc(h)}</th>"
+        for i, h in enumerate(header)
+    )
+    body = "".join(
+        ("<tr class='mql'>" if row[0].endswith("(MQL)") else "<tr>")
+        + "".join(
+            f"<td class='text'>{esc(c)}</td>" if i < text_columns else f"<td>{esc(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f"<section><h2>{esc(title)}</h2><p class='caption'>{esc(caption)}</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{figure}</section>"
+    )
+
+
+def _figure(title: str, caption: str, png: str) -> str:
+    esc = html.escape
+    return (
+        f'<figure><img alt="{esc(title)}" src="data:image/png;base64,{png}">'
+        f"<figcaption><b>{esc(title)}.</b> {esc(caption)}</figcaption></figure>"
+    )
+
+
+def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) -> str:
+    esc = html.escape
+    ctx, base = report["context"], report["baseline"]
+    plots = {name: _figure(title, caption, png) for name, title, caption, png in images}
     rows = "".join(
         f"<tr><td>{esc(a)}</td><td>{esc(m)}</td><td>{esc(b)}</td></tr>"
         for a, m, b in _table_rows(report)
     )
     summary = "".join(f"<li>{esc(s)}</li>" for s in report["summary"])
-    figures = "".join(
-        f'<figure><img alt="{esc(title)}" src="data:image/png;base64,{png}">'
-        f"<figcaption><b>{esc(title)}.</b> {esc(caption)}</figcaption></figure>"
-        for title, caption, png in images
+    period = (
+        f"test period {_day(ctx['test_from'])} to {_day(ctx['test_to'])}"
+        if ctx["test_from"]
+        else _test_part(ctx)
     )
     sub = (
-        f"{esc(model['model'] or '')} model, {esc(model['calibration_method'] or '')} "
-        f"calibration, MQL threshold {model['threshold']:.4f}; points: "
-        f"{esc(base['name'] or 'rules')} (MQL at {base['mql_threshold']:g}, "
-        f"{base['n_rules']} rules); test part: {data['n']:,} leads, "
-        f"{data['n_converted']:,} converted ({esc(percent(data['base_rate']))})"
+        f"Points: {esc(base['name'] or 'rules')} (MQL at {_points(base['mql_threshold'])} "
+        f"points, {base['n_rules']} rules); {esc(period)}, "
+        f"{report['data']['n']:,} test leads; made {esc(_when(ctx['generated_at']))}"
+    )
+    sections = [
+        "<section><h2>Side by side on the test leads</h2>"
+        "<table><thead><tr><th>on the test leads</th><th>model</th><th>points</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table>{plots.pop('gains', '')}</section>",
+        _html_table(_tier_table(report), figure=plots.pop("rate", "")),
+    ]
+    monthly = _monthly_table(report)
+    if monthly:
+        sections.append(_html_table(monthly, figure=plots.pop("monthly", "")))
+    sections += [_html_table(t) for t in _segment_tables(report)]
+    sections.append(_html_table(_rules_table(report), text_columns=2))
+    sections.append("<section><h2>How the model sees the leads</h2>" + "".join(plots.values()))
+    sections[-1] += "</section>"
+    context = "".join(
+        f"<tr><td>{esc(k)}</td><td class='text'>{esc(v)}</td></tr>"
+        for k, v in _context_rows(report)
+    )
+    sections.append(
+        f"<section><h2>Data, split and versions</h2><table><tbody>{context}</tbody></table>"
+        "</section>"
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -108,9 +359,8 @@ def _html(report: Mapping[str, Any], images: list[tuple[str, str, str]]) -> str:
         f"<style>{_CSS}</style></head><body>"
         f"<h1>The model against the points, on the same leads</h1><p class='sub'>{sub}</p>"
         f"<p class='headline'>{esc(report['headline'])}</p><ul>{summary}</ul>"
-        "<table><thead><tr><th>on the test leads</th><th>model</th><th>points</th></tr>"
-        f"</thead><tbody>{rows}</tbody></table>{figures}"
-        "<p class='sub'>Every number is in report.json beside this file.</p>"
+        + "".join(sections)
+        + "<p class='sub'>Every number is in report.json beside this file.</p>"
         "</body></html>\n"
     )
 

@@ -35,6 +35,7 @@ from mqlml.errors import (
 from mqlml.evaluate import rate_at_volume
 from mqlml.plots import PLOTS
 from mqlml.report import build_report, write_report
+from mqlml.report_tables import readable
 from mqlml.train import holdout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,7 +212,11 @@ def test_model_beats_points_at_equal_volume(report):
     assert vol["model"]["rate"] > vol["points"]["rate"]
     lo, hi = vol["interval"]
     assert 0 < lo < vol["difference"] < hi
-    assert report["headline"].startswith(f"At the same {vol['n_mql']:,} MQLs, the model's")
+    assert report["headline"].startswith(
+        f"The model's MQLs convert at {100 * vol['model']['rate']:.1f} %, the points' at "
+        f"{100 * vol['points']['rate']:.1f} %, at the same {vol['n_mql']:,} MQLs ("
+    )
+    assert "percentage points" in report["headline"]
 
 
 # The leads are synthetic with known true probabilities: on this test part even the true
@@ -427,7 +432,7 @@ def test_report_html_is_self_contained(written):
     parser.feed(text)
     parser.close()
     assert parser.stack == []  # every element closed, in order
-    assert len(parser.images) == len(PLOTS) == 6
+    assert len(parser.images) == len(PLOTS) == 7
     for src in parser.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -494,7 +499,7 @@ def test_cli_report(file_bundle, tmp_path):
     )
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    assert printed["headline"].startswith("At the same")
+    assert printed["headline"].startswith("The model's MQLs convert at")
     assert printed["paths"]["html"] == str(out / "report.html")
     assert json.loads((out / "report.json").read_text())["model"]["path"] == str(file_bundle)
     no_rules = tmp_path / "missing.yaml"
@@ -502,3 +507,284 @@ def test_cli_report(file_bundle, tmp_path):
         app, ["report", "--model", str(file_bundle), "--baseline", str(no_rules), "--out", str(out)]
     )
     assert result.exit_code == 2 and "rules file must be an existing file" in result.output
+
+
+# ---------------------------------------------------------------------------------------
+# What a marketing-ops reader needs: rules, periods, tiers, months, segments, names
+# ---------------------------------------------------------------------------------------
+
+
+def test_readable_names():
+    assert readable("pricing_page_visits") == "Pricing page visits"
+    assert readable("TotalVisits") == "Total visits"
+    assert readable("days_since_last_activity") == "Days since last activity"
+    assert readable("SQL_date") == "SQL date"
+    assert readable("Lead Source") == "Lead Source"
+    assert readable("country", {"country": "Country of the lead"}) == "Country of the lead"
+
+
+def test_rules_table_counts_each_rule_on_the_test_leads(report, trained, leads):
+    raw, y = holdout(trained.bundle, leads)
+    rules = {r["name"]: r for r in report["rules"]}
+    assert list(rules) == PointsBaseline.from_yaml(ROOT / "data" / "rules.yaml").rules.rule_names
+    demo = rules["demo request"]
+    fired = (raw["demo_requested"] == 1).to_numpy()
+    assert (demo["condition"], demo["points"]) == ("demo_requested == 1", 30.0)
+    assert demo["leads"] == fired.sum() and demo["conversions"] == y[fired].sum()
+    student = rules["student"]
+    assert student["points"] == -20.0 and student["leads"] == (raw["seniority"] == "Student").sum()
+    assert rules["target seniority"]["condition"] == "seniority is one of C-level, VP, Director"
+
+
+def test_context_names_the_split_the_test_period_and_versions(report, trained, leads):
+    from datetime import datetime
+
+    raw, _ = holdout(trained.bundle, leads)
+    ctx = report["context"]
+    times = pd.to_datetime(raw["created_at"])
+    assert (ctx["test_from"], ctx["test_to"]) == (str(times.min()), str(times.max()))
+    assert ctx["split"] == "time"
+    assert ctx["parts"] == {"train": 12_000, "calibrate": 4_000, "test": 4_000}
+    assert ctx["versions"]["mqlml"] and ctx["trained_versions"]["lightgbm"]
+    age = datetime.now(datetime.fromisoformat(ctx["generated_at"]).tzinfo) - datetime.fromisoformat(
+        ctx["generated_at"]
+    )
+    assert age.total_seconds() < 3_600
+
+
+def test_tier_table_on_the_score_scale(report, test_part, trained):
+    y, p, _ = test_part
+    bundle = trained.bundle
+    tiers = report["tiers"]
+    assert tiers["mql_score"] == pytest.approx(
+        bundle.score(np.array([bundle.threshold.threshold]))[0]
+    )
+    rows = tiers["rows"]
+    assert [r["tier"] for r in rows] == list(bundle.tiers.names)
+    assert sum(r["leads"] for r in rows) == y.size
+    assert sum(r["conversions"] for r in rows) == y.sum()
+    top = rows[0]
+    assert top["mql"] and not any(r["mql"] for r in rows[1:])
+    assert (
+        top["leads"]
+        == report["at_target"]["model"]["n_mql"]
+        == (p >= bundle.threshold.threshold).sum()
+    )
+    assert top["score_from"] == pytest.approx(tiers["mql_score"]) and top["score_to"] == 100.0
+    for r in rows:
+        inside = (p >= r["probability_from"]) & (p < r["probability_to"])
+        if r["probability_to"] == 1.0:
+            inside |= p == 1.0
+        assert r["leads"] == inside.sum()
+        assert r["rate"] == pytest.approx(y[inside].mean())
+    rates = [r["rate"] for r in rows]
+    assert rates == sorted(rates, reverse=True)  # higher tiers convert more
+
+
+def _exact(k, n):
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.9, method="exact")
+    return [ci.low, ci.high]
+
+
+def test_monthly_rate_over_the_test_period(report, test_part, trained, leads):
+    y, p, _ = test_part
+    raw, _ = holdout(trained.bundle, leads)
+    monthly = report["monthly"]
+    assert monthly["by"] == "creation month" and monthly["target_rate"] == 0.25
+    months = pd.to_datetime(raw["created_at"]).dt.to_period("M").astype(str).to_numpy()
+    assert [r["period"] for r in monthly["rows"]] == sorted(set(months))
+    mql = p >= trained.bundle.threshold.threshold
+    for r in monthly["rows"]:
+        rows = months == r["period"]
+        assert r["leads"] == rows.sum() and r["n_mql"] == (rows & mql).sum()
+        assert r["conversions"] == y[rows & mql].sum()
+        assert r["interval"] == pytest.approx(_exact(r["conversions"], r["n_mql"]))
+    assert sum(r["n_mql"] for r in monthly["rows"]) == report["at_target"]["model"]["n_mql"]
+
+
+def test_segments_by_lead_source_and_country(report, test_part, trained, leads):
+    y, p, _ = test_part
+    raw, _ = holdout(trained.bundle, leads)
+    mql = p >= trained.bundle.threshold.threshold
+    assert [s["column"] for s in report["segments"]] == ["lead_source", "country"]
+    source = report["segments"][0]
+    assert source["label"] == "Lead source"
+    counts = raw["lead_source"].value_counts()
+    assert [r["value"] for r in source["rows"]] == list(counts.index)
+    for r in source["rows"]:
+        rows = (raw["lead_source"] == r["value"]).to_numpy()
+        assert r["leads"] == counts[r["value"]] and r["n_mql"] == (rows & mql).sum()
+        assert r["base_rate"] == pytest.approx(y[rows].mean())
+        if r["n_mql"]:
+            assert r["interval"] == pytest.approx(_exact(r["conversions"], r["n_mql"]))
+    country = report["segments"][1]
+    assert sum(r["leads"] for r in country["rows"]) == y.size
+    assert "(missing)" in [r["value"] for r in country["rows"]]
+
+
+def test_segments_must_be_columns(trained, leads):
+    config = {**trained.bundle.config, "report": {"segments": ["region"], "labels": {}}}
+    bundle = dataclasses.replace(trained.bundle, config=config)
+    with pytest.raises(MissingColumnError, match=r"report.segments must name columns.*'region'"):
+        compare(bundle, leads, n_boot=50)
+
+
+def test_driver_labels_and_quantile_curve(report, test_part):
+    y, p, _ = test_part
+    labels = {d["feature"]: d["label"] for d in report["drivers"]["features"]}
+    assert labels["pricing_page_visits"] == "Pricing page visits"  # from report.labels
+    assert labels["email_clicks"] == "Email clicks"  # made readable
+    curve = report["curves_quantile"]
+    assert curve["mql_share"][0] == 1.0 and curve["realized_rate"][0] == pytest.approx(y.mean())
+    top = round(0.01 * y.size)
+    assert curve["realized_rate"][-1] == pytest.approx(
+        y[np.argsort(-p, kind="stable")[:top]].mean()
+    )
+    bands = report["reliability_intervals"]
+    assert len(bands) == len(report["calibration"]["curve"])
+    for band, b in zip(bands, report["calibration"]["curve"], strict=True):
+        assert band[0] <= b["observed_rate"] <= band[1]
+
+
+def test_report_md_shows_the_tables(written, report):
+    md = written["markdown"].read_text()
+    for title in (
+        "## Tiers on the score scale",
+        "## MQL-to-SQL rate by creation month",
+        "## By Lead source",
+        "## The points rules",
+        "## Data and versions",
+    ):
+        assert title in md
+    assert "| demo request | demo_requested == 1 | +30 |" in md
+    assert "percentage points" in md and "30.5076" not in md
+
+
+# ---------------------------------------------------------------------------------------
+# The HTML as a reader sees it: rendered by a real headless browser
+# ---------------------------------------------------------------------------------------
+
+# Appended to a copy of the page only (the report itself has no script): after loading,
+# write what the browser decoded into the DOM that --dump-dom prints.
+_PROBE = """<script>
+const out = {images: [...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight,
+  i.getBoundingClientRect().width]),
+  tables: [...document.querySelectorAll("table")].map(t => t.rows.length),
+  headings: [...document.querySelectorAll("h2")].map(h => h.textContent)};
+const pre = document.createElement("pre"); pre.id = "probe";
+pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+</script>"""
+
+
+def _browser() -> str:
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.skip("chromium is not installed (make chromium installs Debian's)")
+    return found
+
+
+def _render(html_path: Path, tmp_path: Path) -> tuple[dict, Path]:
+    """Run headless Chromium on the page: what it decoded, and a screenshot."""
+    browser = _browser()
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1100,1400",
+    ]
+    probe = tmp_path / "probe.html"
+    probe.write_text(html_path.read_text().replace("</body>", _PROBE + "</body>"))
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S)
+    assert found, f"chromium printed no probe: {dom.stderr[-2000:]}"
+    import html as html_lib
+
+    result = json.loads(html_lib.unescape(found.group(1)))
+    shot = tmp_path / "page.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", html_path.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    return result, shot
+
+
+def _assert_rendered(html_path: Path, tmp_path: Path, report: dict) -> None:
+    from PIL import Image
+
+    result, shot = _render(html_path, tmp_path)
+    expected = len(PLOTS) - (0 if report["monthly"]["rows"] else 1)
+    assert len(result["images"]) == expected
+    for complete, width, height, shown in result["images"]:
+        assert complete and width > 300 and height > 200 and shown > 300  # decoded PNGs
+    # comparison, tiers, monthly (when there is an order in time), segments, rules, context
+    n_tables = 4 + bool(report["monthly"]["rows"]) + len(report["segments"])
+    assert len(result["tables"]) == n_tables
+    assert all(rows >= 2 for rows in result["tables"])
+    assert "Tiers on the score scale" in result["headings"]
+    assert "The points rules" in result["headings"]
+    image = np.asarray(Image.open(shot).convert("L"))
+    assert image.shape == (1400, 1100)
+    assert (image < 128).mean() > 0.01  # text and plots drawn, not a blank page
+
+
+def test_report_renders_in_a_browser(written, report, tmp_path):
+    _assert_rendered(written["html"], tmp_path, report)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["bank", "xeducation"])
+def test_public_dataset_reports_render_in_a_browser(real_data, name, tmp_path):
+    from mqlml.config import load_config
+    from mqlml.train import train
+
+    _browser()
+    result = train(load_config(ROOT / "data" / f"{name}.yaml"), out=tmp_path / "model")
+    report, paths = build_report(result.bundle, out=tmp_path / "report", n_boot=200)
+    assert report["segments"] and report["rules"]
+    _assert_rendered(paths["html"], tmp_path, report)
+
+
+def test_monthly_caption_counts_periods_at_target(written, report):
+    rows = [r for r in report["monthly"]["rows"] if r["rate"] is not None]
+    reached = sum(r["rate"] >= 0.25 for r in rows)
+    md = written["markdown"].read_text()
+    assert f"It reached the target in {reached} of {len(rows)} periods with MQLs" in md
+
+
+def test_plots_on_a_log_odds_score_scale(report):
+    # A score on a points scale (50 at the MQL line, 20 points doubling the odds) is not
+    # proportional to the probability: the plots draw it on linear axes, and still draw.
+    from mqlml.plots import _proportional, render_plots
+
+    t = report["tiers"]["mql_probability"]
+
+    def points(p):
+        p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+        return np.clip(50 + 20 * np.log2((p / (1 - p)) / (t / (1 - t))), 0, 100)
+
+    curve = report["curves_quantile"]
+    assert _proportional(curve["score"], curve["threshold"])
+    assert not _proportional(points(curve["threshold"]), curve["threshold"])
+    other = json.loads(json.dumps(report))
+    other["curves_quantile"]["score"] = points(curve["threshold"]).tolist()
+    hist = other["curves_quantile"]["histogram"]
+    hist["score_edges"] = points(hist["edges"]).tolist()
+    other["tiers"]["mql_score"] = 50.0
+    images = render_plots(other)
+    assert [name for name, *_ in images] == list(PLOTS)
+    assert all(base64.b64decode(png)[:4] == b"\x89PNG" for *_, png in images)
