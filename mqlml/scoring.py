@@ -616,6 +616,7 @@ def score_file(
     out_schema: pa.Schema | None = None
     with handle_signals(), atomic_output(output) as tmp:
         writer = None
+        ok = False
         try:
             for batch in _reading(batches, input):
                 frame = _features_table(batch, schema, offset=rows, path=input, csv=in_fmt == "csv")
@@ -665,9 +666,10 @@ def score_file(
                 out_schema = _output_schema(columns, file_types, keep, keep_prefix)
                 writer = _writer(tmp, out_schema, out_fmt, output)
                 writer.write_table(_table(columns, out_schema))
+            ok = True
         finally:
             if writer is not None:
-                writer.close()
+                writer.close(ok)
         duplicated = _count_duplicates(id_hashes)
         if duplicated and unique_ids:
             raise DataError(
@@ -719,29 +721,43 @@ def _table(columns: dict, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _writer(path: Path, schema: pa.Schema, fmt: str, target: Path | None = None):
+def _writer(path: Path, schema: pa.Schema, fmt: str, target: Path | None = None) -> _Output:
     """A CSV (compressed for a ``.gz``/``.bz2`` target) or Parquet writer for ``schema``."""
-    if fmt == "parquet":
-        return pq.ParquetWriter(path, schema)
-    kind = compression(target or path)
-    if kind:
-        return _CompressedCSV(pa.output_stream(path, compression=kind), schema)
-    return pacsv.CSVWriter(path, schema)
+    return _Output(path, schema, fmt, compression(target or path))
 
 
-class _CompressedCSV:
-    """A CSV writer over a compressed stream that closes the stream too."""
+class _Output:
+    """A table writer over a file it owns: closing releases the file even after a fault
+    (a full disk must not keep the partial file open)."""
 
-    def __init__(self, stream, schema: pa.Schema) -> None:
-        self.stream = stream
-        self.writer = pacsv.CSVWriter(stream, schema)
+    def __init__(self, path: Path, schema: pa.Schema, fmt: str, kind: str | None) -> None:
+        self.raw = pa.OSFile(str(path), "wb")
+        self.sink = pa.CompressedOutputStream(self.raw, kind) if kind else self.raw
+        try:
+            if fmt == "parquet":
+                self.writer = pq.ParquetWriter(self.sink, schema)
+            else:
+                self.writer = pacsv.CSVWriter(self.sink, schema)
+        except BaseException:
+            self.raw.close()
+            raise
 
     def write_table(self, table: pa.Table) -> None:
         self.writer.write_table(table)
 
-    def close(self) -> None:
-        self.writer.close()
-        self.stream.close()
+    def close(self, ok: bool = True) -> None:
+        """Finish the file; with ``ok=False`` (a fault already on its way) only release it."""
+        steps = [self.writer.close] + ([self.sink.close] if self.sink is not self.raw else [])
+        try:
+            for step in steps:
+                try:
+                    step()
+                except (OSError, pa.ArrowException):
+                    if ok:
+                        raise
+        finally:
+            if not self.raw.closed:
+                self.raw.close()
 
 
 def _count_duplicates(hashes: list[np.ndarray]) -> int:

@@ -131,7 +131,10 @@ def _mount(target: Path, options: str) -> str | None:
 
 
 def _umount(target: Path) -> None:
-    subprocess.run(["umount", str(target)], capture_output=True, timeout=30)
+    done = subprocess.run(["umount", str(target)], capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:  # leave no mount behind, then say why it was busy
+        subprocess.run(["umount", "-l", str(target)], capture_output=True, timeout=30)
+        pytest.fail(f"the scoring run left a file open on {target}: {done.stderr.strip()}")
 
 
 def test_full_disk_is_one_clear_line_and_leaves_nothing(tmp_path, trained, big_input):
