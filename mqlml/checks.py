@@ -27,10 +27,12 @@ from mqlml.events import with_event_features
 from mqlml.schema import LeadSchema
 
 __all__ = [
+    "LABEL_COPY_AUC",
     "STRONG_AUC",
     "CheckReport",
     "Finding",
     "binomial_interval",
+    "check_before_training",
     "check_leads",
     "conversion_by_period",
     "is_date_like",
@@ -666,3 +668,87 @@ def _column_findings(name, values, y, row, excluded_reason, bars, times) -> list
                 "the source or in the extract.",
             )
     return found
+
+
+#: Single-column ROC AUC at or above which training refuses a feature as a label copy.
+LABEL_COPY_AUC = 0.99
+_SCREEN_ROWS = 200_000
+
+
+def check_before_training(
+    config: ProjectConfig, X: pd.DataFrame, y: np.ndarray, times: pd.Series | None = None
+) -> None:
+    """Refuse, before any fitting, a goal that cannot be met or a feature that copies the label.
+
+    Parameters
+    ----------
+    config : ProjectConfig
+        The project config (its threshold goal, split fractions and
+        ``checks.allow_strong_features``).
+    X : pandas.DataFrame
+        The coerced features of every lead.
+    y : numpy.ndarray of 0/1
+        The outcomes.
+    times : pandas.Series, optional
+        Creation times (for a capacity per period).
+
+    Raises
+    ------
+    InsufficientDataError
+        When the capacity asks for as many MQLs as there are leads (every lead would be
+        an MQL): a total above the calibration part, or a rate per period above the
+        leads that arrive per period.
+    DataError
+        When a feature ranks converted leads with ROC AUC >= :data:`LABEL_COPY_AUC` on
+        its own (on up to 200,000 leads), unless listed in
+        ``checks.allow_strong_features``.
+
+    Examples
+    --------
+    >>> cfg = ProjectConfig(data={"path": "-"}, columns={"id": "id", "label": "y"})
+    >>> y = np.array([0, 1] * 50)
+    >>> check_before_training(cfg, pd.DataFrame({"copy": y.astype(float)}), y)
+    Traceback (most recent call last):
+    ...
+    mqlml.errors.DataError: feature 'copy' must not predict the outcome almost perfectly ...
+    """
+    from mqlml.errors import DataError, InsufficientDataError
+    from mqlml.threshold import PERIOD_DAYS, parse_capacity
+
+    goal, n = config.threshold, len(y)
+    if goal.capacity is not None:
+        number, period = parse_capacity(goal.capacity)
+        n_cal = round(n * config.split.calibrate)
+        if period is None and number >= n_cal:
+            raise InsufficientDataError(
+                f"capacity must be fewer MQLs than the {n_cal:,} leads the MQL line is "
+                f"chosen on (the calibration part, {config.split.calibrate:.0%} of {n:,} "
+                f"leads); got {number:,}, so every lead would be an MQL. Ask for fewer "
+                "MQLs, give a capacity per period (e.g. 500/month), or add history."
+            )
+        if period is not None and times is not None and n:
+            days = (times.max() - times.min()) / pd.Timedelta(days=1) + 1.0
+            per_period = n * PERIOD_DAYS[period] / days
+            if number >= per_period:
+                raise InsufficientDataError(
+                    f"capacity must be fewer MQLs than the leads that arrive; got "
+                    f"{number:,}/{period} while the data holds about {per_period:,.0f} leads "
+                    f"per {period}, so every lead would be an MQL. Ask for fewer MQLs per "
+                    f"{period}."
+                )
+    allowed = set(config.checks.allow_strong_features)
+    rows = np.arange(n)
+    if n > _SCREEN_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(n, _SCREEN_ROWS, replace=False))
+    sample, labels = X.iloc[rows].reset_index(drop=True), np.asarray(y)[rows]
+    for name in X.columns:
+        if name in allowed:
+            continue
+        auc = single_column_auc(sample[name], labels)
+        if auc >= LABEL_COPY_AUC:
+            raise DataError(
+                f"feature {name!r} must not predict the outcome almost perfectly on its own; "
+                f"its ROC AUC alone is {auc:.3f} (>= {LABEL_COPY_AUC}), as a copy of the label "
+                "or a field written after the outcome would. Exclude it in the config, or "
+                "list it in checks.allow_strong_features if it is truly known before."
+            )

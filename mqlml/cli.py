@@ -35,9 +35,106 @@ ModelOpt = typer.Option(
 )
 
 
-def _fail(exc: MqlmlError) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+def _fail(exc: Exception) -> None:
+    """Print one line for an error and exit 2 (no traceback, no library internals)."""
+    err.print(f"[bold red]error:[/] {_words(exc)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def _words(exc: Exception) -> str:
+    """An error in plain words: validation errors without their dumps and links."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors) and type(exc).__name__ == "ValidationError":
+        parts = []
+        for e in errors():
+            key = ".".join(str(p) for p in e.get("loc", ())) or "value"
+            parts.append(f"{key} {e.get('msg', 'is invalid').lower()}; got {e.get('input')!r}")
+        return "; ".join(parts) + "."
+    if isinstance(exc, OSError) and not isinstance(exc, MqlmlError):
+        from mqlml.atomic import file_error
+
+        return str(file_error(exc, exc.filename or "?", ""))
+    return str(exc)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> None:
+    """One line for SIGINT or SIGTERM, and the shell's exit code for that signal."""
+    err.print(f"[bold red]stopped:[/] {exc or 'interrupted; no output was written.'}")
+    raise typer.Exit(getattr(exc, "exit_code", 130))
+
+
+def _rate(value: float | None) -> float | None:
+    if value is not None and not 0 < value < 1:
+        raise typer.BadParameter(
+            f"must be a rate between 0 and 1 (exclusive), e.g. 0.25 for 25 %; got {value}."
+        )
+    return value
+
+
+def _capacity(value: str | None) -> str | None:
+    if value is None:
+        return value
+    from mqlml.threshold import parse_capacity
+
+    try:
+        parse_capacity(int(value) if value.strip().isdigit() else value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc).replace("capacity must be", "must be")) from None
+    return value
+
+
+def _positive(value: int) -> int:
+    if value < 1:
+        raise typer.BadParameter(f"must be a positive number of rows, e.g. 100000; got {value}.")
+    return value
+
+
+def _one_of(*choices: str):
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(f"must be one of {', '.join(choices)}; got {value!r}.")
+        return value
+
+    return check
+
+
+def _encoding(value: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise typer.BadParameter(
+            f"must be a text encoding Python knows, such as utf-8, latin-1 or cp1252; "
+            f"got {value!r}."
+        ) from None
+    return value
+
+
+_NAMED_DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def _delimiter(value: str) -> str:
+    value = _NAMED_DELIMITERS.get(value.lower(), value)
+    if value != "auto" and (len(value) != 1 or value in '"\r\n'):
+        raise typer.BadParameter(
+            f"must be one character (e.g. ';'), 'tab' or 'auto'; got {value!r}."
+        )
+    return value
+
+
+def _date(value: str) -> str:
+    if value == "now":
+        return value
+    import pandas as pd
+
+    try:
+        pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise typer.BadParameter(
+            f"must be 'now' or a date such as 2026-03-01; got {value!r}."
+        ) from None
+    return value
 
 
 @app.command()
@@ -116,12 +213,22 @@ def _print_check(report, path) -> None:
 def train(
     config: ConfigOpt,
     target_rate: Annotated[
-        float | None, typer.Option(help="MQL-to-SQL rate the threshold aims for, e.g. 0.25.")
+        float | None,
+        typer.Option(help="MQL-to-SQL rate the threshold aims for, e.g. 0.25.", callback=_rate),
     ] = None,
     capacity: Annotated[
-        str | None, typer.Option(help="MQLs sales can take instead, e.g. 500/month or 1200.")
+        str | None,
+        typer.Option(
+            help="MQLs sales can take instead, e.g. 500/month or 1200.", callback=_capacity
+        ),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="lightgbm (default) or logistic.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="lightgbm (default) or logistic.",
+            callback=_one_of("lightgbm", "logistic"),
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Bundle folder (default models/NAME).")] = None,
     no_track: Annotated[
         bool, typer.Option("--no-track", help="Do not log the run to MLflow nor register it.")
@@ -144,8 +251,8 @@ def train(
             from mqlml.tracking import log_training
 
             tracked = log_training(result, cfg)
-    except (MqlmlError, ValueError) as exc:
-        _fail(exc)
+    except (MqlmlError, ValueError, OSError) as exc:
+        _fail(_goal_words(exc, cfg if "cfg" in locals() else None, target_rate, capacity))
     summary = result.summary()
     if tracked is not None:
         keys = ("run_id", "name", "version", "registered_uri", "tracking_uri")
@@ -162,6 +269,24 @@ def train(
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _goal_words(exc: Exception, cfg, target_rate, capacity) -> Exception:
+    """An error about tier cut points, when no tiers were set, is about the MQL goal."""
+    if "tier cut points" not in str(exc) or cfg is None or cfg.threshold.tiers is not None:
+        return exc
+    goal = (
+        f"--capacity {capacity}"
+        if capacity is not None
+        else f"--target-rate {target_rate}"
+        if target_rate is not None
+        else f"the config's threshold goal ({cfg.threshold.capacity or cfg.threshold.target_rate})"
+    )
+    return MqlmlError(
+        f"the MQL goal must leave some leads below the MQL line; {goal} puts the line at a "
+        "probability of 0, so every lead would be an MQL. Ask for fewer MQLs (a smaller "
+        "--capacity) or aim for a conversion rate (--target-rate)."
+    )
 
 
 def _print_training(s: dict, result) -> None:
@@ -203,12 +328,22 @@ def score(
     model: Annotated[str, ModelOpt],
     input: Annotated[Path, typer.Option("--input", "-i", help="Leads (.csv or .parquet).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Scores (.csv or .parquet).")],
-    chunk_size: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
+    chunk_size: Annotated[int, typer.Option(help="Rows per chunk.", callback=_positive)] = 100_000,
     no_reasons: Annotated[bool, typer.Option("--no-reasons", help="Skip reason codes.")] = False,
     all_reasons: Annotated[
         bool, typer.Option("--all-reasons", help="Reasons for every lead, not only the top tiers.")
     ] = False,
     keep: Annotated[str, typer.Option(help="Input columns to pass through, COL,COL.")] = "",
+    keep_prefix: Annotated[
+        str, typer.Option(help="Prefix for the kept columns' names, e.g. input_.")
+    ] = "",
+    encoding: Annotated[
+        str, typer.Option(help="Text encoding of a CSV input, e.g. latin-1.", callback=_encoding)
+    ] = "utf-8",
+    delimiter: Annotated[
+        str,
+        typer.Option(help="CSV delimiter: one character, tab, or auto.", callback=_delimiter),
+    ] = "auto",
     unique_ids: Annotated[
         bool, typer.Option("--unique-ids", help="Fail (write nothing) if an id repeats.")
     ] = False,
@@ -216,9 +351,16 @@ def score(
         Path | None, typer.Option(help="Activity log, for a model trained from one.")
     ] = None,
     as_of: Annotated[
-        str, typer.Option(help="Date the activity-log features are computed as of.")
+        str,
+        typer.Option(help="Date the activity-log features are computed as of.", callback=_date),
     ] = "now",
-    engine: Annotated[str, typer.Option(help="local (one process, streamed) or spark.")] = "local",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local (one process, streamed) or spark.",
+            callback=_one_of("local", "spark"),
+        ),
+    ] = "local",
     master: Annotated[
         str, typer.Option(help="Spark master with --engine spark, e.g. local[*] or yarn.")
     ] = "local[*]",
@@ -229,8 +371,11 @@ def score(
 
     reasons = "none" if no_reasons else "all" if all_reasons else "top"
     keep_cols = [c.strip() for c in keep.split(",") if c.strip()]
-    if engine not in ("local", "spark"):
-        err.print(f"error: --engine must be local or spark; got {engine!r}.")
+    if engine == "spark" and (keep_prefix or encoding != "utf-8" or delimiter != "auto"):
+        err.print(
+            "error: --keep-prefix, --encoding and --delimiter work with --engine local "
+            "only; convert the input to UTF-8 CSV or Parquet first, or use the local engine."
+        )
         raise typer.Exit(2)
     if engine == "spark" and events is not None:
         err.print(
@@ -254,6 +399,10 @@ def score(
             )
             summary = ScoreSummary(**done)
         else:
+            from mqlml.atomic import check_destination
+
+            folder = None if model.startswith("models:/") else Path(model)
+            check_destination(output, {"input": input, "activity log": events, "model": folder})
             with _progress(as_json) as advance:
                 summary = score_file(
                     _bundle(model),
@@ -262,12 +411,17 @@ def score(
                     chunk_size=chunk_size,
                     reasons=reasons,
                     keep=keep_cols,
+                    keep_prefix=keep_prefix,
                     unique_ids=unique_ids,
+                    delimiter=delimiter,
+                    encoding=encoding,
                     events=events,
                     as_of=as_of,
                     progress=advance,
                 )
-    except (MqlmlError, ValueError) as exc:
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
+    except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
     if as_json:
         print(json.dumps(summary.to_dict()))
@@ -278,8 +432,8 @@ def score(
         f"({summary.rows_per_second:,.0f} rows/s): {summary.mqls:,} MQLs{share}, "
         f"{summary.expected_sqls:,.1f} expected SQLs -> [bold]{summary.output}[/]"
     )
-    if summary.duplicated_ids:
-        console.print(f"[yellow]warning:[/] {summary.duplicated_ids:,} rows repeat an earlier id")
+    for line in summary.warnings:
+        err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
 
 def _bundle(model: str):
@@ -448,7 +602,8 @@ def recalibrate(
         Path, typer.Option("--data", "-d", help="Recent labelled leads (.csv or .parquet).")
     ],
     target_rate: Annotated[
-        float | None, typer.Option(help="MQL-to-SQL rate to aim for (default: the bundle's).")
+        float | None,
+        typer.Option(help="MQL-to-SQL rate to aim for (default: the bundle's).", callback=_rate),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="New bundle folder (default: MODEL-recalibrated).")
@@ -465,6 +620,7 @@ def recalibrate(
         tokens = manifest["schema"].get("missing_tokens") or ()
         recent = read_table(data, missing_tokens=tokens)
         out = out or Path(f"{Path(model).resolve()}-recalibrated")
+        _check_new_bundle(out, Path(model), data)
         _, summary = run_recalibration(model, recent, target_rate=target_rate, out=out)
     except (MqlmlError, ValueError) as exc:
         _fail(exc)
@@ -500,6 +656,25 @@ def recalibrate(
         + f"; the trees are unchanged. New bundle: [bold]{summary['bundle']}[/] "
         f"(parent {model})"
     )
+
+
+def _check_new_bundle(out: Path, model: Path, data: Path) -> None:
+    """Refuse, before any work, a new bundle folder that would overwrite its sources."""
+    from mqlml.atomic import inside
+    from mqlml.errors import DataError
+
+    if inside(out, model) or inside(model, out):
+        raise DataError(
+            f"--out must be a new folder, not the --model bundle or a folder around or inside "
+            f"it; got --out {str(out)!r} and --model {str(model)!r}. Give another folder, "
+            "e.g. the default MODEL-recalibrated."
+        )
+    if inside(data, out):
+        raise DataError(
+            f"--out must not contain the --data file; got --out {str(out)!r}. Give another folder."
+        )
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out must be a folder; {str(out)!r} is a file. Give a folder name.")
 
 
 @app.command()
@@ -617,3 +792,6 @@ def main() -> None:
     except MqlmlError as exc:  # pragma: no cover - commands catch their own
         err.print(f"error: {exc}")
         sys.exit(2)
+    except KeyboardInterrupt as exc:  # pragma: no cover - outside a command's own handling
+        err.print(f"stopped: {exc or 'interrupted'}")
+        sys.exit(getattr(exc, "exit_code", 130))

@@ -174,6 +174,11 @@ class ChecksConfig(_Section):
         0.9, gt=0, le=1, description="Share of a column's values that belong to converted leads."
     )
     near_constant_share: float = Field(0.995, gt=0.5, le=1)
+    allow_strong_features: list[str] = Field(
+        default_factory=list,
+        description="Features allowed to rank converted leads with ROC AUC >= 0.99 alone "
+        "(training refuses them otherwise, as label copies).",
+    )
 
 
 class ReportConfig(_Section):

@@ -11,6 +11,7 @@ __all__ = [
     "BundleError",
     "ConfigError",
     "DataError",
+    "FileError",
     "InsufficientDataError",
     "MissingColumnError",
     "MqlmlError",
@@ -52,3 +53,7 @@ class BundleError(MqlmlError, ValueError):
 
 class RuleError(MqlmlError, ValueError):
     """A points-baseline rule file is malformed."""
+
+
+class FileError(MqlmlError, OSError):
+    """A file cannot be read or written: disk full, read-only, no permission, a folder."""

@@ -22,7 +22,10 @@ The recommendation follows one rule, checked in this order:
    90 % interval (a gap that is both material and not noise), while ranking holds.
 3. ``recalibrate`` (after collecting outcomes) when no outcomes were given and the
    score distribution moved beyond :data:`~mqlml.drift.PSI_ALERT`.
-4. ``fine`` otherwise.
+4. ``watch`` when some signal is a warning or an alert but none of the above holds
+   (no action yet, but not fine either), ``fine`` when every signal is fine.
+
+Batches under :data:`MIN_LEADS` leads are refused: their PSI is mostly noise.
 
 The level is the worst of all signals (a rate that is off and a ranking drop are
 alerts); the exit code is 0, 1 or 2 for ``fine``, ``warning`` or ``alert``.
@@ -44,7 +47,7 @@ from sklearn.metrics import roc_auc_score
 from mqlml.bundle import Bundle, load_bundle
 from mqlml.calibration import expected_calibration_error
 from mqlml.drift import PSI_ALERT, PSI_WARNING, SCORE_KEY, psi, psi_level
-from mqlml.errors import DataError, MissingColumnError
+from mqlml.errors import DataError, InsufficientDataError, MissingColumnError
 from mqlml.readers import binary_label
 from mqlml.scoring import score_frame
 from mqlml.threshold import realized
@@ -52,6 +55,7 @@ from mqlml.threshold import realized
 __all__ = [
     "AUC_TOLERANCE",
     "LEVELS",
+    "MIN_LEADS",
     "MIN_OUTCOME_MQLS",
     "RATE_TOLERANCE",
     "SHARE_TOLERANCE",
@@ -68,6 +72,8 @@ RATE_TOLERANCE = 0.05
 AUC_TOLERANCE = 0.05
 #: MQL share off by more than this share of the expected one (20 %) is a warning.
 SHARE_TOLERANCE = 0.2
+#: Fewest leads in a batch to judge drift (PSI over 10 bins is mostly noise below it).
+MIN_LEADS = 200
 #: Fewest MQLs with outcomes to judge their realized rate.
 MIN_OUTCOME_MQLS = 30
 #: Fewest conversions and non-conversions with outcomes to judge the ranking.
@@ -113,7 +119,7 @@ class MonitorReport:
         ``ranking`` (``held``, ``dropped`` or ``not judged``).
     level : {"fine", "warning", "alert"}
         The worst signal.
-    recommendation : {"fine", "recalibrate", "retrain"}
+    recommendation : {"fine", "watch", "recalibrate", "retrain"}
         What to do (see the module docstring for the rule).
     why : tuple of str
         Plain sentences: the reason for the recommendation first, then the facts.
@@ -173,8 +179,10 @@ def monitor(
 
     Raises
     ------
+    InsufficientDataError
+        If ``leads`` has fewer than :data:`MIN_LEADS` rows.
     DataError
-        If ``leads`` is empty, a flag is missing or not understood, an id repeats, or
+        If a flag is missing or not understood, an id repeats, or
         no outcome id matches a lead.
     MissingColumnError
         If ``leads`` lacks a model column, or ``outcomes`` lacks the id or a flag.
@@ -193,8 +201,11 @@ def monitor(
     'fine'
     """
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
-    if len(leads) == 0:
-        raise DataError("leads must hold at least one lead; got none. Pass the new leads.")
+    if len(leads) < MIN_LEADS:
+        raise InsufficientDataError(
+            f"leads must number at least {MIN_LEADS} to judge drift; got {len(leads)}. "
+            "Monitor a larger batch (e.g. a week or a month of leads)."
+        )
     scored = score_frame(bundle, leads, reasons="none")
     p = scored["probability"].to_numpy()
     is_mql = scored["is_mql"].to_numpy(dtype=bool)
@@ -394,7 +405,8 @@ def _verdict(
             "on them."
         )
     else:
-        recommendation = "fine"
+        # never "fine" beside a warning or an alert: the signals are to be watched
+        recommendation = "fine" if level == "fine" else "watch"
         why.append(
             "Nothing calls for action."
             if level == "fine"

@@ -7,7 +7,10 @@ the rest of mqlml sees one kind of missing value. Labels become 0/1 with
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -17,11 +20,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from mqlml.atomic import file_error
 from mqlml.config import ProjectConfig
-from mqlml.errors import DataError
+from mqlml.errors import DataError, FileError
 
 __all__ = [
     "binary_label",
+    "compression",
     "detect_format",
     "iter_batches",
     "read_leads",
@@ -35,30 +40,62 @@ _DELIMITERS = ",;\t|"
 _SNIFF_BYTES = 64 * 1024
 
 
+_COMPRESSED = {".gz": "gzip", ".bz2": "bz2"}
+_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+
+
+def compression(path: str | Path) -> str | None:
+    """``"gzip"`` or ``"bz2"`` for a compressed CSV name (``leads.csv.gz``), else None."""
+    return _COMPRESSED.get(Path(path).suffix.lower())
+
+
 def detect_format(path: str | Path, format: str = "auto") -> str:
     """Return ``"csv"`` or ``"parquet"`` for a file, from ``format`` or its suffix.
+
+    ``.csv``, ``.tsv`` and ``.txt`` are CSV, also compressed (``.csv.gz``, ``.csv.bz2``);
+    ``.parquet`` and ``.pq`` are Parquet.
 
     Raises
     ------
     DataError
         When the suffix is neither CSV nor Parquet and no format is given.
+
+    Examples
+    --------
+    >>> detect_format("leads.csv.gz"), detect_format("scores.parquet")
+    ('csv', 'parquet')
     """
     if format != "auto":
         return format
-    suffix = Path(path).suffix.lower()
-    if suffix in {".csv", ".txt", ".tsv"}:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in _COMPRESSED:
+        suffix = Path(path.stem).suffix.lower()
+        if suffix in _CSV_SUFFIXES:
+            return "csv"
+    elif suffix in _CSV_SUFFIXES:
         return "csv"
-    if suffix in {".parquet", ".pq"}:
+    elif suffix in {".parquet", ".pq"}:
         return "parquet"
     raise DataError(
-        f"file type must be CSV (.csv) or Parquet (.parquet); got {str(path)!r}. "
-        "Rename the file or set data.format in the config."
+        f"file type must be CSV (.csv) or Parquet (.parquet), CSV also compressed (.csv.gz, "
+        f".csv.bz2); got {str(path)!r}. "
+        "Rename the file (or set data.format in a project config)."
     )
 
 
 def _check_file(path: Path) -> None:
+    if path.is_dir():
+        raise DataError(
+            f"input must be a file; {str(path)!r} is a folder. Give the leads file inside it."
+        )
     if not path.is_file():
         raise DataError(f"input file must exist; got {str(path)!r}. Check the path.")
+    if not os.access(path, os.R_OK):
+        raise FileError(
+            f"input file {str(path)!r} must be readable; permission denied. "
+            "Fix its permissions or copy it somewhere readable."
+        )
     if path.stat().st_size == 0:
         raise DataError(
             f"input file must not be empty; {str(path)!r} has 0 bytes. "
@@ -68,7 +105,7 @@ def _check_file(path: Path) -> None:
 
 def sniff_delimiter(path: str | Path, encoding: str = "utf-8") -> str:
     """Guess a CSV file's delimiter among ``, ; TAB |`` from its first lines."""
-    with open(path, "rb") as handle:
+    with _open_bytes(Path(path)) as handle:
         head = handle.read(_SNIFF_BYTES).decode(encoding, errors="replace")
     lines = head.splitlines()[:50]
     if len(lines) > 1 and not head.endswith(("\n", "\r")):
@@ -81,8 +118,18 @@ def sniff_delimiter(path: str | Path, encoding: str = "utf-8") -> str:
         return best if counts.get(best) else ","
 
 
+def _open_bytes(path: Path):
+    """The file's bytes, decompressed for ``.gz`` and ``.bz2``."""
+    kind = compression(path)
+    if kind == "gzip":
+        return gzip.open(path, "rb")
+    if kind == "bz2":
+        return bz2.open(path, "rb")
+    return open(path, "rb")
+
+
 def _first_bad_line(path: Path, encoding: str) -> tuple[int, bytes]:
-    with open(path, "rb") as handle:
+    with _open_bytes(path) as handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 raw.decode(encoding)
@@ -118,7 +165,8 @@ def _encoding_error(path: Path, encoding: str) -> DataError:
     line, raw = _first_bad_line(path, encoding)
     return DataError(
         f"file {str(path)!r} must be encoded as {encoding}; line {line} is not: {raw!r}. "
-        "Re-export it as UTF-8 or set data.encoding (e.g. latin-1) in the config."
+        "Re-export it as UTF-8, or give its encoding: mqlml score --encoding latin-1, "
+        "or data.encoding in a project config."
     )
 
 
@@ -140,7 +188,12 @@ def _translate(exc: Exception, path: Path, encoding: str) -> DataError:
         )
     if "empty" in text.lower():
         return DataError(f"file {str(path)!r} must have a header row; {text}.")
-    return DataError(f"file {str(path)!r} could not be read: {text}.")
+    if isinstance(exc, OSError) and getattr(exc, "errno", None):
+        return file_error(exc, path, "read")
+    return DataError(
+        f"file {str(path)!r} must be a readable, uncorrupted table; reading it failed: "
+        f"{text.strip()}. Export it again."
+    )
 
 
 def read_table(
@@ -190,7 +243,7 @@ def read_table(
             if columns:
                 options["convert_options"].include_columns = list(columns)
             table = pacsv.read_csv(path, **options)
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
         raise _translate(exc, path, encoding) from None
     if kind == "csv":
         _check_text(table.schema, path, encoding)
@@ -249,7 +302,9 @@ def iter_batches(
                 yield batch.slice(start, chunk_size)
         if empty:  # a header-only file still has a schema
             yield pa.RecordBatch.from_pylist([], schema=stream.schema)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+        if isinstance(exc, FileError):
+            raise
         raise _translate(exc, path, encoding) from None
 
 

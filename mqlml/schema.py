@@ -126,6 +126,9 @@ class LeadSchema:
         }
         notes: list[str] = []
         pool = listed if "infer" not in (feats.fit, feats.engagement) else candidates
+        for c in pool:
+            if c not in overrides:
+                _check_mostly_numeric(frame[c], c, config.missing_tokens)
         kinds = {c: overrides.get(c) or _infer_kind(frame[c]) for c in pool}
         notes += [f"{c}: {k} (inferred)" for c, k in kinds.items() if c not in overrides]
         if feats.fit == "infer" and feats.engagement == "infer":
@@ -210,7 +213,10 @@ class LeadSchema:
         if not self.time_column:
             return None
         values = frame[self.time_column]
-        parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+        try:
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+        except (ValueError, TypeError):
+            raise _mixed_zones(values, self.time_column) from None
         bad = parsed.isna() & values.notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -264,6 +270,51 @@ def _preview(columns: Sequence[str], n: int = 8) -> str:
     names = list(columns)
     more = f" and {len(names) - n} more" if len(names) > n else ""
     return f"{names[:n]}{more}"
+
+
+_ZONE = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+def _mixed_zones(values: pd.Series, column: str) -> DataError:
+    """The error for dates of which some carry a time zone and some do not."""
+    text = values.astype("string").str.strip()
+    zoned = text.str.contains(_ZONE, regex=True, na=False).to_numpy()
+    with_zone = int(zoned.sum())
+    first = int(np.flatnonzero(zoned)[0]) if with_zone else 0
+    first_naive = int(np.flatnonzero(~zoned & values.notna().to_numpy())[0]) if with_zone else 0
+    return DataError(
+        f"time column {column!r} must hold dates all with a time zone or all without; "
+        f"{with_zone:,} rows have one (first row {first + 1}: {text.iloc[first]!r}) and "
+        f"others none (row {first_naive + 1}: {text.iloc[first_naive]!r}). Export every date "
+        "in one zone, e.g. UTC."
+    )
+
+
+#: At least this share of a text column's values are numbers: a numeric column with typos.
+_MOSTLY_NUMERIC = 0.9
+
+
+def _check_mostly_numeric(values: pd.Series, name: str, tokens: Sequence[str]) -> None:
+    """Refuse a text column whose values are nearly all numbers (a few typos would
+    otherwise silently make it categorical)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return
+    present = values.notna() & ~values.isin(list(tokens))
+    if present.sum() < 20:
+        return
+    numbers = pd.to_numeric(values.where(present), errors="coerce")
+    bad = present & numbers.isna()
+    share = 1.0 - bad.sum() / present.sum()
+    if bad.any() and share >= _MOSTLY_NUMERIC:
+        rows = (np.flatnonzero(bad.to_numpy())[:5] + 1).tolist()
+        examples = sorted({str(v) for v in values[bad].iloc[:5]})
+        raise DataError(
+            f"column {name!r} must be numbers or categories, not numbers with a few "
+            f"exceptions; {int(present.sum() - bad.sum()):,} of its {int(present.sum()):,} "
+            f"values are numbers but {int(bad.sum())} are not (rows {rows}: {examples}). "
+            "Fix those values, add them to missing_tokens, or declare the column in "
+            "features.categorical."
+        )
 
 
 def _infer_kind(values: pd.Series) -> Kind:

@@ -27,27 +27,27 @@ failure or a kill leaves no output file and no partial one.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from mqlml.atomic import atomic_output
+from mqlml.atomic import atomic_output, check_destination, file_error, handle_signals
 from mqlml.bundle import Bundle, load_bundle
 from mqlml.config import ProjectConfig
-from mqlml.errors import DataError, MissingColumnError
+from mqlml.errors import DataError, FileError, MissingColumnError
 from mqlml.events import with_event_features
 from mqlml.explain import PathAttribution, format_reasons, group_matrix
 from mqlml.points import percentile_of
-from mqlml.readers import detect_format, iter_batches, read_table
+from mqlml.readers import compression, detect_format, iter_batches, read_table
 
 __all__ = ["OUTPUT_COLUMNS", "ScoreSummary", "Scorer", "score_file", "score_frame"]
 
@@ -185,11 +185,22 @@ class Scorer:
         return out
 
 
-def _check_keep(keep: Sequence[str], columns: Sequence[str]) -> None:
+def _check_keep(
+    keep: Sequence[str], columns: Sequence[str], id_name: str | None = None, prefix: str = ""
+) -> None:
+    """Refuse ``keep`` names that are absent, or that would replace an output column."""
     absent = [c for c in keep if c not in set(columns)]
     if absent:
         raise MissingColumnError(
             f"--keep columns must exist in the input; missing {absent}. Check their spelling."
+        )
+    taken = {*OUTPUT_COLUMNS, *([id_name] if id_name else [])}
+    clash = [c for c in dict.fromkeys(keep) if f"{prefix}{c}" in taken]
+    if clash:
+        raise DataError(
+            f"--keep columns must not share a name with an output column; got {clash}, "
+            "which would replace the model's outputs. Pass them under another name with "
+            f"--keep-prefix, e.g. --keep-prefix input_ writes {['input_' + c for c in clash]}."
         )
 
 
@@ -248,7 +259,30 @@ def _with_events(bundle: Bundle, frame: pd.DataFrame, events, as_of) -> pd.DataF
 
 @dataclass(frozen=True)
 class ScoreSummary:
-    """What a batch scoring run did."""
+    """What a batch scoring run did, and what was odd about the input.
+
+    Attributes
+    ----------
+    rows, mqls : int
+        Leads scored and MQLs among them.
+    mql_share : float or None
+        ``mqls / rows`` (None for an empty file).
+    expected_sqls : float
+        Sum of the MQLs' probabilities.
+    duplicated_ids : int
+        Rows whose id repeats an earlier row's (missing ids not counted).
+    missing_ids : int
+        Rows with an empty id.
+    unseen_categories : dict
+        Feature -> rows with a value the model has no level for (never seen in training,
+        or too rare there to learn from); scored as the model's "rare" level.
+    non_finite : dict
+        Numeric feature -> rows holding ``inf`` or ``-inf``.
+    empty_features : list of str
+        Features with no value in any row (scored as missing everywhere).
+    duplicated_columns : list of str
+        Header names that appear more than once (only unused columns may repeat).
+    """
 
     rows: int
     mqls: int
@@ -258,19 +292,42 @@ class ScoreSummary:
     seconds: float
     rows_per_second: float
     output: str
+    missing_ids: int = 0
+    unseen_categories: dict[str, int] = field(default_factory=dict)
+    non_finite: dict[str, int] = field(default_factory=dict)
+    empty_features: list[str] = field(default_factory=list)
+    duplicated_columns: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One plain sentence per oddity, for people (the CLI prints them)."""
+        out = []
+        if self.missing_ids:
+            out.append(f"{self.missing_ids:,} rows have no id (their output id is empty)")
+        if self.duplicated_ids:
+            out.append(f"{self.duplicated_ids:,} rows repeat an earlier id")
+        for column, n in self.unseen_categories.items():
+            out.append(
+                f"column {column!r}: {n:,} rows hold a value the model has not learned "
+                "(new or rare in training), scored as a rare value"
+            )
+        for column, n in self.non_finite.items():
+            out.append(f"column {column!r}: {n:,} rows hold an infinite number")
+        if self.empty_features:
+            out.append(
+                f"feature columns {self.empty_features} are empty in every row "
+                "(scored as missing); check the export"
+            )
+        if self.duplicated_columns:
+            out.append(
+                f"header names {self.duplicated_columns} appear more than once "
+                "(not used for scoring)"
+            )
+        return out
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form (``mqlml score --json``)."""
-        return asdict(self)
-
-
-def _column_types(bundle: Bundle, names: Sequence[str]) -> dict[str, pa.DataType]:
-    schema = bundle.schema
-    types = {name: pa.string() for name in names}
-    for name in schema.features:
-        if name in types and schema.kinds[name] == "numeric":
-            types[name] = pa.float64()
-    return types
+        """JSON-safe form (``mqlml score --json``), with the warnings as sentences."""
+        return {**asdict(self), "warnings": self.warnings}
 
 
 def _header(path: Path, fmt: str, delimiter: str, encoding: str) -> list[str]:
@@ -278,7 +335,13 @@ def _header(path: Path, fmt: str, delimiter: str, encoding: str) -> list[str]:
         try:
             return pq.ParquetFile(path).schema_arrow.names
         except (pa.ArrowInvalid, OSError) as exc:
-            raise DataError(f"file {str(path)!r} must be a Parquet file; {exc}.") from None
+            if not path.is_file():
+                msg = f"input file must exist; got {str(path)!r}. Check the path."
+                raise DataError(msg) from None
+            raise DataError(
+                f"file {str(path)!r} must be a Parquet file; reading its footer failed: "
+                f"{str(exc).rstrip('.')}. Export it again."
+            ) from None
     first = next(
         iter_batches(path, chunk_size=1, format="csv", delimiter=delimiter, encoding=encoding)
     )
@@ -302,17 +365,130 @@ def _event_columns(bundle, input, names, events, as_of, delimiter, encoding) -> 
     return with_features.drop(columns=key).reset_index(drop=True)
 
 
-def _first_non_number(path: Path, column: str, tokens: Sequence[str], **csv) -> DataError:
-    """Name the first line of a CSV column that is not a number (only on the error path)."""
-    values = read_table(path, columns=[column], missing_tokens=tokens, **csv)[column]
-    text = values.astype("string")
-    bad = pd.to_numeric(text, errors="coerce").isna() & text.notna()
-    row = int(np.flatnonzero(bad.to_numpy())[0]) if bad.any() else -1
-    where = f"line {row + 2} of the file has {text.iloc[row]!r}" if row >= 0 else "a value is not"
-    return DataError(
-        f"column {column!r} must hold numbers; {where} ({int(bad.sum())} such rows). "
-        "Fix the values or check the column mapping."
+class _Oddities:
+    """Counts of what is odd in the input, gathered chunk by chunk."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        schema = bundle.schema
+        self.tokens = list(schema.missing_tokens)
+        known = getattr(bundle.model, "categories_", None) or {}
+        reference = (bundle.reference or {}).get("features") or {}
+        self.levels: dict[str, set[str]] = {}
+        for name in schema.features:
+            if schema.kinds[name] != "categorical":
+                continue
+            levels = known.get(name)
+            if levels is None:
+                levels = (reference.get(name) or {}).get("levels")
+            if levels is not None:
+                self.levels[name] = {str(v) for v in levels}
+        self.numeric = [c for c in schema.features if schema.kinds[c] == "numeric"]
+        self.unseen = dict.fromkeys(self.levels, 0)
+        self.non_finite = dict.fromkeys(self.numeric, 0)
+        self.filled = dict.fromkeys(schema.features, False)
+
+    def update(self, frame: pd.DataFrame) -> None:
+        for name in self.filled:
+            if name in frame.columns and not self.filled[name]:
+                self.filled[name] = bool(frame[name].notna().any())
+        for name, levels in self.levels.items():
+            values = frame[name]
+            present = values.notna().to_numpy()
+            if present.any():
+                text = values[present].astype(str)
+                self.unseen[name] += int((~text.isin(levels)).sum())
+        for name in self.numeric:
+            values = frame[name]
+            if pd.api.types.is_float_dtype(values):
+                self.non_finite[name] += int(np.isinf(values.to_numpy()).sum())
+
+    def result(self, rows: int) -> dict[str, Any]:
+        return {
+            "unseen_categories": {k: v for k, v in self.unseen.items() if v},
+            "non_finite": {k: v for k, v in self.non_finite.items() if v},
+            "empty_features": [k for k, v in self.filled.items() if not v] if rows else [],
+        }
+
+
+def _blank(column: pa.Array, tokens: pa.Array) -> pa.Array:
+    """A text column with the missing-value tokens as nulls."""
+    if len(tokens) == 0 or not (
+        pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    ):
+        return column
+    hit = pc.fill_null(pc.is_in(column, value_set=tokens.cast(column.type)), False)
+    return pc.if_else(hit, pa.scalar(None, column.type), column)
+
+
+def _features_table(
+    batch: pa.RecordBatch, schema, *, offset: int, path: Path, csv: bool
+) -> pd.DataFrame:
+    """The id and feature columns of a batch as pandas, missing tokens as nulls.
+
+    Numeric text is cast to float64 in Arrow (pandas for what Arrow refuses, such as
+    blanks around a number); a value that is no number is an error naming the line.
+    """
+    tokens = pa.array(list(schema.missing_tokens), pa.string())
+    features = set(schema.features)
+    columns = {}
+    for name in batch.schema.names:
+        column = batch.column(name)
+        if name in features:
+            column = _blank(column, tokens)
+            if schema.kinds[name] == "numeric" and not pa.types.is_floating(column.type):
+                column = _numbers(column, name, offset=offset, path=path, csv=csv)
+        columns[name] = column
+    return pa.table(columns).to_pandas()
+
+
+def _numbers(column: pa.Array, name: str, *, offset: int, path: Path, csv: bool) -> pa.Array:
+    try:
+        return pc.cast(column, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+    values = pd.to_numeric(text, errors="coerce")
+    bad = (values.isna() & text.notna()).to_numpy()
+    if not bad.any():
+        return pa.array(values.to_numpy(dtype=float), pa.float64(), from_pandas=True)
+    row = offset + int(np.flatnonzero(bad)[0])
+    where = f"line {row + 2}" if csv else f"row {row + 1}"
+    raise DataError(
+        f"column {name!r} must hold numbers; {where} of {str(path)!r} has "
+        f"{text.iloc[int(np.flatnonzero(bad)[0])]!r} ({int(bad.sum())} such rows in that "
+        "chunk). The model was trained on numbers there: fix the values in the file, or "
+        "add the text to the model's missing-value tokens by retraining."
     )
+
+
+def _as_id(column: pa.Array) -> pa.Array:
+    """Ids as text, exactly as stored (numbers in Parquet as their decimal digits)."""
+    if pa.types.is_string(column.type):
+        return column
+    if pa.types.is_large_string(column.type) or pa.types.is_dictionary(column.type):
+        return column.cast(pa.string())
+    return pc.cast(column, pa.string())
+
+
+def _missing_ids(ids: pa.Array) -> np.ndarray:
+    """Positions of empty ids (null, or only blanks)."""
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(ids), ""), True)
+    return np.flatnonzero(blank.to_numpy(zero_copy_only=False))
+
+
+def _bundle_folder(model: str | Path) -> Path | None:
+    folder = Path(model)
+    return folder if (folder / "manifest.json").is_file() else None
+
+
+def _reading(batches, path: Path):
+    """The batches of ``path``, with an OS fault while reading named as a read fault."""
+    try:
+        yield from batches
+    except FileError:
+        raise
+    except OSError as exc:
+        raise file_error(exc, path, "read") from None
 
 
 def score_file(
@@ -324,6 +500,7 @@ def score_file(
     reasons: Reasons = "top",
     attribution: Attribution = "path",
     keep: Sequence[str] = (),
+    keep_prefix: str = "",
     unique_ids: bool = False,
     delimiter: str = "auto",
     encoding: str = "utf-8",
@@ -333,22 +510,33 @@ def score_file(
 ) -> ScoreSummary:
     """Score a CSV or Parquet file into a CSV or Parquet file, streamed in chunks.
 
-    The input's columns are checked against the bundle before anything is written;
-    the output appears only when complete (temporary file, then rename).
+    Before any work the paths are checked (the output may not be the input, the
+    activity log or inside the bundle folder, nor a folder, and its folder must be
+    writable) and so are the input's columns. The output appears only when complete: a
+    temporary file ``.NAME.mqlml-partial-PID.*.tmp`` beside it is renamed at the end,
+    removed on any error, SIGTERM or SIGINT, and removed by the next run to the same
+    output when a run was killed outright.
+
+    Ids are read as text, exactly as written (``NA``, ``null`` or ``007`` are ids, not
+    missing values); a blank id is an error with ``unique_ids`` and counted otherwise.
+    The summary also counts what is odd (see :class:`ScoreSummary`).
 
     Parameters
     ----------
     model : Bundle or path
         The bundle (or its folder).
     input, output : path
-        Leads in, scores out; the format follows each suffix (.csv or .parquet).
+        Leads in, scores out; the format follows each suffix (.csv, .csv.gz, .parquet).
     chunk_size : int
         Rows per chunk (memory grows with it, not with the file).
     reasons, attribution : see :class:`Scorer`.
     keep : sequence of str
-        Input columns passed through to the output.
+        Input columns passed through to the output, as read (text for CSV).
+    keep_prefix : str
+        Written before each kept column's name (needed when one is named like an output
+        column, e.g. ``input_`` for a ``score`` column).
     unique_ids : bool
-        Refuse (and write nothing) when an id repeats; otherwise repeats are counted.
+        Refuse (and write nothing) when an id repeats or is blank; otherwise counted.
     delimiter, encoding : str
         CSV input options.
     events : path or DataFrame, optional
@@ -365,58 +553,100 @@ def score_file(
     Raises
     ------
     DataError
-        Empty or unreadable input, wrong file type, non-numeric value in a numeric
-        column (column and line named), duplicated ids with ``unique_ids``.
+        The output would overwrite the input, the log or the bundle, or is a folder;
+        a ``keep`` name would replace an output column or a used column name repeats
+        in the header; empty or unreadable input, wrong file type, non-numeric value in
+        a numeric column (column and row named), duplicated or blank ids with
+        ``unique_ids``.
+    FileError
+        A file cannot be read or written (disk full, read-only, permission): the path
+        and the reason named.
     MissingColumnError
         A feature or id column the bundle needs is absent.
     BundleError
         ``model`` is not a bundle.
+    Interrupted
+        SIGTERM or SIGINT arrived (nothing was written).
     """
-    bundle = model if isinstance(model, Bundle) else load_bundle(model)
+    input, output = Path(input), Path(output)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive number of rows; got {chunk_size}.")
-    input, output = Path(input), Path(output)
+    sources = {
+        "input": input,
+        "activity log": events if isinstance(events, str | Path) else None,
+        # a folder holding a bundle's manifest (anything else fails as no bundle)
+        "model": None if isinstance(model, Bundle) else _bundle_folder(model),
+    }
+    check_destination(output, sources)
     in_fmt, out_fmt = detect_format(input), detect_format(output)
     names = _header(input, in_fmt, delimiter, encoding)
+    bundle = model if isinstance(model, Bundle) else load_bundle(model)
     schema = bundle.schema
+    keep = list(dict.fromkeys(k for k in keep if not (k == schema.id_column and not keep_prefix)))
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    used = [c for c in (schema.id_column, *schema.features, *keep) if c]
+    clash = [c for c in repeated if c in used]
+    if clash:
+        raise DataError(
+            f"header names the model uses must appear once; {clash} appear more than once "
+            f"in {str(input)!r}. Rename or drop the extra columns."
+        )
     extra = _event_columns(bundle, input, names, events, as_of, delimiter, encoding)
     schema.check_columns([*names, *extra.columns])
+    _check_keep(keep, names, schema.id_name, keep_prefix)
     scorer = Scorer(bundle, reasons=reasons, attribution=attribution)
-    # The columns read from the file; activity-log features come from `extra`.
     ids = [schema.id_column] if schema.id_column else []
     wanted = [c for c in dict.fromkeys([*ids, *schema.features, *keep]) if c in names]
-    _check_keep(keep, names)
+    file_types = None if in_fmt == "csv" else pq.ParquetFile(input).schema_arrow
     batches = iter_batches(
         input,
         chunk_size=chunk_size,
         format=in_fmt,
         delimiter=delimiter,
         encoding=encoding,
-        missing_tokens=schema.missing_tokens,
-        column_types=_column_types(bundle, names) if in_fmt == "csv" else None,
+        missing_tokens=(),  # read as written; tokens are blanked in features only
+        column_types=dict.fromkeys(wanted, pa.string()) if in_fmt == "csv" else None,
         columns=wanted,
     )
+    odd = _Oddities(bundle)
     start = time.perf_counter()
-    rows = mqls = 0
+    rows = mqls = missing = 0
     expected = 0.0
     id_hashes: list[np.ndarray] = []
-    with atomic_output(output) as tmp:
+    out_schema: pa.Schema | None = None
+    with handle_signals(), atomic_output(output) as tmp:
         writer = None
+        ok = False
         try:
-            for batch in batches:
-                frame = batch.to_pandas()
+            for batch in _reading(batches, input):
+                frame = _features_table(batch, schema, offset=rows, path=input, csv=in_fmt == "csv")
                 if len(extra.columns):
                     part = extra.iloc[rows : rows + len(frame)].set_axis(frame.index)
                     frame = pd.concat([frame, part], axis=1)
-                scored = scorer.score(frame, row_offset=rows, keep=keep)
-                table = pa.Table.from_pandas(scored, preserve_index=False)
-                if writer is None:
-                    writer = _writer(tmp, table.schema, out_fmt)
-                    out_schema = table.schema
-                # A chunk where a kept column is all empty reads as null type: cast it.
-                writer.write_table(table.cast(out_schema))
+                scored = scorer.score(frame, row_offset=rows)
+                odd.update(frame)
+                columns = {c: scored[c].to_numpy() for c in scored.columns}
                 if schema.id_column:
-                    id_hashes.append(pd.util.hash_array(scored[schema.id_name].to_numpy()))
+                    id_array = _as_id(batch.column(schema.id_column))
+                    blank = _missing_ids(id_array)
+                    if len(blank) and unique_ids:
+                        raise DataError(
+                            f"id column {schema.id_column!r} must have a value in every row "
+                            f"with --unique-ids; {len(blank):,} rows of this chunk have none "
+                            f"(first at row {rows + int(blank[0]) + 1}). Fill the ids or "
+                            "drop --unique-ids."
+                        )
+                    missing += len(blank)
+                    columns[schema.id_name] = id_array
+                    present = np.setdiff1d(np.arange(len(id_array)), blank, assume_unique=True)
+                    values = id_array.take(pa.array(present)).to_numpy(zero_copy_only=False)
+                    id_hashes.append(pd.util.hash_array(values.astype(object)))
+                for name in keep:
+                    columns[f"{keep_prefix}{name}"] = batch.column(name)
+                if out_schema is None:
+                    out_schema = _output_schema(columns, file_types, keep, keep_prefix)
+                    writer = _writer(tmp, out_schema, out_fmt, output)
+                writer.write_table(_table(columns, out_schema))
                 mql = scored["is_mql"].to_numpy()
                 rows += len(scored)
                 mqls += int(mql.sum())
@@ -424,23 +654,22 @@ def score_file(
                 if progress is not None:
                     progress(rows)
             if writer is None:  # no rows at all: a header-only output
-                columns = [*wanted, *extra.columns]
-                empty = scorer.score(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}))
-                table = pa.Table.from_pandas(empty, preserve_index=False)
-                writer = _writer(tmp, table.schema, out_fmt)
-                writer.write_table(table)
-        except DataError as exc:
-            # pyarrow says "In CSV column #3: ... invalid value": name the column and line.
-            match = re.search(r"CSV column #(\d+)", str(exc))
-            if not match:
-                raise
-            column = names[int(match.group(1))]
-            raise _first_non_number(
-                input, column, schema.missing_tokens, delimiter=delimiter, encoding=encoding
-            ) from None
+                frame = pd.DataFrame(
+                    {c: pd.Series(dtype=object) for c in [*wanted, *extra.columns]}
+                )
+                empty = scorer.score(frame)
+                columns = {c: empty[c].to_numpy() for c in empty.columns}
+                if schema.id_column:
+                    columns[schema.id_name] = pa.array([], pa.string())
+                for name in keep:
+                    columns[f"{keep_prefix}{name}"] = pa.array([], pa.string())
+                out_schema = _output_schema(columns, file_types, keep, keep_prefix)
+                writer = _writer(tmp, out_schema, out_fmt, output)
+                writer.write_table(_table(columns, out_schema))
+            ok = True
         finally:
             if writer is not None:
-                writer.close()
+                writer.close(ok)
         duplicated = _count_duplicates(id_hashes)
         if duplicated and unique_ids:
             raise DataError(
@@ -458,14 +687,77 @@ def score_file(
         seconds=seconds,
         rows_per_second=rows / seconds if seconds > 0 else float("nan"),
         output=str(output),
+        missing_ids=missing,
+        duplicated_columns=repeated,
+        **odd.result(rows),
     )
 
 
-def _writer(path: Path, schema: pa.Schema, fmt: str):
-    """A CSV or Parquet writer for tables of ``schema``."""
-    if fmt == "parquet":
-        return pq.ParquetWriter(path, schema)
-    return pacsv.CSVWriter(path, schema)
+def _output_schema(columns: dict, file_types: pa.Schema | None, keep, prefix) -> pa.Schema:
+    """The output's column types, fixed once: from the input file and the first chunk."""
+    fields = []
+    for name, values in columns.items():
+        if isinstance(values, pa.ChunkedArray | pa.Array):
+            kind = values.type
+        else:
+            kind = pa.array(values).type
+        source = name[len(prefix) :] if name.startswith(prefix) else name
+        if file_types is not None and source in keep:
+            kind = file_types.field(source).type
+        if pa.types.is_null(kind) or pa.types.is_large_string(kind):
+            kind = pa.string()
+        fields.append(pa.field(name, kind))
+    return pa.schema(fields)
+
+
+def _table(columns: dict, schema: pa.Schema) -> pa.Table:
+    arrays = []
+    for column in schema:
+        values = columns[column.name]
+        if isinstance(values, pa.ChunkedArray | pa.Array):
+            arrays.append(values.cast(column.type) if values.type != column.type else values)
+        else:
+            arrays.append(pa.array(values, type=column.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _writer(path: Path, schema: pa.Schema, fmt: str, target: Path | None = None) -> _Output:
+    """A CSV (compressed for a ``.gz``/``.bz2`` target) or Parquet writer for ``schema``."""
+    return _Output(path, schema, fmt, compression(target or path))
+
+
+class _Output:
+    """A table writer over a file it owns: closing releases the file even after a fault
+    (a full disk must not keep the partial file open)."""
+
+    def __init__(self, path: Path, schema: pa.Schema, fmt: str, kind: str | None) -> None:
+        self.raw = pa.OSFile(str(path), "wb")
+        self.sink = pa.CompressedOutputStream(self.raw, kind) if kind else self.raw
+        try:
+            if fmt == "parquet":
+                self.writer = pq.ParquetWriter(self.sink, schema)
+            else:
+                self.writer = pacsv.CSVWriter(self.sink, schema)
+        except BaseException:
+            self.raw.close()
+            raise
+
+    def write_table(self, table: pa.Table) -> None:
+        self.writer.write_table(table)
+
+    def close(self, ok: bool = True) -> None:
+        """Finish the file; with ``ok=False`` (a fault already on its way) only release it."""
+        steps = [self.writer.close] + ([self.sink.close] if self.sink is not self.raw else [])
+        try:
+            for step in steps:
+                try:
+                    step()
+                except (OSError, pa.ArrowException):
+                    if ok:
+                        raise
+        finally:
+            if not self.raw.closed:
+                self.raw.close()
 
 
 def _count_duplicates(hashes: list[np.ndarray]) -> int:

@@ -26,6 +26,7 @@ from sklearn.model_selection import train_test_split
 
 from mqlml.bundle import Bundle, package_versions
 from mqlml.calibration import choose_method, diagnose, fit_score_map
+from mqlml.checks import check_before_training
 from mqlml.config import ProjectConfig
 from mqlml.drift import build_reference
 from mqlml.errors import DataError, InsufficientDataError
@@ -255,6 +256,7 @@ def train(
         config = config.with_overrides(model={"kind": model})
     leads = prepare_leads(config, frame, events)
     schema, X, y, times = leads.schema, leads.X, leads.y, leads.times
+    check_before_training(config, X, y, times)
     parts = _split(config, y, times)
     for name in _PARTS:
         rows = getattr(parts, name)

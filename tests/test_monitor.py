@@ -129,7 +129,7 @@ def test_a_moderate_shift_is_a_warning(bundle):
     assert report.features[0]["feature"] == "pricing_page_visits"
     assert 0.1 < report.features[0]["psi"] < 0.25
     assert report.level == "warning" and report.exit_code == 1
-    assert report.recommendation == "fine"
+    assert report.recommendation == "watch"  # never "fine" beside a warning
 
 
 def test_lost_ranking_means_retrain(bundle, steady):
@@ -195,9 +195,11 @@ def test_bad_outcomes_are_clear_errors(bundle, steady):
     with pytest.raises(DataError, match=r"outcomes must share lead ids with the leads; none of"):
         monitor(bundle, leads, outcomes=good.assign(lead_id="nobody" + good["lead_id"]))
     with pytest.raises(DataError, match=r"lead id column 'lead_id' must be unique to join"):
-        monitor(bundle, leads.iloc[[0, 0, 1]], outcomes=good)
-    with pytest.raises(DataError, match=r"leads must hold at least one lead; got none"):
+        monitor(bundle, pd.concat([leads, leads.iloc[[0]]]), outcomes=good)
+    with pytest.raises(InsufficientDataError, match=r"leads must number at least 200 .*got 0"):
         monitor(bundle, leads.iloc[:0])
+    with pytest.raises(InsufficientDataError, match=r"leads must number at least 200 .*got 5\."):
+        monitor(bundle, leads.iloc[:5])
 
 
 def test_without_references_monitor_measures_no_drift_and_says_so(bundle, steady):
