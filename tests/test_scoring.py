@@ -267,12 +267,13 @@ def test_cli_score_json_summary(tmp_path, trained, leads):
     assert summary["rows"] == len(leads) == len(out)
     assert summary["mqls"] == int(out["is_mql"].sum())
     assert summary["expected_sqls"] == pytest.approx(out.loc[out["is_mql"], "probability"].sum())
+    (tmp_path / "not-a-bundle").mkdir()
     bad = CliRunner().invoke(
         app,
         [
             "score",
             "--model",
-            str(tmp_path),
+            str(tmp_path / "not-a-bundle"),
             "--input",
             str(src),
             "--output",
