@@ -49,7 +49,7 @@ import pandas as pd
 
 from mqlml.calibration import ScoreMap
 from mqlml.errors import BundleError
-from mqlml.points import Tiers, score_of
+from mqlml.points import ScoreScale, Tiers
 from mqlml.schema import LeadSchema
 from mqlml.threshold import ThresholdResult
 
@@ -99,7 +99,7 @@ class Bundle:
     schema : LeadSchema
         Columns and feature kinds the model was trained on.
     tiers : Tiers
-        Probability bands for the tier column.
+        Probability bands for the tier column; tier A is exactly the MQLs.
     config : dict
         The project config used (as plain data).
     reference : dict
@@ -111,6 +111,9 @@ class Bundle:
     backtest : Bundle or None
         The backtest fit (older leads only) whose numbers on the test part the report
         shows, when the bundle that scores was refit on newer history; None otherwise.
+    scale : ScoreScale
+        The 0-100 score (the MQL threshold at ``score.mql_at``); by default 50 at the
+        threshold and 10 points per doubling of the odds.
     path : Path or None
         The folder the bundle was loaded from or last saved to.
     digest : str or None
@@ -126,8 +129,13 @@ class Bundle:
     reference: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     backtest: Bundle | None = None
+    scale: ScoreScale | None = None
     path: Path | None = field(default=None, compare=False)
     digest: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.scale is None:
+            self.scale = ScoreScale(threshold=self.threshold.threshold)
 
     # -- predicting -------------------------------------------------------------------
     def calibrate(self, log_odds: np.ndarray) -> np.ndarray:
@@ -135,8 +143,8 @@ class Bundle:
         return self.score_map(log_odds)
 
     def score(self, probability: np.ndarray) -> np.ndarray:
-        """The 0-100 score of calibrated probabilities (see mqlml.points)."""
-        return score_of(probability)
+        """The 0-100 score of calibrated probabilities (see mqlml.points.ScoreScale)."""
+        return self.scale.score(probability)
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated conversion probability of each row of a coerced feature frame."""
@@ -215,6 +223,7 @@ class Bundle:
             "schema": self.schema.to_dict(),
             "threshold": self.threshold.to_dict(),
             "tiers": self.tiers.to_dict(),
+            "scale": self.scale.to_dict(),
             "config": self.config,
             "metadata": self.metadata,
         }
@@ -403,6 +412,7 @@ def load_bundle(path: str | Path) -> Bundle:
             threshold=ThresholdResult.from_dict(manifest["threshold"]),
             schema=LeadSchema.from_dict(manifest["schema"]),
             tiers=Tiers.from_dict(manifest["tiers"]),
+            scale=ScoreScale.from_dict(manifest["scale"]),
             config=manifest.get("config") or {},
             reference=reference,
             metadata=manifest.get("metadata") or {},

@@ -25,6 +25,7 @@ from sklearn.metrics import roc_auc_score
 from mqlml.config import ProjectConfig
 from mqlml.events import with_event_features
 from mqlml.schema import LeadSchema
+from mqlml.threshold import rate_interval as binomial_interval
 
 __all__ = [
     "LABEL_COPY_AUC",
@@ -279,29 +280,6 @@ def spelling_variants(values: pd.Series, *, limit: int = 5_000) -> list[list[tup
 # ---------------------------------------------------------------------------------------
 # The conversion rate across the history
 # ---------------------------------------------------------------------------------------
-
-
-def binomial_interval(
-    conversions: int, leads: int, confidence: float = _CONFIDENCE
-) -> tuple[float, float] | None:
-    """The exact (Clopper-Pearson) interval of a conversion rate; None without leads.
-
-    Examples
-    --------
-    >>> [round(v, 4) for v in binomial_interval(5, 10)]
-    [0.2224, 0.7776]
-    >>> binomial_interval(0, 10)[0], binomial_interval(0, 0)
-    (0.0, None)
-    """
-    from scipy.stats import beta
-
-    k, n = int(conversions), int(leads)
-    if n <= 0:
-        return None
-    alpha = (1.0 - confidence) / 2.0
-    low = 0.0 if k == 0 else float(beta.ppf(alpha, k, n - k + 1))
-    high = 1.0 if k == n else float(beta.ppf(1.0 - alpha, k + 1, n - k))
-    return low, high
 
 
 def conversion_by_period(

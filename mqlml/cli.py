@@ -273,7 +273,7 @@ def train(
 
 def _goal_words(exc: Exception, cfg, target_rate, capacity) -> Exception:
     """An error about tier cut points, when no tiers were set, is about the MQL goal."""
-    if "tier cut points" not in str(exc) or cfg is None or cfg.threshold.tiers is not None:
+    if "tier cut points" not in str(exc) or cfg is None or cfg.score.tiers is not None:
         return exc
     goal = (
         f"--capacity {capacity}"

@@ -540,8 +540,6 @@ def compare(
         threshold=threshold.threshold,
         expected_rate=threshold.expected_rate,
         target_rate=threshold.target_rate,
-        n_boot=n_boot,
-        seed=seed,
     )
     volume = compare_at_volume(y, p, points, ruleset.mql_threshold, n_boot=n_boot, seed=seed)
     at_target = compare_at_rate(y, p, threshold.threshold, points)

@@ -34,6 +34,7 @@ __all__ = [
     "OutputConfig",
     "ProjectConfig",
     "ReportConfig",
+    "ScoreConfig",
     "SplitConfig",
     "ThresholdConfig",
     "TrackingConfig",
@@ -143,17 +144,39 @@ class ThresholdConfig(_Section):
     """What the MQL line aims for: an MQL-to-SQL rate, or a capacity such as ``500/month``."""
 
     target_rate: float | None = Field(0.25, gt=0, lt=1)
-    capacity: str | int | None = None
-    tiers: list[float] | None = Field(
-        None, description="Probability cut points for tiers, ascending (default from threshold)."
+    confidence: float | None = Field(
+        None,
+        ge=0.5,
+        lt=1,
+        description="Guarantee: the MQLs' rate is at least target_rate with this confidence "
+        "(e.g. 0.9), by exact binomial tests; default: the expected-rate rule.",
     )
+    capacity: str | int | None = None
 
     @model_validator(mode="after")
     def _one_goal(self) -> ThresholdConfig:
         explicit_rate = "target_rate" in self.model_fields_set and self.target_rate is not None
         if self.capacity is not None and explicit_rate:
             raise ValueError("set threshold.target_rate or threshold.capacity, not both")
+        if self.capacity is not None and self.confidence is not None:
+            raise ValueError(
+                "threshold.confidence guarantees a target_rate; it does not apply to a capacity"
+            )
         return self
+
+
+class ScoreConfig(_Section):
+    """The 0-100 score: where the MQL line sits, how many points double the odds, tiers."""
+
+    mql_at: float = Field(50.0, gt=0, lt=100, description="The score of the MQL threshold.")
+    points_to_double_odds: float = Field(
+        10.0, gt=0, description="Score points that double the odds of converting."
+    )
+    tiers: list[float] | None = Field(
+        None,
+        description="Score cut points of the tiers below A, ascending and below mql_at "
+        "(default: [mql_at - 2 x points_to_double_odds, mql_at - points_to_double_odds]).",
+    )
 
 
 class BaselineConfig(_Section):
@@ -225,6 +248,7 @@ class ProjectConfig(_Section):
     split: SplitConfig = SplitConfig()
     model: ModelConfig = ModelConfig()
     threshold: ThresholdConfig = ThresholdConfig()
+    score: ScoreConfig = ScoreConfig()
     baseline: BaselineConfig = BaselineConfig()
     checks: ChecksConfig = ChecksConfig()
     report: ReportConfig = ReportConfig()

@@ -35,9 +35,6 @@ def evaluate(
     target_rate: float | None = None,
     drift_tolerance: float = 0.05,
     n_bins: int = 10,
-    n_boot: int = 1000,
-    confidence: float = 0.90,
-    seed: int = 0,
 ) -> dict[str, Any]:
     """Evaluate probabilities ``p`` against outcomes ``y``.
 
@@ -59,12 +56,6 @@ def evaluate(
         by more than this (0.05 = 5 points).
     n_bins : int, default=10
         Quantile bins of the ECE.
-    n_boot : int, default=1000
-        Bootstrap resamples of the realized-rate interval.
-    confidence : float, default=0.90
-        Coverage of that interval.
-    seed : int, default=0
-        Seed of the bootstrap.
 
     Returns
     -------
@@ -112,17 +103,21 @@ def evaluate(
     }
     if threshold is None:
         return out
-    at = realized(probabilities, labels, threshold, n_boot=n_boot, confidence=confidence, seed=seed)
-    expected = float(expected_rate) if expected_rate is not None else at["expected_rate"]
+    at = realized(probabilities, labels, threshold)
+    expected = None if expected_rate is None else float(expected_rate)
     rate = at["realized_rate"]
-    gap = rate - expected if rate is not None and expected is not None else None
+    # Judged against the rate the threshold promised; without one, against the mean
+    # probability of these MQLs.
+    promised = expected if expected is not None else at["mean_probability"]
+    what = "expected" if expected is not None else "mean probability of these MQLs,"
+    gap = rate - promised if rate is not None and promised is not None else None
     warning = None
     if gap is not None and abs(gap) > drift_tolerance:
         warning = (
             f"The realized MQL-to-SQL rate on the test part ({100 * rate:.1f} %) is "
-            f"{100 * abs(gap):.1f} points {'below' if gap < 0 else 'above'} the expected "
-            f"{100 * expected:.1f} %: conversion behaviour moved between the training and "
-            "test periods; consider recalibrating on recent leads."
+            f"{100 * abs(gap):.1f} percentage points {'below' if gap < 0 else 'above'} the "
+            f"{what} {100 * promised:.1f} %: conversion behaviour moved between the training "
+            "and test periods; consider recalibrating on recent leads."
         )
     out.update(
         threshold=float(threshold),
@@ -133,6 +128,7 @@ def evaluate(
         recall=at["recall"],
         lift=at["lift"],
         expected_rate=expected,
+        mean_probability=at["mean_probability"],
         target_rate=None if target_rate is None else float(target_rate),
         rate_gap=gap,
         drift_warning=warning,

@@ -9,7 +9,7 @@
   and by more than three binomial standard errors;
 - with outcomes (lead id + converted flag or SQL status): the realized MQL-to-SQL rate
   of the leads that were MQLs against the rate their probabilities promised, with a
-  90 % bootstrap interval; the calibration (ECE) and ranking (ROC AUC) of all leads
+  exact 90 % interval (Clopper-Pearson); the calibration (ECE) and ranking (ROC AUC) of all leads
   with outcomes.
 
 The recommendation follows one rule, checked in this order:
@@ -327,13 +327,15 @@ def _check_outcomes(
     rows = position[found]
     y, q = labels.to_numpy()[found], p[rows]
     threshold = float(bundle.threshold.threshold)
-    at = realized(q, y, threshold, seed=0)
+    at = realized(q, y, threshold)
+    expected = float(bundle.threshold.expected_rate)
     out: dict[str, Any] = {
         "n": int(y.size),
         "n_unmatched": int((~found).sum()),
         "n_converted": int(y.sum()),
         "n_mql": at["n_mql"],
-        "expected_rate": at["expected_rate"],
+        "expected_rate": expected,
+        "mean_probability": at["mean_probability"],
         "realized_rate": at["realized_rate"],
         "realized_interval": at["realized_interval"],
         "rate_gap": None,
@@ -344,9 +346,9 @@ def _check_outcomes(
         "ranking": "not judged",
     }
     if at["n_mql"] >= MIN_OUTCOME_MQLS:
-        gap = at["realized_rate"] - at["expected_rate"]
+        gap = at["realized_rate"] - expected
         lo, hi = at["realized_interval"]
-        outside = not lo <= at["expected_rate"] <= hi
+        outside = not lo <= expected <= hi
         out["rate_gap"] = gap
         out["rate"] = "off" if outside and abs(gap) > RATE_TOLERANCE else "fine"
     n_pos = int(y.sum())
@@ -462,8 +464,8 @@ def _rate_sentence(o: dict[str, Any]) -> str:
     lo, hi = o["realized_interval"]
     text = (
         f"The {o['n_mql']:,} MQLs with outcomes converted at {o['realized_rate']:.1%} (90 % "
-        f"interval {lo:.1%} to {hi:.1%}) against the {o['expected_rate']:.1%} their "
-        f"probabilities promised ({100 * o['rate_gap']:+.1f} points)"
+        f"interval {lo:.1%} to {hi:.1%}) against the expected {o['expected_rate']:.1%} "
+        f"that the MQL threshold promised ({100 * o['rate_gap']:+.1f} percentage points)"
     )
     if o["rate"] == "off":
         return f"{text}."

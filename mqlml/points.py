@@ -1,12 +1,17 @@
 """From a calibrated probability to what a CRM shows: a 0-100 score, a percentile, a tier.
 
-The score is 100 x probability, so a score of 22 reads "about a 22 % chance of
-converting": a continuous replacement for hand-set points that keeps its meaning when
-the model is retrained.
+The score keeps the shape of the points it replaces (:class:`ScoreScale`): the MQL
+threshold sits at a fixed line (``score.mql_at``, 50 by default, like "MQL at 50
+points"), and a fixed number of score points doubles the odds of converting
+(``score.points_to_double_odds``, 10 by default: the credit-scorecard convention)::
 
-Default tiers come from the MQL threshold ``t``: ``A`` at or above ``t`` (the MQLs), ``B``
-from ``t/2``, ``C`` from ``t/4``, ``D`` below. Custom cut points (ascending
-probabilities) give as many tiers as cuts plus one, named ``A`` (highest) onwards.
+    score = mql_at + points_to_double_odds * log2(odds(p) / odds(threshold)),  odds(p) = p / (1 - p)
+
+clipped to 0-100 and monotone in the probability, which stays the exact number.
+
+Tiers are bands of the score: ``A`` is exactly the MQLs (score >= ``mql_at``), then one
+tier per cut point below it (``score.tiers``, default ``[mql_at - 2 x pdo, mql_at -
+pdo]``: B from 40, C from 30, D below).
 """
 
 from __future__ import annotations
@@ -16,20 +21,102 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Tiers", "percentile_of", "reference_quantiles", "score_of"]
+__all__ = ["ScoreScale", "Tiers", "percentile_of", "reference_quantiles"]
 
 _N_QUANTILES = 1001
 
 
-def score_of(probability: np.ndarray) -> np.ndarray:
-    """The 0-100 score: ``100 x probability`` (float, not rounded).
+@dataclass(frozen=True)
+class ScoreScale:
+    """The 0-100 score on the points scale: the MQL threshold at ``mql_at``.
+
+    Attributes
+    ----------
+    threshold : float
+        The MQL threshold (probability).
+    mql_at : float
+        The score of the threshold.
+    points_to_double_odds : float
+        Score points that double the odds of converting.
 
     Examples
     --------
-    >>> score_of(np.array([0.0, 0.221, 1.0])).tolist()
-    [0.0, 22.1, 100.0]
+    >>> scale = ScoreScale(threshold=0.2, mql_at=50, points_to_double_odds=10)
+    >>> scale.score(np.array([0.2, 1 / 3, 1 / 9])).round(6).tolist()
+    [50.0, 60.0, 40.0]
+    >>> round(float(scale.probability(60.0)), 6)
+    0.333333
     """
-    return 100.0 * np.asarray(probability, dtype=np.float64)
+
+    threshold: float
+    mql_at: float = 50.0
+    points_to_double_odds: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be in (0, 1); got {self.threshold!r}.")
+        if not 0.0 < self.mql_at < 100.0:
+            raise ValueError(
+                f"score.mql_at must be between 0 and 100; got {self.mql_at!r}. Use e.g. 50."
+            )
+        if not self.points_to_double_odds > 0:
+            raise ValueError(
+                "score.points_to_double_odds must be > 0; got "
+                f"{self.points_to_double_odds!r}. Use e.g. 10."
+            )
+
+    def score(self, probability: np.ndarray) -> np.ndarray:
+        """The 0-100 score of probabilities (float, clipped, monotone)."""
+        p = np.clip(np.asarray(probability, dtype=np.float64), 1e-300, 1 - 1e-16)
+        t = self.threshold
+        doublings = np.log2(p / (1 - p)) - np.log2(t / (1 - t))
+        return np.clip(self.mql_at + self.points_to_double_odds * doublings, 0.0, 100.0)
+
+    def probability(self, score: np.ndarray | float) -> np.ndarray:
+        """The probability at a score (the inverse of :meth:`score` inside 0-100)."""
+        s = np.asarray(score, dtype=np.float64)
+        t = self.threshold
+        log2_odds = np.log2(t / (1 - t)) + (s - self.mql_at) / self.points_to_double_odds
+        odds = np.exp2(log2_odds)
+        return odds / (1 + odds)
+
+    def tiers(self, cuts: Sequence[float] | None = None) -> Tiers:
+        """Tiers from score cut points below ``mql_at``; ``A`` is exactly the MQLs.
+
+        Raises
+        ------
+        ValueError
+            When the cuts are not strictly ascending scores between 0 and ``mql_at``.
+        """
+        pdo = self.points_to_double_odds
+        if cuts is None:
+            cuts = [c for c in (self.mql_at - 2 * pdo, self.mql_at - pdo) if c > 0]
+        cuts = [float(c) for c in cuts]
+        if any(not 0 < c < self.mql_at for c in cuts) or any(np.diff(cuts) <= 0):
+            raise ValueError(
+                f"score.tiers must be strictly ascending scores between 0 and the MQL line "
+                f"{self.mql_at:g}; got {cuts}. Tier A is always the MQLs (score >= "
+                f"{self.mql_at:g}); list the lower tiers' cut points, e.g. [30, 40]."
+            )
+        probabilities = [float(v) for v in self.probability(np.asarray(cuts))]
+        return Tiers.from_threshold(self.threshold, [*probabilities, self.threshold])
+
+    def to_dict(self) -> dict:
+        """JSON-safe form."""
+        return {
+            "threshold": float(self.threshold),
+            "mql_at": float(self.mql_at),
+            "points_to_double_odds": float(self.points_to_double_odds),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ScoreScale:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{k: float(v) for k, v in data.items()})
+
+    def table(self, scores: Sequence[float] = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100)):
+        """Score -> probability rows, for READMEs and reports."""
+        return [{"score": float(s), "probability": float(self.probability(s))} for s in scores]
 
 
 def reference_quantiles(probability: np.ndarray) -> np.ndarray:
@@ -90,7 +177,7 @@ class Tiers:
         if not cuts or any(not 0 < c < 1 for c in cuts) or any(np.diff(cuts) <= 0):
             raise ValueError(
                 f"tier cut points must be strictly ascending probabilities in (0, 1); got "
-                f"{list(cuts)}. Fix threshold.tiers in the config."
+                f"{list(cuts)}. Fix score.tiers in the config."
             )
         names = tuple(chr(ord("A") + i) for i in range(len(cuts) + 1))
         return cls(cuts=cuts, names=names)

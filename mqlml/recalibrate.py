@@ -20,9 +20,9 @@ from mqlml.bundle import Bundle, load_bundle, read_manifest
 from mqlml.calibration import choose_method, expected_calibration_error, fit_score_map
 from mqlml.drift import build_reference
 from mqlml.errors import InsufficientDataError
-from mqlml.points import Tiers, reference_quantiles
+from mqlml.points import ScoreScale, reference_quantiles
 from mqlml.schema import fingerprint
-from mqlml.threshold import choose_threshold, realized
+from mqlml.threshold import ThresholdResult, choose_threshold, realized
 
 __all__ = ["recalibrate"]
 
@@ -118,12 +118,13 @@ def recalibrate(
             "target_rate": float(target_rate),
             "capacity": None,
         }
-    tiers = Tiers.from_threshold(threshold.threshold, config.get("threshold", {}).get("tiers"))
+    scale = ScoreScale(threshold.threshold, bundle.scale.mql_at, bundle.scale.points_to_double_odds)
+    tiers = scale.tiers((config.get("score") or {}).get("tiers"))
 
     X_eval, y_eval = X.iloc[held], y[held]
-    before = _rates(bundle.predict_proba(X_eval), y_eval, bundle.threshold.threshold)
+    before = _rates(bundle.predict_proba(X_eval), y_eval, bundle.threshold)
     p_eval = score_map(bundle.model.decision_function(X_eval))
-    after = _rates(p_eval, y_eval, threshold.threshold)
+    after = _rates(p_eval, y_eval, threshold)
 
     span = (None, None) if times is None else (str(times.min()), str(times.max()))
     record = {
@@ -151,6 +152,7 @@ def recalibrate(
         score_map=score_map,
         threshold=threshold,
         tiers=tiers,
+        scale=scale,
         config=config,
         reference={
             **bundle.reference,
@@ -204,16 +206,18 @@ def _goal(bundle: Bundle, target_rate: float | None, n_cal: int) -> dict[str, An
     return {"capacity": max(1, round(old.capacity * n_cal / old.n))}
 
 
-def _rates(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, Any]:
-    at = realized(p, y, threshold, seed=0)
+def _rates(p: np.ndarray, y: np.ndarray, threshold: ThresholdResult) -> dict[str, Any]:
+    """The threshold's promise (expected rate) against what its MQLs did here."""
+    at = realized(p, y, threshold.threshold)
     gap = None
     if at["realized_rate"] is not None:
-        gap = at["realized_rate"] - at["expected_rate"]
+        gap = at["realized_rate"] - threshold.expected_rate
     return {
-        "threshold": float(threshold),
+        "threshold": float(threshold.threshold),
         "n_mql": at["n_mql"],
         "mql_share": at["mql_share"],
-        "expected_rate": at["expected_rate"],
+        "expected_rate": threshold.expected_rate,
+        "mean_probability": at["mean_probability"],
         "realized_rate": at["realized_rate"],
         "realized_interval": at["realized_interval"],
         "rate_gap": gap,

@@ -4,7 +4,7 @@ Every input row gets one output row, in the same order, with its id and:
 
 ===================  ===================================================================
 ``probability``      calibrated conversion probability
-``score``            100 x probability (22 reads "about a 22 % chance")
+``score``            0-100 on the points scale: the MQL threshold at 50 (mqlml.points)
 ``percentile``       where the lead falls among the leads the model was calibrated on
 ``tier``             ``A`` (the MQLs) to ``D``, from the threshold (see mqlml.points)
 ``is_mql``           probability >= the MQL threshold

@@ -25,11 +25,16 @@ from mqlml.errors import DataError, UnreachableTargetError
 from mqlml.inputs import numbers, outcomes
 
 __all__ = [
+    "INTERVAL_LEVEL",
+    "MIN_GUARANTEE_MQLS",
     "PERIOD_DAYS",
     "ThresholdResult",
     "choose_threshold",
+    "lower_bound",
+    "monthly_range",
     "parse_capacity",
     "rate_curve",
+    "rate_interval",
     "realized",
 ]
 
@@ -41,6 +46,11 @@ PERIOD_DAYS: dict[str, float] = {
     "quarter": 365.25 / 4,
     "year": 365.25,
 }
+
+#: Coverage of every realized-rate interval (exact, Clopper-Pearson).
+INTERVAL_LEVEL = 0.90
+#: A guarantee's sequence of tests starts at this many of the most likely leads.
+MIN_GUARANTEE_MQLS = 30
 
 # Expected rates within this of the target count as reaching it (cumulative-sum rounding).
 _RATE_TOLERANCE = 1e-9
@@ -80,8 +90,16 @@ class ThresholdResult:
     expected_conversions : float
         Sum of the MQLs' probabilities.
     realized_rate, realized_conversions, realized_interval
-        With labels: the observed conversion rate of the MQLs, their conversions and a
-        percentile-bootstrap interval of the rate; ``None`` without labels.
+        With labels: the observed conversion rate of the MQLs, their conversions and the
+        exact (Clopper-Pearson) 90 % interval of the rate; ``None`` without labels.
+    confidence : float or None
+        With a guarantee: the confidence that the MQLs' rate is at least the target.
+    lower_bound : float or None
+        With labels: the rate the MQLs reach at least, with ``confidence`` (90 % when no
+        guarantee was asked): the one-sided exact lower bound on these leads.
+    n_mql_expected_rule : int or None
+        With a guarantee: the MQLs the expected-rate rule would have given, so
+        ``n_mql_expected_rule - n_mql`` is what the guarantee costs.
     """
 
     threshold: float
@@ -98,6 +116,9 @@ class ThresholdResult:
     realized_rate: float | None = None
     realized_conversions: int | None = None
     realized_interval: tuple[float, float] | None = None
+    confidence: float | None = None
+    lower_bound: float | None = None
+    n_mql_expected_rule: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict (the interval as a ``[lo, hi]`` list)."""
@@ -166,15 +187,24 @@ def choose_threshold(
     capacity: int | str | None = None,
     labels: Any = None,
     times: Any = None,
-    n_boot: int = 1000,
-    confidence: float = 0.90,
-    seed: int = 0,
+    confidence: float | None = None,
 ) -> ThresholdResult:
     """Choose the MQL threshold for a target MQL-to-SQL rate or a capacity.
 
     Target mode (``target_rate``): among the distinct probability values, the lowest
     threshold whose expected rate (mean probability of the leads at or above it) is at
-    least the target (within 1e-9, for rounding), so the most MQLs at that rate.
+    least the target (within 1e-9, for rounding), so the most MQLs at that rate. This
+    rule is unbiased: about half the time the realized rate falls below the target.
+
+    Guarantee (``target_rate`` with ``confidence``, labels needed): the lowest threshold
+    whose realized rate on these leads is at least the target with that confidence, by
+    exact binomial tests over the thresholds taken from high to low with fixed-sequence
+    stopping (Learn-then-Test, Angelopoulos et al. 2021): the hypothesis "the MQLs above
+    ``t`` convert below the target" is rejected when ``P(Binomial(n_mql, target) >=
+    conversions)`` is small; sequences start at the top :data:`MIN_GUARANTEE_MQLS`, 100,
+    300, 1,000... leads, share the error budget, and each stops at the first threshold
+    not rejected. The probability that the chosen threshold's true rate is below the
+    target is then at most ``1 - confidence``.
 
     Capacity mode (``capacity``): the probability of the k-th most likely lead, where k
     is the capacity (an int, MQLs over these leads) or ``round(N * span)`` for
@@ -191,15 +221,12 @@ def choose_threshold(
     capacity : int or str, optional
         MQLs in total (``1200``) or per period (``"500/month"``).
     labels : array-like of 0/1, optional
-        Outcomes of the same leads; adds the realized rate and its interval.
+        Outcomes of the same leads; adds the realized rate, its exact interval and the
+        lower bound of the rate.
     times : array-like of datetimes, optional
         Creation times of the same leads; required for a capacity per period.
-    n_boot : int, default=1000
-        Bootstrap resamples for the realized-rate interval.
-    confidence : float, default=0.90
-        Coverage of the central bootstrap interval.
-    seed : int, default=0
-        Seed of the bootstrap.
+    confidence : float in (0, 1), optional
+        Ask for a guarantee at this confidence (e.g. 0.9) instead of the expected rate.
 
     Returns
     -------
@@ -209,11 +236,14 @@ def choose_threshold(
     ------
     ValueError
         If neither or both of ``target_rate`` and ``capacity`` are given, or one is out
-        of range, or ``times`` is missing for a capacity per period.
+        of range, or ``times`` is missing for a capacity per period, or a guarantee is
+        asked without labels or with a capacity.
     DataError
         If ``probabilities``, ``labels`` or ``times`` are unusable.
     UnreachableTargetError
-        If even the leads with the top probability do not reach ``target_rate``.
+        If even the leads with the top probability do not reach ``target_rate`` (or, for
+        a guarantee, no threshold reaches it with the confidence asked; the message names
+        the best lower bound reached).
 
     Examples
     --------
@@ -229,15 +259,30 @@ def choose_threshold(
             f"target_rate={target_rate!r} and capacity={capacity!r}. "
             "Aim for a conversion rate or for a number of MQLs, not both."
         )
+    if confidence is not None:
+        if not isinstance(confidence, float | int) or not 0.5 <= float(confidence) < 1.0:
+            raise ValueError(
+                f"confidence must be in [0.5, 1); got {confidence!r}. Use e.g. 0.9 for a 90 % "
+                "guarantee."
+            )
+        if labels is None or target_rate is None:
+            raise ValueError(
+                "a guarantee (confidence) needs a target_rate and the labels of the leads; "
+                f"got target_rate={target_rate!r} and "
+                f"labels={'none' if labels is None else 'given'}."
+            )
     p = numbers(probabilities, "probabilities", probabilities=True)
     y = None if labels is None else outcomes(labels, "labels", n=p.size)
     ordered = np.sort(p)[::-1]
     n = int(p.size)
-    capacity_total = capacity_per_period = period = None
+    capacity_total = capacity_per_period = period = n_expected_rule = None
     if target_rate is not None:
         threshold = _threshold_for_rate(ordered, target_rate)
         mode = "target_rate"
         target_rate = float(target_rate)
+        if confidence is not None:
+            n_expected_rule = int(np.count_nonzero(p >= threshold))
+            threshold = _guaranteed_threshold(p, y, target_rate, float(confidence))
     else:
         capacity_per_period, period = parse_capacity(capacity)
         capacity_total = _capacity_total(capacity_per_period, period, times, n)
@@ -248,11 +293,12 @@ def choose_threshold(
     mql = p >= threshold
     n_mql = int(mql.sum())
     expected_conversions = float(p[mql].sum())
-    realized_rate = realized_conversions = interval = None
+    realized_rate = realized_conversions = interval = lower = None
     if y is not None:
         realized_conversions = int(y[mql].sum())
         realized_rate = realized_conversions / n_mql
-        interval = _bootstrap_interval(realized_conversions, n_mql, n_boot, confidence, seed)
+        interval = rate_interval(realized_conversions, n_mql)
+        lower = lower_bound(realized_conversions, n_mql, confidence or INTERVAL_LEVEL)
     return ThresholdResult(
         threshold=float(threshold),
         mode=mode,
@@ -268,7 +314,118 @@ def choose_threshold(
         realized_rate=realized_rate,
         realized_conversions=realized_conversions,
         realized_interval=interval,
+        confidence=None if confidence is None else float(confidence),
+        lower_bound=lower,
+        n_mql_expected_rule=n_expected_rule,
     )
+
+
+def _guaranteed_threshold(p: np.ndarray, y: np.ndarray, target: float, confidence: float) -> float:
+    """Lowest threshold certified by fixed-sequence exact binomial tests, high to low.
+
+    Fixed-sequence testing with several starts (Angelopoulos et al. 2021, section 4): the
+    error budget ``1 - confidence`` is split evenly over starts at the top 30, 100, 300,
+    1,000... leads (by probability, so chosen without the labels); from each start the
+    thresholds are tested from high to low until the first one not rejected. Any
+    threshold rejected from any start is certified, and the lowest is chosen.
+    """
+    from scipy.stats import binom
+
+    order = np.argsort(-p, kind="stable")
+    ordered = p[order]
+    ends = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))
+    count = ends + 1
+    conversions = np.cumsum(y[order])[ends]
+    first = MIN_GUARANTEE_MQLS
+    starts = [round(first * 10 ** (j / 2)) for j in range(40) if first * 10 ** (j / 2) <= p.size]
+    starts = sorted({int(np.searchsorted(count, min(k, p.size))) for k in starts or [p.size]})
+    alpha = (1.0 - confidence) / len(starts)
+    # p-value of "rate < target": P(Binomial(count, target) >= conversions)
+    rejected = binom.sf(conversions - 1, count, target) <= alpha
+    certified = -1
+    for start in starts:
+        stop = start
+        while stop < rejected.size and rejected[stop]:
+            stop += 1
+        if stop > start:
+            certified = max(certified, stop - 1)
+    if certified < 0:
+        bounds = [
+            lower_bound(int(k), int(m), confidence) for k, m in zip(conversions, count, strict=True)
+        ]
+        best = int(np.argmax(bounds))
+        raise UnreachableTargetError(
+            f"target_rate must be reachable with {confidence:.0%} confidence; got {target!r}, "
+            f"but the best lower bound is {bounds[best]:.1%} (the top {int(count[best]):,} leads, "
+            f"{int(conversions[best]):,} converted). Lower the target or the confidence, or "
+            "calibrate on more leads."
+        )
+    return float(ordered[ends[certified]])
+
+
+def rate_interval(conversions: int, n: int, level: float = 0.90) -> tuple[float, float] | None:
+    """The exact (Clopper-Pearson) central interval of a conversion rate; None without leads.
+
+    Correct at 0 of n and n of n (one end is then 0 or 1).
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in rate_interval(5, 10)]
+    [0.2224, 0.7776]
+    >>> rate_interval(30, 30)[1], rate_interval(0, 0)
+    (1.0, None)
+    """
+    from scipy.stats import beta
+
+    k, n = int(conversions), int(n)
+    if n <= 0:
+        return None
+    alpha = (1.0 - level) / 2.0
+    low = 0.0 if k == 0 else float(beta.ppf(alpha, k, n - k + 1))
+    high = 1.0 if k == n else float(beta.ppf(1.0 - alpha, k + 1, n - k))
+    return low, high
+
+
+def lower_bound(conversions: int, n: int, level: float = 0.90) -> float | None:
+    """The rate reached at least, with confidence ``level`` (one-sided Clopper-Pearson).
+
+    Examples
+    --------
+    >>> round(lower_bound(30, 30), 4), lower_bound(0, 10)
+    (0.9261, 0.0)
+    """
+    from scipy.stats import beta
+
+    k, n = int(conversions), int(n)
+    if n <= 0:
+        return None
+    return 0.0 if k == 0 else float(beta.ppf(1.0 - level, k, n - k + 1))
+
+
+def monthly_range(
+    conversions: int, n: int, mqls_per_month: float, level: float = 0.90
+) -> tuple[float, float] | None:
+    """The range of a month's MQL-to-SQL rate at ``mqls_per_month`` MQLs, with ``level``.
+
+    The rate is uncertain (a Jeffreys Beta(k + 0.5, n - k + 0.5) from ``conversions`` of
+    ``n`` calibration MQLs) and a month's conversions vary around it: the month's
+    conversions follow the beta-binomial, whose central ``level`` range is returned as
+    rates.
+
+    Examples
+    --------
+    >>> lo, hi = monthly_range(250, 1000, 100)
+    >>> 0.15 < lo < 0.25 < hi < 0.35
+    True
+    """
+    from scipy.stats import betabinom
+
+    m = round(mqls_per_month)
+    if m < 1 or n < 1:
+        return None
+    dist = betabinom(m, conversions + 0.5, n - conversions + 0.5)
+    alpha = (1.0 - level) / 2.0
+    return float(dist.ppf(alpha)) / m, float(dist.ppf(1.0 - alpha)) / m
 
 
 def realized(
@@ -276,9 +433,7 @@ def realized(
     labels: Any,
     threshold: float,
     *,
-    n_boot: int = 1000,
-    confidence: float = 0.90,
-    seed: int = 0,
+    level: float = INTERVAL_LEVEL,
 ) -> dict[str, Any]:
     """Measure a chosen threshold on another part of the leads (usually the test part).
 
@@ -290,21 +445,18 @@ def realized(
         Their outcomes.
     threshold : float
         Leads with probability ``>= threshold`` are MQLs.
-    n_boot : int, default=1000
-        Bootstrap resamples for the realized-rate interval.
-    confidence : float, default=0.90
-        Coverage of the central bootstrap interval.
-    seed : int, default=0
-        Seed of the bootstrap.
+    level : float, default=0.90
+        Coverage of the exact (Clopper-Pearson) interval of the realized rate.
 
     Returns
     -------
     dict
-        JSON-safe: ``n``, ``n_mql``, ``mql_share``, ``expected_rate`` (mean probability
-        of the MQLs), ``realized_rate``, ``realized_conversions``, ``realized_interval``
-        (``[lo, hi]``), ``recall`` (MQL conversions / all conversions) and ``lift``
-        (realized rate / base rate). Rates, interval, recall and lift are ``None`` when
-        there is no MQL (or no conversion, for recall and lift).
+        JSON-safe: ``n``, ``n_mql``, ``mql_share``, ``mean_probability`` (mean
+        probability of these MQLs), ``realized_rate``, ``realized_conversions``,
+        ``realized_interval`` (``[lo, hi]``), ``recall`` (MQL conversions / all
+        conversions) and ``lift`` (realized rate / base rate). Rates, interval, recall
+        and lift are ``None`` when there is no MQL (or no conversion, for recall and
+        lift).
 
     Examples
     --------
@@ -321,17 +473,15 @@ def realized(
     conversions = int(y[mql].sum())
     rate = conversions / n_mql if n_mql else None
     base_rate = total_conversions / n
-    interval = None
-    if n_mql:
-        interval = list(_bootstrap_interval(conversions, n_mql, n_boot, confidence, seed))
+    interval = rate_interval(conversions, n_mql, level)
     return {
         "n": n,
         "n_mql": n_mql,
         "mql_share": n_mql / n,
-        "expected_rate": float(p[mql].mean()) if n_mql else None,
+        "mean_probability": float(p[mql].mean()) if n_mql else None,
         "realized_rate": rate,
         "realized_conversions": conversions,
-        "realized_interval": interval,
+        "realized_interval": None if interval is None else list(interval),
         "recall": conversions / total_conversions if total_conversions else None,
         "lift": rate / base_rate if rate is not None and base_rate > 0 else None,
     }
@@ -434,22 +584,3 @@ def _capacity_total(number: int, period: str | None, times: Any, n: int) -> int:
     span_days = (stamps.max() - stamps.min()) / pd.Timedelta(days=1) + 1.0
     k = int(np.floor(number * span_days / PERIOD_DAYS[period] + 0.5))
     return min(max(k, 1), n)
-
-
-def _bootstrap_interval(
-    conversions: int, n_mql: int, n_boot: int, confidence: float, seed: int
-) -> tuple[float, float]:
-    """Percentile-bootstrap interval of a 0/1 mean.
-
-    Resampling ``n_mql`` labels with replacement draws the number of ones from
-    Binomial(n_mql, rate), so the resamples are drawn from that directly.
-    """
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
-        raise ValueError(f"n_boot must be a positive integer; got {n_boot!r}. Use e.g. 1000.")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}. Use e.g. 0.90.")
-    rng = np.random.default_rng(seed)
-    rates = rng.binomial(n_mql, conversions / n_mql, size=n_boot) / n_mql
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(rates, [alpha, 1.0 - alpha])
-    return float(lo), float(hi)

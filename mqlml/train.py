@@ -33,7 +33,7 @@ from mqlml.errors import DataError, InsufficientDataError
 from mqlml.evaluate import evaluate
 from mqlml.events import with_event_features
 from mqlml.model import LeadScorer
-from mqlml.points import Tiers, reference_quantiles
+from mqlml.points import ScoreScale, reference_quantiles
 from mqlml.readers import read_leads
 from mqlml.schema import LeadSchema, fingerprint
 from mqlml.threshold import choose_threshold
@@ -295,7 +295,7 @@ def train(
         capacity=goal.capacity,
         labels=y_cal,
         times=None if times is None else times.iloc[parts.calibrate],
-        seed=config.split.seed,
+        confidence=None if goal.capacity is not None else goal.confidence,
     )
 
     p_test = score_map(scorer.decision_function(X_test))
@@ -303,8 +303,8 @@ def train(
         y_test,
         p_test,
         threshold=threshold.threshold,
+        expected_rate=threshold.expected_rate,
         target_rate=threshold.target_rate,
-        seed=config.split.seed,
     )
     metadata = {
         "data": str(config.data.path),
@@ -322,12 +322,14 @@ def train(
         "metrics": metrics,
         "versions": package_versions(),
     }
+    scale = ScoreScale(threshold.threshold, config.score.mql_at, config.score.points_to_double_odds)
     bundle = Bundle(
         model=scorer,
         score_map=score_map,
         threshold=threshold,
         schema=schema,
-        tiers=Tiers.from_threshold(threshold.threshold, goal.tiers),
+        tiers=scale.tiers(config.score.tiers),
+        scale=scale,
         config=config.model_dump(mode="json"),
         # Percentiles against leads the model did not learn from.
         reference={

@@ -55,7 +55,7 @@ def test_metrics_at_a_threshold():
     assert m["realized_rate"] == 0.5
     assert m["recall"] == 0.5  # 2 of 4 conversions
     assert m["lift"] == pytest.approx(0.5 / 0.4)
-    assert m["expected_rate"] == pytest.approx(0.675)  # mean p of the MQLs in this part
+    assert m["mean_probability"] == pytest.approx(0.675)  # mean p of the MQLs in this part
     assert m["rate_gap"] == pytest.approx(-0.175)
     assert m["target_rate"] == 0.6
     lo, hi = m["realized_interval"]
@@ -69,14 +69,14 @@ def test_metrics_at_a_threshold():
 def test_drift_warning_only_beyond_the_tolerance():
     above = evaluate(Y10, P10, threshold=0.5, expected_rate=0.44)
     assert above["drift_warning"] == (
-        "The realized MQL-to-SQL rate on the test part (50.0 %) is 6.0 points above the "
+        "The realized MQL-to-SQL rate on the test part (50.0 %) is 6.0 percentage points above the "
         "expected 44.0 %: conversion behaviour moved between the training and test periods; "
         "consider recalibrating on recent leads."
     )
     assert above["rate_gap"] == pytest.approx(0.06)
     assert evaluate(Y10, P10, threshold=0.5, expected_rate=0.46)["drift_warning"] is None
     below = evaluate(Y10, P10, threshold=0.5, expected_rate=0.6)
-    assert "is 10.0 points below the expected 60.0 %" in below["drift_warning"]
+    assert "is 10.0 percentage points below the expected 60.0 %" in below["drift_warning"]
     tolerant = evaluate(Y10, P10, threshold=0.5, expected_rate=0.6, drift_tolerance=0.15)
     assert tolerant["drift_warning"] is None
 

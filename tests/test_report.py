@@ -778,7 +778,7 @@ def test_plots_on_a_log_odds_score_scale(report):
         return np.clip(50 + 20 * np.log2((p / (1 - p)) / (t / (1 - t))), 0, 100)
 
     curve = report["curves_quantile"]
-    assert _proportional(curve["score"], curve["threshold"])
+    assert not _proportional(curve["score"], curve["threshold"])  # the points scale
     assert not _proportional(points(curve["threshold"]), curve["threshold"])
     other = json.loads(json.dumps(report))
     other["curves_quantile"]["score"] = points(curve["threshold"]).tolist()

@@ -37,8 +37,13 @@ def test_columns_and_rows(scored, leads, bundle):
     )
 
 
-def test_score_is_100_times_probability_and_monotone(scored):
-    np.testing.assert_allclose(scored["score"], 100 * scored["probability"], rtol=0, atol=1e-12)
+def test_score_is_on_the_points_scale_and_monotone(scored, bundle):
+    np.testing.assert_allclose(
+        scored["score"], bundle.scale.score(scored["probability"]), rtol=0, atol=1e-12
+    )
+    mql = scored["is_mql"].to_numpy()
+    assert (scored["score"][mql] >= 50).all() and (scored["score"][~mql] < 50).all()
+    assert ((scored["tier"] == "A") == scored["is_mql"]).all()
     order = np.argsort(scored["probability"].to_numpy(), kind="stable")
     assert np.all(np.diff(scored["score"].to_numpy()[order]) >= 0)
     assert np.all(np.diff(scored["percentile"].to_numpy()[order]) >= 0)

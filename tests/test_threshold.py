@@ -220,8 +220,7 @@ def test_realized_rate_and_interval_with_labels():
     assert (hi - lo) / 2 == pytest.approx(half, rel=0.15)
     again = choose_threshold(p, target_rate=0.4, labels=y)
     assert again.realized_interval == r.realized_interval
-    wider = choose_threshold(p, target_rate=0.4, labels=y, confidence=0.99)
-    assert wider.realized_interval[0] < lo and wider.realized_interval[1] > hi
+    assert r.lower_bound < r.realized_rate and r.lower_bound > lo  # one-sided 90 % > central
 
 
 def test_realized_rate_matches_expected_on_bernoulli_draws():
@@ -233,11 +232,69 @@ def test_realized_rate_matches_expected_on_bernoulli_draws():
     assert abs(r.realized_rate - r.expected_rate) < 0.01
 
 
-def test_bootstrap_arguments_are_checked():
-    with pytest.raises(ValueError, match="n_boot must be a positive integer; got 0"):
-        choose_threshold(P5, target_rate=0.5, labels=[1, 1, 0, 0, 0], n_boot=0)
-    with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\); got 1.0"):
-        realized(P5, [1, 1, 0, 0, 0], 0.5, confidence=1.0)
+def test_guarantee_arguments_are_checked():
+    with pytest.raises(ValueError, match=r"confidence must be in \[0.5, 1\); got 1.0"):
+        choose_threshold(P5, target_rate=0.5, labels=[1, 1, 0, 0, 0], confidence=1.0)
+    with pytest.raises(ValueError, match=r"a guarantee .* needs a target_rate and the labels"):
+        choose_threshold(P5, target_rate=0.5, confidence=0.9)
+    with pytest.raises(ValueError, match=r"a guarantee .* needs a target_rate and the labels"):
+        choose_threshold(P5, capacity=2, labels=[1, 1, 0, 0, 0], confidence=0.9)
+
+
+def _population(n, rng):
+    """True probabilities uniform on [0, 0.8]: the MQLs above t convert at (t + 0.8) / 2."""
+    p = rng.uniform(0.0, 0.8, n)
+    return p, rng.binomial(1, p)
+
+
+def test_the_guarantee_holds_in_at_least_the_stated_share_of_repetitions():
+    # Target 0.5: the true rate above t reaches it exactly when t >= 0.2.
+    rng = np.random.default_rng(2026)
+    met_guarantee, met_expected, cost = [], [], []
+    for _ in range(300):
+        p, y = _population(3000, rng)
+        sure = choose_threshold(p, target_rate=0.5, labels=y, confidence=0.9)
+        plain = choose_threshold(p, target_rate=0.5, labels=y)
+        met_guarantee.append((sure.threshold + 0.8) / 2 >= 0.5)
+        met_expected.append((plain.threshold + 0.8) / 2 >= 0.5)
+        cost.append(sure.n_mql_expected_rule - sure.n_mql)
+        assert sure.lower_bound >= 0.5 and sure.confidence == 0.9
+    assert np.mean(met_guarantee) >= 0.9
+    assert 0.3 <= np.mean(met_expected) <= 0.7  # the expected-rate rule is unbiased
+    assert np.mean(cost) > 0  # a guarantee costs MQLs
+
+
+def test_the_guarantee_tells_the_best_lower_bound_when_out_of_reach():
+    # Probabilities promise 0.6, but only half of the leads converted.
+    p, y = np.full(100, 0.6), np.arange(100) % 2
+    assert choose_threshold(p, target_rate=0.55, labels=y).n_mql == 100
+    with pytest.raises(
+        UnreachableTargetError,
+        match=r"90% confidence; got 0.55, but the best lower bound is 43.1% \(the top 100 leads",
+    ):
+        choose_threshold(p, target_rate=0.55, labels=y, confidence=0.9)
+
+
+@pytest.mark.parametrize("n", [10, 30, 100, 1000])
+@pytest.mark.parametrize("rate", [0.01, 0.2, 0.5, 0.99])
+def test_exact_intervals_cover_at_least_their_level(n, rate):
+    from scipy.stats import binom
+
+    from mqlml.threshold import rate_interval
+
+    # exact coverage: sum the binomial probabilities of the outcomes whose interval covers
+    k = np.arange(n + 1)
+    covered = [lo <= rate <= hi for lo, hi in (rate_interval(int(i), n) for i in k)]
+    assert float(binom.pmf(k, n, rate)[covered].sum()) >= 0.90 - 1e-12
+
+
+def test_exact_intervals_at_the_ends():
+    from mqlml.threshold import lower_bound, rate_interval
+
+    assert rate_interval(30, 30) == (pytest.approx(0.05 ** (1 / 30)), 1.0)
+    assert rate_interval(0, 30) == (0.0, pytest.approx(1 - 0.05 ** (1 / 30)))
+    assert lower_bound(30, 30) == pytest.approx(0.1 ** (1 / 30))
+    assert rate_interval(0, 0) is None
 
 
 def test_to_dict_is_json_safe():
@@ -254,7 +311,7 @@ def test_realized_on_another_part():
     r = realized([0.9, 0.7, 0.4, 0.2], [1, 0, 1, 0], 0.5)
     assert r["n"] == 4 and r["n_mql"] == 2
     assert r["mql_share"] == 0.5
-    assert r["expected_rate"] == pytest.approx(0.8)
+    assert r["mean_probability"] == pytest.approx(0.8)
     assert (r["realized_rate"], r["realized_conversions"], r["recall"]) == (0.5, 1, 0.5)
     assert r["lift"] == pytest.approx(1.0)
     lo, hi = r["realized_interval"]
