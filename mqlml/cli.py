@@ -189,6 +189,11 @@ def _print_check(report, path) -> None:
             f"{part['leads']:>9,} leads, {100 * part['rate']:5.1f} % converted "
             f"(90 % interval {100 * part['low']:.1f}-{100 * part['high']:.1f} %)"
         )
+    if p.get("cohorts"):
+        rates = ", ".join(
+            f"{c['period']} {100 * c['rate']:.1f} %" for c in p["cohorts"] if c["rate"] is not None
+        )
+        console.print(f"  by {p['cohorts_by']}: {rates}", highlight=False)
     table = Table("column", "role", "kind", "missing", "distinct", "AUC alone")
     for row in report.columns.itertuples(index=False):
         value = row.single_column_auc
