@@ -568,7 +568,7 @@ def test_missing_ids_are_counted_and_named_without_unique_ids(tmp_path, trained,
     src = _leads(tmp_path, small, frame=frame)
     summary = score_file(trained.bundle, src, tmp_path / "o.csv")
     assert summary.missing_ids == 2 and summary.duplicated_ids == 0
-    assert summary.warnings[0] == "2 rows have no id (their output id is empty)"
+    assert summary.warnings[0] == "2 rows have no id in id column 'lead_id' (written empty)"
 
 
 def test_missing_value_tokens_are_ids(tmp_path, trained, small):
