@@ -161,7 +161,7 @@ def check(config: ConfigOpt, as_json: JsonOpt = False) -> None:
     try:
         cfg = load_config(config)
         report = check_leads(read_leads(cfg), cfg)
-    except MqlmlError as exc:
+    except (MqlmlError, OSError) as exc:
         _fail(exc)
     if as_json:
         print(json.dumps(report.to_dict(), default=str))
@@ -406,11 +406,12 @@ def score(
         else:
             from mqlml.atomic import check_destination
 
+            bundle = _bundle(model)
             folder = None if model.startswith("models:/") else Path(model)
             check_destination(output, {"input": input, "activity log": events, "model": folder})
             with _progress(as_json) as advance:
                 summary = score_file(
-                    _bundle(model),
+                    bundle,
                     input,
                     output,
                     chunk_size=chunk_size,
@@ -489,7 +490,7 @@ def report(
 
     try:
         result, paths = build_report(_bundle(model), baseline=baseline, out=out, source=model)
-    except (MqlmlError, ValueError) as exc:
+    except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
     if as_json:
         printed = {k: result[k] for k in ("headline", "summary")}
@@ -554,11 +555,15 @@ def monitor(
 
     try:
         bundle = _bundle(model)
-        tokens = bundle.schema.missing_tokens
-        leads = read_table(input, missing_tokens=tokens)
-        known = None if outcomes is None else read_table(outcomes, missing_tokens=tokens)
+        tokens, ids = bundle.schema.missing_tokens, [bundle.schema.id_column or ""]
+        leads = read_table(input, missing_tokens=tokens, text_columns=ids)
+        known = (
+            None
+            if outcomes is None
+            else read_table(outcomes, missing_tokens=tokens, text_columns=ids)
+        )
         report = run_monitor(bundle, leads, outcomes=known)
-    except (MqlmlError, ValueError) as exc:
+    except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
     if as_json:
         print(json.dumps(report.to_dict()))
@@ -627,7 +632,7 @@ def recalibrate(
         out = out or Path(f"{Path(model).resolve()}-recalibrated")
         _check_new_bundle(out, Path(model), data)
         _, summary = run_recalibration(model, recent, target_rate=target_rate, out=out)
-    except (MqlmlError, ValueError) as exc:
+    except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
     if as_json:
         print(json.dumps(summary, default=str))

@@ -192,7 +192,7 @@ def _translate(exc: Exception, path: Path, encoding: str) -> DataError:
         return file_error(exc, path, "read")
     return DataError(
         f"file {str(path)!r} must be a readable, uncorrupted table; reading it failed: "
-        f"{text.strip()}. Export it again."
+        f"{text.strip().rstrip('.')}. Export it again."
     )
 
 
@@ -204,6 +204,7 @@ def read_table(
     encoding: str = "utf-8",
     missing_tokens: Sequence[str] = (),
     columns: Sequence[str] | None = None,
+    text_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Read a whole CSV or Parquet file into a pandas DataFrame.
 
@@ -221,6 +222,9 @@ def read_table(
         Values read as missing (for CSV while parsing, for Parquet in string columns).
     columns : sequence of str, optional
         Read only these columns.
+    text_columns : sequence of str
+        Columns kept exactly as written, as text with no missing-value tokens (ids:
+        ``NA`` or ``007`` is an id). Absent ones are ignored.
 
     Returns
     -------
@@ -248,9 +252,27 @@ def read_table(
     if kind == "csv":
         _check_text(table.schema, path, encoding)
     frame = table.to_pandas()
+    text = [c for c in dict.fromkeys(text_columns) if c in frame.columns]
     if kind == "parquet" and missing_tokens:
-        frame = _blank_tokens(frame, missing_tokens)
+        rest = frame.columns.difference(text, sort=False)
+        frame[rest] = _blank_tokens(frame[rest], missing_tokens)
+    elif kind == "csv" and missing_tokens:
+        # only where a token was read as missing: other ids keep their inferred type
+        text = [c for c in text if frame[c].isna().any()]
+        if text:
+            frame[text] = _raw_text(path, text, delimiter, encoding)
     return frame
+
+
+def _raw_text(path: Path, names: list[str], delimiter: str, encoding: str) -> pd.DataFrame:
+    """``names`` as written: text, nothing read as missing."""
+    options = _csv_options(path, delimiter, encoding, (), dict.fromkeys(names, pa.string()), None)
+    options["convert_options"].include_columns = names
+    options["convert_options"].strings_can_be_null = False
+    try:
+        return pacsv.read_csv(path, **options).to_pandas()
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise _translate(exc, path, encoding) from None
 
 
 def _blank_tokens(frame: pd.DataFrame, tokens: Sequence[str]) -> pd.DataFrame:
@@ -362,7 +384,10 @@ def binary_label(
 
 
 def read_leads(config: ProjectConfig) -> pd.DataFrame:
-    """Read the leads file a project config names, with its format and missing tokens."""
+    """Read the leads file a project config names, with its format and missing tokens.
+
+    The id column is read as text exactly as written (no value of it is missing).
+    """
     data = config.data
     return read_table(
         data.path,
@@ -370,4 +395,5 @@ def read_leads(config: ProjectConfig) -> pd.DataFrame:
         delimiter=data.delimiter,
         encoding=data.encoding,
         missing_tokens=config.missing_tokens,
+        text_columns=[config.columns.id] if config.columns.id else (),
     )

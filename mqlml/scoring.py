@@ -282,6 +282,8 @@ class ScoreSummary:
         Features with no value in any row (scored as missing everywhere).
     duplicated_columns : list of str
         Header names that appear more than once (only unused columns may repeat).
+    id_column : str or None
+        The id column the counts refer to.
     """
 
     rows: int
@@ -297,13 +299,15 @@ class ScoreSummary:
     non_finite: dict[str, int] = field(default_factory=dict)
     empty_features: list[str] = field(default_factory=list)
     duplicated_columns: list[str] = field(default_factory=list)
+    id_column: str | None = None
 
     @property
     def warnings(self) -> list[str]:
         """One plain sentence per oddity, for people (the CLI prints them)."""
         out = []
         if self.missing_ids:
-            out.append(f"{self.missing_ids:,} rows have no id (their output id is empty)")
+            column = f" in id column {self.id_column!r}" if self.id_column else ""
+            out.append(f"{self.missing_ids:,} rows have no id{column} (written empty)")
         if self.duplicated_ids:
             out.append(f"{self.duplicated_ids:,} rows repeat an earlier id")
         for column, n in self.unseen_categories.items():
@@ -689,6 +693,7 @@ def score_file(
         output=str(output),
         missing_ids=missing,
         duplicated_columns=repeated,
+        id_column=schema.id_column,
         **odd.result(rows),
     )
 

@@ -568,7 +568,7 @@ def test_missing_ids_are_counted_and_named_without_unique_ids(tmp_path, trained,
     src = _leads(tmp_path, small, frame=frame)
     summary = score_file(trained.bundle, src, tmp_path / "o.csv")
     assert summary.missing_ids == 2 and summary.duplicated_ids == 0
-    assert summary.warnings[0] == "2 rows have no id (their output id is empty)"
+    assert summary.warnings[0] == "2 rows have no id in id column 'lead_id' (written empty)"
 
 
 def test_missing_value_tokens_are_ids(tmp_path, trained, small):
@@ -691,3 +691,18 @@ def test_score_output_to_a_new_nested_folder_works(tmp_path, trained, small):
     score_file(trained.bundle, _leads(tmp_path, small), out)
     assert len(pd.read_csv(out)) == len(small)
     shutil.rmtree(tmp_path / "a")
+
+
+def test_ids_that_look_missing_are_kept_at_training_and_monitoring(tmp_path, history):
+    from mqlml.config import load_config
+    from mqlml.readers import read_leads, read_table
+
+    frame = _with(history, lead_id=([0, 1, 2], "NA"))
+    frame.loc[1, "lead_id"], frame.loc[2, "lead_id"] = "null", "None"
+    cfg = load_config(_config(tmp_path, _leads(tmp_path, history, name="h.csv", frame=frame)))
+    read = read_leads(cfg)
+    assert read["lead_id"].iloc[:3].tolist() == ["NA", "null", "None"]
+    assert read["lead_id"].notna().all()
+    assert read["job_title"].isna().sum() == frame["job_title"].isna().sum()
+    plain = read_table(tmp_path / "h.csv", missing_tokens=["NA"], text_columns=["absent"])
+    assert plain["lead_id"].isna().sum() == 1
