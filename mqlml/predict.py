@@ -1,0 +1,514 @@
+"""Predictors: LightGBM itself, or the same trees compiled to native code, behind one interface.
+
+A predictor turns the model's prepared frame (``LeadScorer._prepare``: category codes and
+floats) into what scoring needs:
+
+``raw(inputs)``
+    the log-odds;
+``scores(inputs)``
+    the log-odds and the group parts of the path attribution (fit and engagement
+    sub-scores, see mqlml.explain), which sum with the base to the log-odds;
+``contributions(inputs, rows)``
+    per-column path contributions of some rows (the leads that get reasons).
+
+``lightgbm``
+    ``booster.predict`` (one ``pred_leaf`` call, then per-leaf sums): no extra needed.
+``compiled``
+    the trees compiled to native code by pylignum (``pip install 'mqlml[fast]'``, a C
+    compiler at first use). Its log-odds equal LightGBM's bit for bit on every model
+    tried. The sub-scores are tree ensembles too, with the same splits and the path
+    attribution of each leaf as leaf values, so they are compiled the same way; reasons
+    read leaf indices from a compiled ensemble whose leaves hold their own index.
+``auto``
+    ``compiled`` when it is installed, compiles and passes the parity check, otherwise
+    ``lightgbm``, with one logged line saying why.
+
+The parity check predicts a sample built from the model's own split points (each
+threshold, its neighbours, NaN, every category code incl. the rare level) plus any rows the
+caller passes, with LightGBM and with the compiled trees: the largest difference in
+log-odds must be at most :data:`PARITY_TOLERANCE`; leaf indices must match exactly.
+
+Compiled libraries are built once per model and cached in a folder (default
+``~/.cache/mqlml/compiled``), keyed by the sha256 of the model text, written to a temporary
+name and renamed, so two processes never load half a file. A cached library is native
+code: keep the cache folder as private as the bundles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from mqlml.errors import MqlmlError
+from mqlml.explain import PathAttribution
+
+__all__ = [
+    "PARITY_TOLERANCE",
+    "PREDICTORS",
+    "CompiledPredictor",
+    "LightGBMPredictor",
+    "PredictorError",
+    "default_cache_dir",
+    "float_matrix",
+    "make_predictor",
+]
+
+PredictorName = Literal["auto", "lightgbm", "compiled"]
+PREDICTORS: tuple[str, ...] = ("auto", "lightgbm", "compiled")
+PARITY_TOLERANCE = 1e-9
+"""Largest difference in log-odds the compiled trees may show against LightGBM."""
+
+log = logging.getLogger(__name__)
+
+
+class PredictorError(MqlmlError, RuntimeError):
+    """The compiled predictor is not installed, failed to compile or disagrees with LightGBM."""
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/mqlml/compiled`` (``~/.cache/mqlml/compiled`` by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mqlml" / "compiled"
+
+
+def float_matrix(data: pd.DataFrame) -> np.ndarray:
+    """The model's prepared frame as a C-contiguous float64 matrix.
+
+    Category columns become their codes, missing as NaN: what LightGBM itself makes of a
+    pandas frame with categorical columns.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": pd.Categorical(["x", None, "y"]), "b": [1.0, 2.0, 3.0]})
+    >>> float_matrix(frame).tolist()
+    [[0.0, 1.0], [nan, 2.0], [1.0, 3.0]]
+    """
+    out = np.empty((len(data), data.shape[1]), dtype=np.float64)
+    for j, name in enumerate(data.columns):
+        col = data[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes = col.cat.codes.to_numpy()
+            out[:, j] = codes
+            out[codes < 0, j] = np.nan
+        else:
+            out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+class LightGBMPredictor:
+    """Predict with the LightGBM booster (``pred_leaf`` and per-leaf path sums).
+
+    Parameters
+    ----------
+    model : mqlml.model.LeadScorer
+        A fitted LightGBM scorer.
+    groups : numpy.ndarray of shape (n_features, k)
+        0/1 matrix of the sub-score groups (mqlml.explain.group_matrix).
+    path : PathAttribution, optional
+        The model's per-leaf tables (built when omitted).
+    """
+
+    name = "lightgbm"
+
+    def __init__(self, model, groups: np.ndarray, path: PathAttribution | None = None) -> None:
+        self.model = model
+        self.groups = np.asarray(groups, dtype=np.float64)
+        self.path = path or PathAttribution.from_booster(model.booster_, model.best_iteration_)
+        self.base = self.path.base
+        self.note = ""
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"num_iteration": self.model.best_iteration_, **self.model._threads()}
+
+    def inputs(self, data: pd.DataFrame) -> dict[str, Any]:
+        """Engine input for the model's prepared frame (leaf indices are kept once computed)."""
+        return {"data": data}
+
+    def raw(self, inputs: dict[str, Any]) -> np.ndarray:
+        """Log-odds, exactly ``booster.predict(raw_score=True)``."""
+        out = self.model.booster_.predict(inputs["data"], raw_score=True, **self._kwargs())
+        return np.asarray(out, dtype=np.float64)
+
+    def leaves(self, inputs: dict[str, Any]) -> np.ndarray:
+        """Leaf index per row and tree, shape (n, n_trees)."""
+        if "leaves" not in inputs:
+            data = inputs["data"]
+            out = self.model.booster_.predict(data, pred_leaf=True, **self._kwargs())
+            inputs["leaves"] = np.asarray(out, dtype=np.int32).reshape(len(data), -1)
+        return inputs["leaves"]
+
+    def scores(self, inputs: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Log-odds (base + path parts) and the group parts, shape (n,) and (n, k)."""
+        sub = self.path.contributions(self.leaves(inputs), self.groups)
+        return self.base + sub.sum(axis=1), sub
+
+    def contributions(self, inputs: dict[str, Any], rows: np.ndarray) -> np.ndarray:
+        """Per-column path contributions of ``rows``, shape (len(rows), n_features)."""
+        return self.path.contributions(self.leaves(inputs)[rows])
+
+    def __repr__(self) -> str:
+        return "LightGBMPredictor()"
+
+
+class CompiledPredictor:
+    """The model's trees compiled to native code (pylignum), with sub-scores and leaves.
+
+    Built by :func:`make_predictor`; compiles on first use and then loads from the cache.
+
+    Parameters
+    ----------
+    model : mqlml.model.LeadScorer
+        A fitted LightGBM scorer.
+    groups : numpy.ndarray of shape (n_features, k)
+        0/1 matrix of the sub-score groups.
+    cache_dir : path, optional
+        Where compiled libraries are kept (:func:`default_cache_dir` when omitted).
+    path : PathAttribution, optional
+        The model's per-leaf tables (built when omitted).
+    sample : pandas.DataFrame, optional
+        Prepared rows added to the parity sample.
+
+    Raises
+    ------
+    PredictorError
+        pylignum is not installed, compilation failed, or the parity check failed.
+    """
+
+    name = "compiled"
+
+    def __init__(
+        self,
+        model,
+        groups: np.ndarray,
+        *,
+        cache_dir: str | Path | None = None,
+        path: PathAttribution | None = None,
+        sample: pd.DataFrame | None = None,
+    ) -> None:
+        try:
+            import lignum
+        except ImportError:
+            raise PredictorError(
+                "predictor 'compiled' must have its engine installed; pylignum is missing. "
+                "Install it with pip install 'mqlml[fast]' or use --predictor lightgbm."
+            ) from None
+        self._lignum = lignum
+        self.model = model
+        self.groups = np.asarray(groups, dtype=np.float64)
+        self.path = path or PathAttribution.from_booster(model.booster_, model.best_iteration_)
+        self.base = self.path.base
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.note = ""
+        text = model.booster_.model_to_string(num_iteration=model.best_iteration_)
+        self._text = _ModelText(text)
+        self.key = hashlib.sha256(text.encode()).hexdigest()
+        self._raw = self._engine("raw", text)
+        # One compiled ensemble per sub-score but the last, which is what remains.
+        self._parts = [
+            self._engine(f"group{j}", self._text.with_leaf_values([t @ g for t in tables]))
+            for tables in [self.path.tables]
+            for j, g in enumerate(self.groups.T[:-1])
+        ]
+        self._leaf_engine = None
+        self._check(self._parity_sample(sample))
+
+    # ------------------------------------------------------------ building
+    def _engine(self, part: str, text: str):
+        """A lignum model of ``text``, its compiled library loaded from or written to the cache."""
+        lignum = self._lignum
+        key = self.key if part == "raw" else hashlib.sha256(text.encode()).hexdigest()
+        library = self.cache_dir / f"{self.key[:32]}.{part}.{key[:16]}.so"
+        with tempfile.TemporaryDirectory(prefix="mqlml-compile-") as work:
+            source = Path(work) / "model.txt"
+            source.write_text(text)
+            try:
+                engine = lignum.load(str(source))
+            except (RuntimeError, ValueError) as exc:
+                raise PredictorError(
+                    f"model must be readable by the compiled engine; pylignum refused it: {exc}. "
+                    "Use --predictor lightgbm."
+                ) from None
+            if library.is_file():
+                try:
+                    engine.load_compiled(str(library))
+                    return engine
+                except RuntimeError:
+                    pass  # another lignum version or a stale file: build it again
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_dir / f".{library.name}.{os.getpid()}.tmp"
+            try:
+                engine.compile(work_dir=work, library=str(tmp))
+                os.replace(tmp, library)
+            except (RuntimeError, OSError) as exc:
+                raise PredictorError(
+                    f"the model's trees must compile to native code; {exc}. Install a C "
+                    "compiler (cc) or use --predictor lightgbm."
+                ) from None
+            finally:
+                tmp.unlink(missing_ok=True)
+        return engine
+
+    def _leaves_engine(self):
+        if self._leaf_engine is None:
+            engine = self._engine("leaves", self._text.leaf_index_model())
+            sample = self._parity_sample(None)
+            got = self._predict(engine, sample).astype(np.int32)
+            want = self.model.booster_.predict(sample, pred_leaf=True, **self._kwargs())
+            if not np.array_equal(got, np.asarray(want).reshape(got.shape)):
+                raise PredictorError(
+                    "compiled leaf indices must equal LightGBM's; they differ on the parity "
+                    "sample. Use --attribution shap or --predictor lightgbm."
+                )
+            self._leaf_engine = engine
+        return self._leaf_engine
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"num_iteration": self.model.best_iteration_, **self.model._threads()}
+
+    def _parity_sample(self, sample: pd.DataFrame | None, rows: int = 2000) -> np.ndarray:
+        """Rows at and around every split point, NaN and each category code (seeded)."""
+        rng = np.random.default_rng(0)
+        columns = []
+        for values in self._text.split_points():
+            candidates = np.concatenate([values, [np.nan, 0.0]])
+            columns.append(rng.choice(candidates, size=rows))
+        out = np.column_stack(columns) if columns else np.empty((rows, 0))
+        if sample is not None and len(sample):
+            out = np.concatenate([out, float_matrix(sample)])
+        return np.ascontiguousarray(out)
+
+    def _check(self, sample: np.ndarray) -> None:
+        want = np.asarray(
+            self.model.booster_.predict(sample, raw_score=True, **self._kwargs()), np.float64
+        )
+        got = self._predict(self._raw, sample)
+        diff = float(np.max(np.abs(got - want))) if len(want) else 0.0
+        if not diff <= PARITY_TOLERANCE:
+            raise PredictorError(
+                f"compiled log-odds must be within {PARITY_TOLERANCE:g} of LightGBM's; got a "
+                f"max abs difference of {diff:.3g} on {len(sample)} parity rows. Use "
+                "--predictor lightgbm (and report the model)."
+            )
+        if self._parts:
+            leaves = self.model.booster_.predict(sample, pred_leaf=True, **self._kwargs())
+            leaves = np.asarray(leaves, dtype=np.int32).reshape(len(sample), -1)
+            want_sub = self.path.contributions(leaves, self.groups)[:, :-1]
+            got_sub = np.column_stack([self._predict(e, sample) for e in self._parts])
+            diff = float(np.max(np.abs(got_sub - want_sub))) if len(sample) else 0.0
+            if not diff <= PARITY_TOLERANCE:
+                raise PredictorError(
+                    f"compiled sub-scores must be within {PARITY_TOLERANCE:g} of the path "
+                    f"attribution; got a max abs difference of {diff:.3g}. Use "
+                    "--predictor lightgbm."
+                )
+
+    # ---------------------------------------------------------- predicting
+    def _predict(self, engine, matrix: np.ndarray) -> np.ndarray:
+        threads = self.model.n_jobs
+        n_jobs = -1 if threads is None or int(threads) <= 0 else int(threads)
+        return np.asarray(engine.predict(matrix, raw_score=True, n_jobs=n_jobs), np.float64)
+
+    def inputs(self, data: pd.DataFrame) -> np.ndarray:
+        """The float64 matrix of the model's prepared frame (:func:`float_matrix`)."""
+        return float_matrix(data)
+
+    def raw(self, inputs: np.ndarray) -> np.ndarray:
+        """Log-odds, bit-identical to ``booster.predict(raw_score=True)`` on the models tried."""
+        return self._predict(self._raw, inputs)
+
+    def scores(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log-odds and the group parts (the last group is the log-odds minus the others)."""
+        raw = self.raw(inputs)
+        sub = np.empty((len(raw), self.groups.shape[1]))
+        rest = raw - self.base
+        for j, engine in enumerate(self._parts):
+            sub[:, j] = self._predict(engine, inputs)
+            rest = rest - sub[:, j]
+        sub[:, -1] = rest
+        return raw, sub
+
+    def leaves(self, inputs: np.ndarray) -> np.ndarray:
+        """Leaf index per row and tree, shape (n, n_trees), from compiled trees."""
+        out = self._predict(self._leaves_engine(), inputs)
+        return out.reshape(len(inputs), -1).astype(np.int32)
+
+    def contributions(self, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Per-column path contributions of ``rows``, shape (len(rows), n_features)."""
+        return self.path.contributions(self.leaves(np.ascontiguousarray(inputs[rows])))
+
+    def __reduce__(self):  # engines do not pickle: rebuild (from the cache) where unpickled
+        return (_rebuild_compiled, (self.model, self.groups, str(self.cache_dir)))
+
+    def __repr__(self) -> str:
+        return f"CompiledPredictor(key={self.key[:12]!r})"
+
+
+def _rebuild_compiled(model, groups, cache_dir):
+    return make_predictor(model, "auto", groups=groups, cache_dir=cache_dir)
+
+
+def make_predictor(
+    model,
+    predictor: PredictorName = "auto",
+    *,
+    groups: np.ndarray,
+    cache_dir: str | Path | None = None,
+    path: PathAttribution | None = None,
+    sample: pd.DataFrame | None = None,
+) -> LightGBMPredictor | CompiledPredictor:
+    """The predictor for a fitted LightGBM scorer.
+
+    Parameters
+    ----------
+    model : mqlml.model.LeadScorer
+        A fitted scorer with ``model="lightgbm"``.
+    predictor : {"auto", "lightgbm", "compiled"}
+        ``auto`` tries ``compiled`` and falls back to ``lightgbm`` with one logged warning
+        that says why; ``compiled`` raises instead.
+    groups : numpy.ndarray of shape (n_features, k)
+        0/1 matrix of the sub-score groups.
+    cache_dir : path, optional
+        Folder for compiled libraries (:func:`default_cache_dir` when omitted).
+    path : PathAttribution, optional
+        The model's per-leaf tables, when the caller has them.
+    sample : pandas.DataFrame, optional
+        Prepared rows added to the parity sample.
+
+    Returns
+    -------
+    LightGBMPredictor or CompiledPredictor
+        Its ``note`` says why ``auto`` fell back (empty otherwise).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``predictor`` name or a model without trees.
+    PredictorError
+        ``compiled`` was asked for and is unavailable or fails the parity check.
+    """
+    if predictor not in PREDICTORS:
+        raise ValueError(
+            f"predictor must be one of {', '.join(PREDICTORS)}; got {predictor!r}. "
+            "Pick one of those."
+        )
+    if getattr(model, "model", None) != "lightgbm":
+        raise ValueError(
+            f"a predictor needs model='lightgbm'; got {getattr(model, 'model', None)!r}. "
+            "The logistic model predicts with scikit-learn."
+        )
+    path = path or PathAttribution.from_booster(model.booster_, model.best_iteration_)
+    if predictor != "lightgbm":
+        try:
+            return CompiledPredictor(model, groups, cache_dir=cache_dir, path=path, sample=sample)
+        except PredictorError as exc:
+            if predictor == "compiled":
+                raise
+            fallback = LightGBMPredictor(model, groups, path)
+            fallback.note = f"predictor auto: using lightgbm, because {exc}"
+            log.warning(fallback.note)
+            return fallback
+    return LightGBMPredictor(model, groups, path)
+
+
+class _ModelText:
+    """A LightGBM model text, split into its header, its trees and the rest."""
+
+    def __init__(self, text: str) -> None:
+        lines = text.split("\n")
+        starts = [i for i, line in enumerate(lines) if line.startswith("Tree=")]
+        end = lines.index("end of trees")
+        self.header = [line for line in lines[: starts[0] if starts else end]]
+        self.footer = lines[end:]
+        self.trees: list[dict[str, str]] = []
+        for a, b in zip(starts, [*starts[1:], end], strict=True):
+            fields = {}
+            for line in lines[a + 1 : b]:
+                if "=" in line:
+                    key, value = line.split("=", 1)
+                    fields[key] = value
+            self.trees.append(fields)
+
+    def _render(self, header: Sequence[str], trees: Sequence[dict[str, str]]) -> str:
+        # tree_sizes would no longer match the trees: readers then parse them in order.
+        out = [line for line in header if not line.startswith("tree_sizes=")]
+        if out and out[-1] != "":
+            out.append("")
+        for i, fields in enumerate(trees):
+            out.append(f"Tree={i}")
+            out += [f"{k}={v}" for k, v in fields.items()]
+            out.append("")
+            out.append("")
+        return "\n".join(out + self.footer)
+
+    def with_leaf_values(self, values: Sequence[np.ndarray]) -> str:
+        """The same ensemble with other leaf values (one array per tree)."""
+        trees = []
+        for fields, leaf in zip(self.trees, values, strict=True):
+            fields = dict(fields)
+            fields["leaf_value"] = " ".join(repr(float(v)) for v in np.ravel(leaf))
+            trees.append(fields)
+        return self._render(self.header, trees)
+
+    def leaf_index_model(self) -> str:
+        """A one-iteration multiclass ensemble whose class t is tree t with leaves 0, 1, ...
+
+        Its raw scores are the leaf indices (``pred_leaf``).
+        """
+        k = len(self.trees)
+        header = []
+        for line in self.header:
+            if line.startswith("num_class="):
+                line = f"num_class={k}"
+            elif line.startswith("num_tree_per_iteration="):
+                line = f"num_tree_per_iteration={k}"
+            elif line.startswith("objective="):
+                line = f"objective=multiclass num_class:{k}"
+            header.append(line)
+        trees = []
+        for fields in self.trees:
+            fields = dict(fields)
+            n = int(fields["num_leaves"])
+            fields["leaf_value"] = " ".join(str(i) for i in range(n))
+            fields["shrinkage"] = "1"
+            trees.append(fields)
+        return self._render(header, trees)
+
+    def split_points(self) -> list[np.ndarray]:
+        """Per feature: numeric thresholds with their neighbours, or category codes."""
+        names = next(x for x in self.header if x.startswith("feature_names=")).split("=", 1)
+        infos = next(x for x in self.header if x.startswith("feature_infos=")).split("=", 1)
+        n = len(names[1].split(" "))
+        points: list[list[float]] = [[] for _ in range(n)]
+        cats: list[set[int]] = [set() for _ in range(n)]
+        for j, info in enumerate(infos[1].split(" ")):
+            if info.startswith("["):  # numeric: [min:max]
+                lo, hi = (float(v) for v in info[1:-1].split(":"))
+                points[j] += [lo - 1, lo, hi, hi + 1]
+            elif info != "none":  # categorical: the levels seen, ':'-separated
+                cats[j] |= {int(v) for v in info.split(":")}
+        for fields in self.trees:
+            if not fields.get("split_feature"):
+                continue
+            features = [int(v) for v in fields["split_feature"].split(" ")]
+            thresholds = [float(v) for v in fields["threshold"].split(" ")]
+            kinds = [int(v) for v in fields["decision_type"].split(" ")]
+            for f, t, d in zip(features, thresholds, kinds, strict=True):
+                if d & 1:  # categorical split: its threshold indexes cat_boundaries
+                    continue
+                points[f] += [t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf)]
+        out = []
+        for j in range(n):
+            if cats[j]:
+                codes = sorted(c for c in cats[j] if c >= 0)
+                out.append(np.asarray([*codes, max(codes) + 1], dtype=np.float64))
+            else:
+                out.append(np.unique(np.asarray(points[j], dtype=np.float64)))
+        return out
