@@ -17,8 +17,9 @@ floats) into what scoring needs:
     the trees compiled to native code by pylignum (``pip install 'mqlml[fast]'``, a C
     compiler at first use). Its log-odds equal LightGBM's bit for bit on every model
     tried. The sub-scores are tree ensembles too, with the same splits and the path
-    attribution of each leaf as leaf values, so they are compiled the same way; reasons
-    read leaf indices from a compiled ensemble whose leaves hold their own index.
+    attribution of each leaf as leaf values, so they are compiled the same way (subtrees
+    with one value merged); per-column contributions for reasons are one such ensemble
+    per column, compiled as one multi-output model.
 ``auto``
     ``compiled`` when it is installed, compiles and passes the parity check, otherwise
     ``lightgbm``, with one logged line saying why.
@@ -26,7 +27,8 @@ floats) into what scoring needs:
 The parity check predicts a sample built from the model's own split points (each
 threshold, its neighbours, NaN, every category code incl. the rare level) plus any rows the
 caller passes, with LightGBM and with the compiled trees: the largest difference in
-log-odds must be at most :data:`PARITY_TOLERANCE`; leaf indices must match exactly.
+log-odds (and in sub-scores and contributions against the path attribution from
+LightGBM's leaves) must be at most :data:`PARITY_TOLERANCE`.
 
 Compiled libraries are built once per model and cached in a folder (default
 ``~/.cache/mqlml/compiled``), keyed by the sha256 of the model text, written to a temporary
@@ -217,7 +219,7 @@ class CompiledPredictor:
             for tables in [self.path.tables]
             for j, g in enumerate(self.groups.T[:-1])
         ]
-        self._leaf_engine = None
+        self._contrib_engine = None
         self._check(self._parity_sample(sample))
 
     # ------------------------------------------------------------ building
@@ -256,19 +258,29 @@ class CompiledPredictor:
                 tmp.unlink(missing_ok=True)
         return engine
 
-    def _leaves_engine(self):
-        if self._leaf_engine is None:
-            engine = self._engine("leaves", self._text.leaf_index_model())
+    def _contributions_engine(self):
+        """One compiled output per column: its path contribution (built on first use)."""
+        if self._contrib_engine is None:
+            tables = self.path.tables
+            width = tables[0].shape[1] if tables else 0
+            text = self._text.multi_output([[t[:, j] for t in tables] for j in range(width)])
+            engine = self._engine("columns", text)
             sample = self._parity_sample(None)
-            got = self._predict(engine, sample).astype(np.int32)
-            want = self.model.booster_.predict(sample, pred_leaf=True, **self._kwargs())
-            if not np.array_equal(got, np.asarray(want).reshape(got.shape)):
+            got = self._predict(engine, sample).reshape(len(sample), -1)
+            want = self.path.contributions(self._lightgbm_leaves(sample))
+            diff = float(np.max(np.abs(got - want))) if got.size else 0.0
+            if not diff <= PARITY_TOLERANCE:
                 raise PredictorError(
-                    "compiled leaf indices must equal LightGBM's; they differ on the parity "
-                    "sample. Use --attribution shap or --predictor lightgbm."
+                    f"compiled contributions must be within {PARITY_TOLERANCE:g} of the path "
+                    f"attribution; got a max abs difference of {diff:.3g}. Use "
+                    "--predictor lightgbm."
                 )
-            self._leaf_engine = engine
-        return self._leaf_engine
+            self._contrib_engine = engine
+        return self._contrib_engine
+
+    def _lightgbm_leaves(self, matrix: np.ndarray) -> np.ndarray:
+        leaves = self.model.booster_.predict(matrix, pred_leaf=True, **self._kwargs())
+        return np.asarray(leaves, dtype=np.int32).reshape(len(matrix), -1)
 
     def _kwargs(self) -> dict[str, Any]:
         return {"num_iteration": self.model.best_iteration_, **self.model._threads()}
@@ -298,8 +310,7 @@ class CompiledPredictor:
                 "--predictor lightgbm (and report the model)."
             )
         if self._parts:
-            leaves = self.model.booster_.predict(sample, pred_leaf=True, **self._kwargs())
-            leaves = np.asarray(leaves, dtype=np.int32).reshape(len(sample), -1)
+            leaves = self._lightgbm_leaves(sample)
             want_sub = self.path.contributions(leaves, self.groups)[:, :-1]
             got_sub = np.column_stack([self._predict(e, sample) for e in self._parts])
             diff = float(np.max(np.abs(got_sub - want_sub))) if len(sample) else 0.0
@@ -335,14 +346,11 @@ class CompiledPredictor:
         sub[:, -1] = rest
         return raw, sub
 
-    def leaves(self, inputs: np.ndarray) -> np.ndarray:
-        """Leaf index per row and tree, shape (n, n_trees), from compiled trees."""
-        out = self._predict(self._leaves_engine(), inputs)
-        return out.reshape(len(inputs), -1).astype(np.int32)
-
     def contributions(self, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Per-column path contributions of ``rows``, shape (len(rows), n_features)."""
-        return self.path.contributions(self.leaves(np.ascontiguousarray(inputs[rows])))
+        matrix = np.ascontiguousarray(inputs[rows])
+        out = self._predict(self._contributions_engine(), matrix)
+        return out.reshape(len(matrix), -1)
 
     def __reduce__(self):  # engines do not pickle: rebuild (from the cache) where unpickled
         return (_rebuild_compiled, (self.model, self.groups, str(self.cache_dir)))
@@ -449,20 +457,24 @@ class _ModelText:
         return "\n".join(out + self.footer)
 
     def with_leaf_values(self, values: Sequence[np.ndarray]) -> str:
-        """The same ensemble with other leaf values (one array per tree)."""
-        trees = []
-        for fields, leaf in zip(self.trees, values, strict=True):
-            fields = dict(fields)
-            fields["leaf_value"] = " ".join(repr(float(v)) for v in np.ravel(leaf))
-            trees.append(fields)
+        """The same ensemble with other leaf values (one array per tree).
+
+        A subtree whose leaves all get the same value becomes one leaf (the sub-score of
+        a group does not change below the last split on one of its columns), so the
+        result walks fewer nodes than the model.
+        """
+        trees = [
+            _pruned(fields, np.ravel(leaf)) for fields, leaf in zip(self.trees, values, strict=True)
+        ]
         return self._render(self.header, trees)
 
-    def leaf_index_model(self) -> str:
-        """A one-iteration multiclass ensemble whose class t is tree t with leaves 0, 1, ...
+    def multi_output(self, values: Sequence[Sequence[np.ndarray]]) -> str:
+        """A multiclass ensemble with one output per entry of ``values``.
 
-        Its raw scores are the leaf indices (``pred_leaf``).
+        Output k is the model's trees with leaf values ``values[k][t]`` (pruned as in
+        :meth:`with_leaf_values`); its raw scores are the k-th column of the prediction.
         """
-        k = len(self.trees)
+        k = len(values)
         header = []
         for line in self.header:
             if line.startswith("num_class="):
@@ -472,13 +484,11 @@ class _ModelText:
             elif line.startswith("objective="):
                 line = f"objective=multiclass num_class:{k}"
             header.append(line)
-        trees = []
-        for fields in self.trees:
-            fields = dict(fields)
-            n = int(fields["num_leaves"])
-            fields["leaf_value"] = " ".join(str(i) for i in range(n))
-            fields["shrinkage"] = "1"
-            trees.append(fields)
+        trees = [
+            _pruned(self.trees[t], np.ravel(values[j][t]))
+            for t in range(len(self.trees))
+            for j in range(k)
+        ]
         return self._render(header, trees)
 
     def split_points(self) -> list[np.ndarray]:
@@ -512,3 +522,90 @@ class _ModelText:
             else:
                 out.append(np.unique(np.asarray(points[j], dtype=np.float64)))
         return out
+
+
+_NODE_FIELDS = ("split_feature", "split_gain", "threshold", "decision_type")
+_INTERNAL_FIELDS = ("internal_value", "internal_weight", "internal_count")
+
+
+def _pruned(fields: dict[str, str], leaf_values: np.ndarray) -> dict[str, str]:
+    """One tree of a model text with new leaf values, equal-valued subtrees merged."""
+    n_leaves = int(fields["num_leaves"])
+    out = {k: v for k, v in fields.items() if k not in ("leaf_weight", "leaf_count")}
+    if n_leaves <= 1:
+        out["leaf_value"] = repr(float(leaf_values[0]))
+        return _with_counts(out, 1)
+    arrays = {k: fields[k].split(" ") for k in (*_NODE_FIELDS, *_INTERNAL_FIELDS) if fields.get(k)}
+    left = [int(v) for v in fields["left_child"].split(" ")]
+    right = [int(v) for v in fields["right_child"].split(" ")]
+    bounds = [int(v) for v in fields.get("cat_boundaries", "0").split(" ") if v]
+    cat_words = fields.get("cat_threshold", "").split(" ")
+
+    def constant(child: int) -> float | None:  # the one value of a subtree, if it has one
+        if child < 0:
+            return float(leaf_values[~child])
+        a, b = constant(left[child]), constant(right[child])
+        return a if a is not None and a == b else None
+
+    nodes: list[int] = []  # kept internal nodes, in the new order
+    leaves: list[float] = []
+    new_left: list[int] = []
+    new_right: list[int] = []
+
+    def build(child: int) -> int:  # the new reference (node index, or ~leaf index)
+        value = constant(child)
+        if value is not None:
+            leaves.append(value)
+            return ~(len(leaves) - 1)
+        index = len(nodes)
+        nodes.append(child)
+        new_left.append(0)
+        new_right.append(0)
+        new_left[index] = build(left[child])
+        new_right[index] = build(right[child])
+        return index
+
+    root = build(0)
+    if root < 0:  # the whole tree is one value
+        single = {k: "" for k in (*_NODE_FIELDS, "left_child", "right_child", *_INTERNAL_FIELDS)}
+        out.update(single, num_leaves="1", num_cat="0", leaf_value=repr(leaves[0]))
+        out.pop("cat_boundaries", None)
+        out.pop("cat_threshold", None)
+        return _with_counts(out, 1)
+    for key, values in arrays.items():
+        out[key] = " ".join(values[i] for i in nodes)
+    # Categorical splits index their bitsets in cat_boundaries: renumber the kept ones.
+    kinds = [int(arrays["decision_type"][i]) for i in nodes]
+    thresholds = out["threshold"].split(" ")
+    new_bounds, new_words = [0], []
+    for j, (node, kind) in enumerate(zip(nodes, kinds, strict=True)):
+        if kind & 1:
+            cat = int(float(arrays["threshold"][node]))
+            new_words += cat_words[bounds[cat] : bounds[cat + 1]]
+            thresholds[j] = str(len(new_bounds) - 1)
+            new_bounds.append(len(new_words))
+    out["threshold"] = " ".join(thresholds)
+    out["num_cat"] = str(len(new_bounds) - 1)
+    if len(new_bounds) > 1:
+        out["cat_boundaries"] = " ".join(map(str, new_bounds))
+        out["cat_threshold"] = " ".join(new_words)
+    else:
+        out.pop("cat_boundaries", None)
+        out.pop("cat_threshold", None)
+    out["left_child"] = " ".join(map(str, new_left))
+    out["right_child"] = " ".join(map(str, new_right))
+    out["num_leaves"] = str(len(leaves))
+    out["leaf_value"] = " ".join(repr(v) for v in leaves)
+    return _with_counts(out, len(leaves))
+
+
+def _with_counts(fields: dict[str, str], n_leaves: int) -> dict[str, str]:
+    """Leaf weights and counts (unused by prediction) as zeros, in the reader's order."""
+    order = [
+        "num_leaves", "num_cat", *_NODE_FIELDS, "left_child", "right_child", "leaf_value",
+        "leaf_weight", "leaf_count", *_INTERNAL_FIELDS, "cat_boundaries", "cat_threshold",
+    ]  # fmt: skip
+    fields = dict(fields, leaf_weight=" ".join(["0"] * n_leaves))
+    fields["leaf_count"] = " ".join(["0"] * n_leaves)
+    head = {k: fields[k] for k in order if k in fields}
+    return head | {k: v for k, v in fields.items() if k not in head}
