@@ -9,7 +9,10 @@ floats) into what scoring needs:
     the log-odds and the group parts of the path attribution (fit and engagement
     sub-scores, see mqlml.explain), which sum with the base to the log-odds;
 ``contributions(inputs, rows)``
-    per-column path contributions of some rows (the leads that get reasons).
+    per-column path contributions of some rows (the leads that get reasons);
+``explain(inputs, select)``
+    all three at once, the rows chosen from the log-odds (the compiled predictor then
+    reads them from one multi-output compiled ensemble).
 
 ``lightgbm``
     ``booster.predict`` (one ``pred_leaf`` call, then per-leaf sums): no extra needed.
@@ -17,8 +20,9 @@ floats) into what scoring needs:
     the trees compiled to native code by pylignum (``pip install 'mqlml[fast]'``, a C
     compiler at first use). Its log-odds equal LightGBM's bit for bit on every model
     tried. The sub-scores are tree ensembles too, with the same splits and the path
-    attribution of each leaf as leaf values, so they are compiled the same way (subtrees
-    with one value merged); per-column contributions for reasons are one such ensemble
+    attribution of each leaf as leaf values, so they are compiled with the model into
+    one multi-output ensemble (subtrees with one value merged; the model's own output
+    stays bit-identical); per-column contributions for reasons are one such ensemble
     per column, compiled as one multi-output model.
 ``auto``
     ``compiled`` when it is installed, compiles and passes the parity check, otherwise
@@ -42,7 +46,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,7 +68,10 @@ __all__ = [
 ]
 
 PredictorName = Literal["auto", "lightgbm", "compiled"]
+Selector = Callable[[np.ndarray], np.ndarray]
+Explained = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
 PREDICTORS: tuple[str, ...] = ("auto", "lightgbm", "compiled")
+_DERIVATION = 1  # how the compiled ensembles are derived from the model (in cache names)
 PARITY_TOLERANCE = 1e-9
 """Largest difference in log-odds the compiled trees may show against LightGBM."""
 
@@ -156,6 +163,28 @@ class LightGBMPredictor:
         """Per-column path contributions of ``rows``, shape (len(rows), n_features)."""
         return self.path.contributions(self.leaves(inputs)[rows])
 
+    def explain(self, inputs: dict[str, Any], select: Selector | None = None) -> Explained:
+        """Log-odds, group parts, the rows ``select`` picks and their contributions.
+
+        Parameters
+        ----------
+        inputs : engine input
+            From :meth:`inputs`.
+        select : callable, optional
+            Log-odds -> indices of the rows that need per-column contributions.
+
+        Returns
+        -------
+        (log_odds, parts, rows, contributions)
+            Shapes (n,), (n, k), (m,), (m, n_features); ``contributions`` is None when
+            ``select`` is.
+        """
+        log_odds, sub = self.scores(inputs)
+        if select is None:
+            return log_odds, sub, np.zeros(0, dtype=np.intp), None
+        rows = select(log_odds)
+        return log_odds, sub, rows, self.contributions(inputs, rows)
+
     def __repr__(self) -> str:
         return "LightGBMPredictor()"
 
@@ -212,25 +241,38 @@ class CompiledPredictor:
         text = model.booster_.model_to_string(num_iteration=model.best_iteration_)
         self._text = _ModelText(text)
         self.key = hashlib.sha256(text.encode()).hexdigest()
-        self._raw = self._engine("raw", text)
-        # One compiled ensemble per sub-score but the last, which is what remains.
-        self._parts = [
-            self._engine(f"group{j}", self._text.with_leaf_values([t @ g for t in tables]))
-            for tables in [self.path.tables]
-            for j, g in enumerate(self.groups.T[:-1])
+        # One compiled multi-output ensemble: output 0 the model itself, then one per
+        # sub-score but the last (which is what remains of the log-odds).
+        leaf_values = [
+            np.array(t["leaf_value"].split(" "), dtype=np.float64) for t in self._text.trees
         ]
+        outputs = [leaf_values] + [[t @ g for t in self.path.tables] for g in self.groups.T[:-1]]
+        self._scores = self._engine(
+            "scores", lambda: self._text.multi_output(outputs), self.groups.tobytes()
+        )
         self._contrib_engine = None
         self._check(self._parity_sample(sample))
 
     # ------------------------------------------------------------ building
-    def _engine(self, part: str, text: str):
-        """A lignum model of ``text``, its compiled library loaded from or written to the cache."""
+    def _engine(self, part: str, text: Callable[[], str], detail: bytes = b""):
+        """A compiled lignum model, loaded from the cache or built (from ``text()``) into it.
+
+        The cache holds lignum's binary model (``.bin``) and the library (``.so``), named
+        by the sha256 of the booster's model text, the part and what it is derived with;
+        both are written under temporary names and renamed, the library last.
+        """
         lignum = self._lignum
-        key = self.key if part == "raw" else hashlib.sha256(text.encode()).hexdigest()
-        library = self.cache_dir / f"{self.key[:32]}.{part}.{key[:16]}.so"
+        tag = hashlib.sha256(f"{_DERIVATION}:{part}:".encode() + detail).hexdigest()[:12]
+        stem = f"{self.key}.{part}.{tag}"
+        model_file, library = self.cache_dir / f"{stem}.bin", self.cache_dir / f"{stem}.so"
+        if library.is_file() and model_file.is_file():
+            try:
+                return lignum.load(str(model_file), compiled=str(library))
+            except (RuntimeError, ValueError, OSError):
+                pass  # another lignum version or a damaged file: build it again
         with tempfile.TemporaryDirectory(prefix="mqlml-compile-") as work:
             source = Path(work) / "model.txt"
-            source.write_text(text)
+            source.write_text(text())
             try:
                 engine = lignum.load(str(source))
             except (RuntimeError, ValueError) as exc:
@@ -238,24 +280,23 @@ class CompiledPredictor:
                     f"model must be readable by the compiled engine; pylignum refused it: {exc}. "
                     "Use --predictor lightgbm."
                 ) from None
-            if library.is_file():
-                try:
-                    engine.load_compiled(str(library))
-                    return engine
-                except RuntimeError:
-                    pass  # another lignum version or a stale file: build it again
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_dir / f".{library.name}.{os.getpid()}.tmp"
+            suffix = f".{os.getpid()}.tmp"
+            tmp_model = model_file.with_name(f".{model_file.name}{suffix}")
+            tmp_library = library.with_name(f".{library.name}{suffix}")
             try:
-                engine.compile(work_dir=work, library=str(tmp))
-                os.replace(tmp, library)
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                engine.compile(work_dir=work, library=str(tmp_library))
+                engine.save(str(tmp_model))
+                os.replace(tmp_model, model_file)
+                os.replace(tmp_library, library)
             except (RuntimeError, OSError) as exc:
                 raise PredictorError(
                     f"the model's trees must compile to native code; {exc}. Install a C "
                     "compiler (cc) or use --predictor lightgbm."
                 ) from None
             finally:
-                tmp.unlink(missing_ok=True)
+                tmp_model.unlink(missing_ok=True)
+                tmp_library.unlink(missing_ok=True)
         return engine
 
     def _contributions_engine(self):
@@ -263,8 +304,8 @@ class CompiledPredictor:
         if self._contrib_engine is None:
             tables = self.path.tables
             width = tables[0].shape[1] if tables else 0
-            text = self._text.multi_output([[t[:, j] for t in tables] for j in range(width)])
-            engine = self._engine("columns", text)
+            columns = [[t[:, j] for t in tables] for j in range(width)]
+            engine = self._engine("columns", lambda: self._text.multi_output(columns))
             sample = self._parity_sample(None)
             got = self._predict(engine, sample).reshape(len(sample), -1)
             want = self.path.contributions(self._lightgbm_leaves(sample))
@@ -301,25 +342,22 @@ class CompiledPredictor:
         want = np.asarray(
             self.model.booster_.predict(sample, raw_score=True, **self._kwargs()), np.float64
         )
-        got = self._predict(self._raw, sample)
-        diff = float(np.max(np.abs(got - want))) if len(want) else 0.0
+        got = self._outputs(sample)
+        diff = float(np.max(np.abs(got[:, 0] - want))) if len(want) else 0.0
         if not diff <= PARITY_TOLERANCE:
             raise PredictorError(
                 f"compiled log-odds must be within {PARITY_TOLERANCE:g} of LightGBM's; got a "
                 f"max abs difference of {diff:.3g} on {len(sample)} parity rows. Use "
                 "--predictor lightgbm (and report the model)."
             )
-        if self._parts:
-            leaves = self._lightgbm_leaves(sample)
-            want_sub = self.path.contributions(leaves, self.groups)[:, :-1]
-            got_sub = np.column_stack([self._predict(e, sample) for e in self._parts])
-            diff = float(np.max(np.abs(got_sub - want_sub))) if len(sample) else 0.0
-            if not diff <= PARITY_TOLERANCE:
-                raise PredictorError(
-                    f"compiled sub-scores must be within {PARITY_TOLERANCE:g} of the path "
-                    f"attribution; got a max abs difference of {diff:.3g}. Use "
-                    "--predictor lightgbm."
-                )
+        want_sub = self.path.contributions(self._lightgbm_leaves(sample), self.groups)
+        diff = float(np.max(np.abs(got[:, 1:] - want_sub[:, :-1]))) if got.size else 0.0
+        if not diff <= PARITY_TOLERANCE:
+            raise PredictorError(
+                f"compiled sub-scores must be within {PARITY_TOLERANCE:g} of the path "
+                f"attribution; got a max abs difference of {diff:.3g}. Use "
+                "--predictor lightgbm."
+            )
 
     # ---------------------------------------------------------- predicting
     def _predict(self, engine, matrix: np.ndarray) -> np.ndarray:
@@ -331,26 +369,38 @@ class CompiledPredictor:
         """The float64 matrix of the model's prepared frame (:func:`float_matrix`)."""
         return float_matrix(data)
 
+    def _outputs(self, inputs: np.ndarray) -> np.ndarray:
+        out = self._predict(self._scores, inputs)
+        return out.reshape(len(inputs), -1)
+
     def raw(self, inputs: np.ndarray) -> np.ndarray:
         """Log-odds, bit-identical to ``booster.predict(raw_score=True)`` on the models tried."""
-        return self._predict(self._raw, inputs)
+        return np.ascontiguousarray(self._outputs(inputs)[:, 0])
 
     def scores(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log-odds and the group parts (the last group is the log-odds minus the others)."""
-        raw = self.raw(inputs)
+        out = self._outputs(inputs)
+        raw = np.ascontiguousarray(out[:, 0])
         sub = np.empty((len(raw), self.groups.shape[1]))
-        rest = raw - self.base
-        for j, engine in enumerate(self._parts):
-            sub[:, j] = self._predict(engine, inputs)
-            rest = rest - sub[:, j]
-        sub[:, -1] = rest
+        sub[:, :-1] = out[:, 1:]
+        sub[:, -1] = raw - self.base - out[:, 1:].sum(axis=1)
         return raw, sub
 
     def contributions(self, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Per-column path contributions of ``rows``, shape (len(rows), n_features)."""
+        if not len(rows):
+            return np.zeros((0, len(self.model.feature_names_in_)))
         matrix = np.ascontiguousarray(inputs[rows])
         out = self._predict(self._contributions_engine(), matrix)
         return out.reshape(len(matrix), -1)
+
+    def explain(self, inputs: np.ndarray, select: Selector | None = None) -> Explained:
+        """As :meth:`LightGBMPredictor.explain`."""
+        raw, sub = self.scores(inputs)
+        if select is None:
+            return raw, sub, np.zeros(0, dtype=np.intp), None
+        rows = np.asarray(select(raw))
+        return raw, sub, rows, self.contributions(inputs, rows)
 
     def __reduce__(self):  # engines do not pickle: rebuild (from the cache) where unpickled
         return (_rebuild_compiled, (self.model, self.groups, str(self.cache_dir)))

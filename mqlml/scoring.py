@@ -161,12 +161,15 @@ class Scorer:
         _check_keep(keep, frame.columns)
         X = schema.features_frame(frame, row_offset=row_offset)
         n = len(X)
-        contrib = inputs = None
+        contrib = chosen = None
         if n == 0:
             sub, log_odds = np.zeros((0, 2)), np.zeros(0)
         elif self.predictor is not None:
             inputs = self.predictor.inputs(model._prepare(X)[0])
-            log_odds, sub = self.predictor.scores(inputs)
+            path = self.attribution == "path"
+            log_odds, sub, _, chosen = self.predictor.explain(
+                inputs, (lambda lo: self._wanted(self.bundle.calibrate(lo))) if path else None
+            )
         else:
             contrib_frame, base_rows = model.contributions(X)
             contrib = contrib_frame.to_numpy()
@@ -175,7 +178,7 @@ class Scorer:
         p = self.bundle.calibrate(log_odds)
         reasons_for = np.full(n, "", dtype=object)
         reasons_against = np.full(n, "", dtype=object)
-        wanted = np.flatnonzero(p >= self.reason_floor)
+        wanted = self._wanted(p)
         if len(wanted):
             self.reason_rows += len(wanted)
             if contrib is not None:
@@ -184,8 +187,6 @@ class Scorer:
                 start = time.perf_counter()
                 chosen = model.contributions(X.iloc[wanted])[0].to_numpy()
                 self.attribution_seconds += time.perf_counter() - start
-            else:
-                chosen = self.predictor.contributions(inputs, wanted)
             raw = frame.iloc[wanted]
             reasons_for[wanted], reasons_against[wanted] = format_reasons(
                 chosen, raw, self.features, top=self.top
@@ -207,6 +208,10 @@ class Scorer:
         for name in keep:
             out[name] = frame[name].to_numpy()
         return out
+
+    def _wanted(self, p: np.ndarray) -> np.ndarray:
+        """Rows that get reasons."""
+        return np.flatnonzero(p >= self.reason_floor)
 
 
 def _check_keep(keep: Sequence[str], columns: Sequence[str]) -> None:

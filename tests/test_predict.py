@@ -124,7 +124,8 @@ def test_cache_is_keyed_by_the_model_text_and_reused(rare_model, cache, monkeypa
     key = hashlib.sha256(text.encode()).hexdigest()
     make_predictor(rare_model, "compiled", groups=_groups(rare_model), cache_dir=cache)
     names = sorted(p.name for p in cache.iterdir())
-    assert any(n.startswith(key[:32]) and ".raw." in n for n in names)
+    assert any(n.startswith(f"{key}.scores.") and n.endswith(".so") for n in names)
+    assert any(n.startswith(f"{key}.scores.") and n.endswith(".bin") for n in names)
     assert not [n for n in names if n.endswith(".tmp")]
 
     def no_compile(self, *args, **kwargs):
@@ -138,7 +139,7 @@ def test_cache_is_keyed_by_the_model_text_and_reused(rare_model, cache, monkeypa
 def test_a_corrupt_cached_library_is_rebuilt(rare_model, tmp_path):
     groups = _groups(rare_model)
     make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
-    (raw,) = tmp_path.glob("*.raw.*.so")
+    (raw,) = tmp_path.glob("*.scores.*.so")
     raw.write_bytes(b"not a library")
     rebuilt = make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
     assert isinstance(rebuilt, CompiledPredictor)
@@ -258,3 +259,18 @@ def test_score_file_reports_the_predictor(trained, odd_file, tmp_path, cache):
         trained.bundle, odd_file, tmp_path / "o.parquet", predictor="compiled", cache_dir=cache
     )
     assert summary.predictor == "compiled" and summary.rows == 5000
+
+
+def test_explain_gives_the_same_across_predictors(predictors, prepared):
+    compiled, lightgbm = predictors
+
+    def select(log_odds):
+        return np.flatnonzero(log_odds > np.quantile(log_odds, 0.7))
+
+    a = compiled.explain(compiled.inputs(prepared), select)
+    b = lightgbm.explain(lightgbm.inputs(prepared), select)
+    np.testing.assert_array_equal(a[2], b[2])
+    assert 0 < len(a[2]) < len(prepared)
+    for got, want in zip((a[0], a[1], a[3]), (b[0], b[1], b[3]), strict=True):
+        assert np.max(np.abs(got - want)) <= 1e-12
+    assert compiled.explain(compiled.inputs(prepared))[3] is None
