@@ -60,16 +60,18 @@ def test_reasons_are_strongest_first_and_at_most_top():
     f, a = format_reasons(contrib, raw, names, top=3)
     pattern = re.compile(r"^(f\d)=(-?[\d.e+]+) \(([+-]\d+\.\d\d)\)$")
     for i in range(n):
-        parts = [pattern.match(p) for p in f[i].split("; ")]
+        against = [pattern.match(p) for p in a[i].split("; ") if p]
+        assert len(against) == min(3, int((contrib[i] < -0.005).sum()))
+        assert all(m.group(3).startswith("-") for m in against)
+        parts = [pattern.match(p) for p in f[i].split("; ") if p]
         assert len(parts) == min(3, int((contrib[i] > 0.005).sum()))
+        if not parts:
+            continue
         values = [float(m.group(3)) for m in parts]
         assert values == sorted(values, reverse=True)
         best = int(np.argmax(contrib[i]))
         assert parts[0].group(1) == names[best]
         assert parts[0].group(2) == display_values(raw[names[best]].iloc[[i]]).to_pylist()[0]
-        against = [pattern.match(p) for p in a[i].split("; ") if p]
-        assert len(against) == min(3, int((contrib[i] < -0.005).sum()))
-        assert all(m.group(3).startswith("-") for m in against)
 
 
 def test_no_rows_or_no_columns():
