@@ -1,6 +1,7 @@
 import logging
 import pickle
 import re
+import shutil
 import sys
 
 import numpy as np
@@ -22,6 +23,7 @@ from mqlml.predict import (
 from mqlml.scoring import Scorer, score_file
 
 lignum = pytest.importorskip("lignum", reason="the fast extra (pylignum) is not installed")
+needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc)")
 
 
 def _odd_leads(n: int, seed: int) -> pd.DataFrame:
@@ -38,6 +40,8 @@ def _odd_leads(n: int, seed: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
+    if shutil.which("cc") is None:
+        pytest.skip("compiling trees needs a C compiler (cc)")
     return tmp_path_factory.mktemp("compiled")
 
 
@@ -136,6 +140,7 @@ def test_cache_is_keyed_by_the_model_text_and_reused(rare_model, cache, monkeypa
     assert isinstance(again, CompiledPredictor)
 
 
+@needs_cc
 def test_a_corrupt_cached_library_is_rebuilt(rare_model, tmp_path):
     groups = _groups(rare_model)
     make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
@@ -231,6 +236,7 @@ def test_scorer_outputs_equal_across_predictors(bundle, cache, reasons):
     )
 
 
+@needs_cc
 def test_cli_predictors_agree_and_shap_cost_is_printed(trained, odd_file, tmp_path):
     runner = CliRunner()
     model = str(trained.path)
