@@ -1,10 +1,16 @@
-"""Batch scoring Parquet -> Parquet: `mqlml.scoring.score_file` against a bare loop.
+"""Batch scoring: `mqlml.scoring.score_file` per predictor against a bare LightGBM loop.
 
 The bare loop reads pyarrow batches, calls the same model's ``predict_proba`` and writes
 id + probability with a Parquet writer. mqlml adds the schema check and coercion,
-calibration, score, percentile, tier, sub-scores, reasons and the atomic rename.
+calibration, score, percentile, tier, sub-scores, reasons and the atomic rename. Every
+case runs in a fresh process (peak memory is that process's); inputs are CSV or Parquet,
+outputs Parquet.
 
-Usage: python bench/bench_score.py [--rows 5000000] [--repeat 3]
+Also measured, in memory on the same model: the scoring engines (LightGBM, pylignum's
+interpreter and compiled trees, lleaves when importable) on 200,000 prepared rows, and
+how path attribution and exact TreeSHAP agree on 2,000 leads.
+
+Usage: python bench/bench_score.py [--rows 1000000] [--big-rows 5000000]
 """
 
 from __future__ import annotations
@@ -12,13 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import OUT, Timer, leads_parquet, machine, median_of, peak_rss_mb, run_isolated
+from common import OUT, Timer, leads_parquet, machine, peak_rss_mb, run_isolated
 
 HERE = Path(__file__).resolve()
 MODEL = OUT / "score_model"
+CACHE = OUT / "compiled"
 
 
 def model() -> Path:
@@ -37,67 +45,255 @@ def model() -> Path:
     return MODEL
 
 
-def one(kind: str, rows: int) -> dict:
-    source = OUT / f"leads_{rows}.parquet"
+def leads_csv(rows: int) -> Path:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = OUT / f"leads_{rows}.csv"
+    if not path.exists():
+        source = leads_parquet(rows, OUT / f"leads_{rows}.parquet")
+        with pacsv.CSVWriter(path, pq.ParquetFile(source).schema_arrow) as writer:
+            for batch in pq.ParquetFile(source).iter_batches(batch_size=200_000):
+                writer.write_batch(batch)
+    return path
+
+
+def _bare(source: Path, target: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mqlml.bundle import load_bundle
+    from mqlml.readers import iter_batches
+
+    bundle = load_bundle(MODEL)
+    features = bundle.schema.features
+    writer = None
+    fmt = "csv" if source.suffix == ".csv" else "parquet"
+    for batch in iter_batches(
+        source, chunk_size=100_000, format=fmt, columns=["lead_id", *features]
+    ):
+        frame = batch.to_pandas()
+        p = bundle.model.predict_proba(frame[features])[:, 1]
+        out = pa.table({"lead_id": frame["lead_id"].to_numpy(), "probability": p})
+        writer = writer or pq.ParquetWriter(target, out.schema)
+        writer.write_table(out)
+    writer.close()
+
+
+def one(kind: str, rows: int, fmt: str) -> dict:
+    """One case: ``bare`` or ``<predictor>-<reasons>``, e.g. ``compiled-top``."""
+    source = OUT / f"leads_{rows}.{fmt}"
     target = OUT / f"scores_{kind}_{rows}.parquet"
+    predictor = reasons = None
     if kind == "bare":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from mqlml.bundle import load_bundle
-
-        bundle = load_bundle(MODEL)
-        features = bundle.schema.features
         with Timer() as t:
-            writer = None
-            for batch in pq.ParquetFile(source).iter_batches(
-                batch_size=100_000, columns=["lead_id", *features]
-            ):
-                frame = batch.to_pandas()
-                p = bundle.model.predict_proba(frame[features])[:, 1]
-                out = pa.table({"lead_id": frame["lead_id"].to_numpy(), "probability": p})
-                writer = writer or pq.ParquetWriter(target, out.schema)
-                writer.write_table(out)
-            writer.close()
+            _bare(source, target)
     else:
         from mqlml.scoring import score_file
 
+        predictor, reasons = kind.split("-")
         with Timer() as t:
-            score_file(MODEL, source, target, reasons=kind, chunk_size=100_000)
+            summary = score_file(
+                MODEL,
+                source,
+                target,
+                reasons=reasons,
+                predictor=predictor,
+                chunk_size=100_000,
+                cache_dir=CACHE,
+            )
+        predictor = summary.predictor
     target.unlink()
-    return {"seconds": t.seconds, "rows_per_s": rows / t.seconds, "rss_mb": peak_rss_mb()}
+    return {
+        "seconds": t.seconds,
+        "rows_per_s": rows / t.seconds,
+        "rss_mb": peak_rss_mb(),
+        "predictor": predictor,
+    }
+
+
+def warm() -> dict:
+    """Compile the model's trees into the cache once (every case then loads them)."""
+    import numpy as np
+
+    from mqlml.bundle import load_bundle
+    from mqlml.scoring import Scorer
+
+    start = time.perf_counter()
+    scorer = Scorer(load_bundle(MODEL), predictor="auto", cache_dir=CACHE)
+    if scorer.predictor.name == "compiled":
+        width = len(scorer.features)
+        scorer.predictor.contributions(np.zeros((1, width)), np.array([0]))
+    return {"seconds": time.perf_counter() - start, "predictor": scorer.predictor.name}
+
+
+def engines(rows: int = 200_000) -> dict:
+    """In-memory predictions of the model's prepared frame by each engine."""
+    import numpy as np
+
+    from mqlml.bundle import load_bundle
+    from mqlml.datasets import make_leads
+    from mqlml.explain import group_matrix
+    from mqlml.model import RARE_LEVEL
+    from mqlml.predict import float_matrix, make_predictor
+
+    bundle = load_bundle(MODEL)
+    m, schema = bundle.model, bundle.schema
+    frame = make_leads(rows, seed=7)
+    rng = np.random.default_rng(7)
+    frame.loc[rng.random(rows) < 0.02, "job_title"] = "Never Seen Title"
+    frame.loc[rng.random(rows) < 0.01, "industry"] = RARE_LEVEL
+    frame.loc[rng.random(rows) < 0.05, "country"] = None
+    frame.loc[rng.random(rows) < 0.05, "days_since_last_activity"] = np.nan
+    data, _ = m._prepare(schema.features_frame(frame))
+    matrix = float_matrix(data)
+    booster, it = m.booster_, m.best_iteration_
+    want = booster.predict(data, raw_score=True, num_iteration=it)
+
+    def best(f, repeat=3):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            out = f()
+            times.append(time.perf_counter() - start)
+        return rows / min(times), out
+
+    result = {"rows": rows, "trees": booster.num_trees()}
+    rate, _ = best(lambda: booster.predict(data, raw_score=True, num_iteration=it))
+    result["lightgbm"] = {"rows_per_s": rate, "max_abs_diff": 0.0}
+    rate, _ = best(lambda: booster.predict(data, pred_leaf=True, num_iteration=it))
+    result["lightgbm_pred_leaf"] = {"rows_per_s": rate}
+    try:
+        import lignum
+    except ImportError:
+        result["pylignum"] = "not installed"
+    else:
+        text = OUT / "score_model.txt"
+        text.write_text(booster.model_to_string(num_iteration=it))
+        engine = lignum.load(str(text))
+        rate, got = best(lambda: engine.predict(matrix, raw_score=True))
+        result["pylignum_interpreter"] = {
+            "rows_per_s": rate,
+            "max_abs_diff": float(np.max(np.abs(got - want))),
+            "identical": bool(np.array_equal(got, want)),
+        }
+        start = time.perf_counter()
+        engine.compile(work_dir=str(OUT / "lignum_work"))
+        compile_s = time.perf_counter() - start
+        rate, got = best(lambda: engine.predict(matrix, raw_score=True))
+        result["pylignum_compiled"] = {
+            "rows_per_s": rate,
+            "max_abs_diff": float(np.max(np.abs(got - want))),
+            "identical": bool(np.array_equal(got, want)),
+            "compile_s": compile_s,
+        }
+        groups = group_matrix(schema.features, {"fit": schema.fit, "engagement": schema.engagement})
+        predictor = make_predictor(m, "compiled", groups=groups, cache_dir=CACHE)
+        lgb = make_predictor(m, "lightgbm", groups=groups)
+        rate, _ = best(lambda: predictor.scores(matrix))
+        result["mqlml_compiled_scores"] = {"rows_per_s": rate}
+        rate, _ = best(lambda: lgb.scores(lgb.inputs(data)))
+        result["mqlml_lightgbm_scores"] = {"rows_per_s": rate}
+        some = np.arange(0, rows, 4)
+        rate, _ = best(lambda: predictor.contributions(matrix, some))
+        result["mqlml_compiled_contributions"] = {"rows_per_s": rate * len(some) / rows}
+        rate, _ = best(lambda: lgb.contributions(lgb.inputs(data), some))
+        result["mqlml_lightgbm_contributions"] = {"rows_per_s": rate * len(some) / rows}
+    try:
+        import lleaves
+    except ImportError:
+        result["lleaves"] = "not installed"
+    else:
+        from scipy.special import logit
+
+        engine = lleaves.Model(model_file=str(OUT / "score_model.txt"))
+        start = time.perf_counter()
+        engine.compile(cache=str(OUT / "lleaves.o"))
+        compile_s = time.perf_counter() - start
+        rate, got = best(lambda: engine.predict(data))
+        result["lleaves"] = {
+            "rows_per_s": rate,
+            "max_abs_diff": float(np.max(np.abs(logit(got) - want))),
+            "identical": False,
+            "compile_s": compile_s,
+        }
+    return result
+
+
+def agreement(rows: int = 2000) -> dict:
+    """Path attribution against exact TreeSHAP: top reason, top-3 set, signs, cost."""
+    import numpy as np
+
+    from mqlml.bundle import load_bundle
+    from mqlml.datasets import make_leads
+    from mqlml.explain import feature_contributions
+
+    bundle = load_bundle(MODEL)
+    X = bundle.schema.features_frame(make_leads(rows, seed=17))
+    start = time.perf_counter()
+    path, _ = feature_contributions(bundle.model, X, method="path")
+    path_s = time.perf_counter() - start
+    start = time.perf_counter()
+    shap, _ = feature_contributions(bundle.model, X, method="shap")
+    shap_s = time.perf_counter() - start
+    a, b = path.to_numpy(), shap.to_numpy()
+    top_a, top_b = np.argsort(-a, axis=1)[:, :3], np.argsort(-b, axis=1)[:, :3]
+    same_top = float(np.mean(top_a[:, 0] == top_b[:, 0]))
+    same_set = float(np.mean([set(x) == set(y) for x, y in zip(top_a, top_b, strict=True)]))
+    strong = np.abs(b) > 0.005
+    same_sign = float(np.mean(np.sign(a[strong]) == np.sign(b[strong])))
+    return {
+        "rows": rows,
+        "same_top_reason": same_top,
+        "same_top3_set": same_set,
+        "same_sign": same_sign,
+        "path_rows_per_s": rows / path_s,
+        "shap_rows_per_s": rows / shap_s,
+    }
+
+
+CASES = ("bare", "lightgbm-none", "lightgbm-top", "compiled-none", "compiled-top")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--memory-rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--one", choices=["bare", "none", "top", "all"])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--big-rows", type=int, default=5_000_000)
+    parser.add_argument("--one", choices=CASES)
+    parser.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    parser.add_argument("--part", choices=("engines", "agreement", "warm"))
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.rows)))
+        print(json.dumps(one(args.one, args.rows, args.format)))
+        return
+    if args.part == "engines":
+        print(json.dumps(engines()))
+        return
+    if args.part == "agreement":
+        print(json.dumps(agreement()))
+        return
+    if args.part == "warm":
+        print(json.dumps(warm()))
         return
     model()
-    for rows in {args.rows, args.memory_rows}:
-        leads_parquet(rows, OUT / f"leads_{rows}.parquet")
-    runs: dict[str, list[dict]] = {"bare": [], "none": [], "top": []}
-    for _ in range(args.repeat):  # interleaved, so machine noise hits all alike
-        for kind in runs:
-            runs[kind].append(run_isolated(HERE, "--one", kind, "--rows", str(args.rows)))
-    small = run_isolated(HERE, "--one", "none", "--rows", str(args.memory_rows))
-    rate = {kind: median_of(r, "rows_per_s") for kind, r in runs.items()}
+    leads_parquet(args.rows, OUT / f"leads_{args.rows}.parquet")
+    leads_csv(args.rows)
+    leads_parquet(args.big_rows, OUT / f"leads_{args.big_rows}.parquet")
+    warmed = run_isolated(HERE, "--part", "warm")
+    runs = []
+    for rows, fmt, kinds in (
+        (args.rows, "parquet", CASES),
+        (args.rows, "csv", ("bare", "compiled-none", "compiled-top")),
+        (args.big_rows, "parquet", ("bare", "compiled-none", "compiled-top")),
+    ):
+        for kind in kinds:
+            r = run_isolated(HERE, "--one", kind, "--rows", str(rows), "--format", fmt)
+            runs.append({"rows": rows, "format": fmt, "case": kind, **r})
     result = {
-        "rows": args.rows,
-        "bare_rows_per_s": rate["bare"],
-        "no_reasons_rows_per_s": rate["none"],
-        "default_reasons_rows_per_s": rate["top"],
-        "ratio_no_reasons_to_bare": rate["none"] / rate["bare"],
-        "ratio_default_reasons_to_no_reasons": rate["top"] / rate["none"],
-        "peak_rss_mb": {
-            str(args.memory_rows): small["rss_mb"],
-            str(args.rows): median_of(runs["none"], "rss_mb"),
-        },
+        "runs": runs,
+        "engines": run_isolated(HERE, "--part", "engines"),
+        "agreement": run_isolated(HERE, "--part", "agreement"),
+        "first_compile_s": warmed["seconds"],
         "machine": machine(),
     }
     print(json.dumps(result))

@@ -369,6 +369,17 @@ def score(
     master: Annotated[
         str, typer.Option(help="Spark master with --engine spark, e.g. local[*] or yarn.")
     ] = "local[*]",
+    predictor: Annotated[
+        str,
+        typer.Option(
+            help="auto (compiled trees when installed and identical, else LightGBM), "
+            "lightgbm or compiled."
+        ),
+    ] = "auto",
+    attribution: Annotated[
+        str,
+        typer.Option(help="Reasons from path attribution (fast) or exact TreeSHAP (slow)."),
+    ] = "path",
     as_json: JsonOpt = False,
 ) -> None:
     """Score a leads file: probability, score, percentile, tier, is_mql, sub-scores, reasons."""
@@ -381,6 +392,12 @@ def score(
             "error: --keep-prefix, --encoding and --delimiter work with --engine local "
             "only; convert the input to UTF-8 CSV or Parquet first, or use the local engine."
         )
+        raise typer.Exit(2)
+    if predictor not in ("auto", "lightgbm", "compiled"):
+        err.print(f"error: --predictor must be auto, lightgbm or compiled; got {predictor!r}.")
+        raise typer.Exit(2)
+    if attribution not in ("path", "shap"):
+        err.print(f"error: --attribution must be path or shap; got {attribution!r}.")
         raise typer.Exit(2)
     if engine == "spark" and events is not None:
         err.print(
@@ -401,6 +418,8 @@ def score(
                 reasons=reasons,
                 keep=keep_cols,
                 unique_ids=unique_ids,
+                predictor=predictor,
+                attribution=attribution,
             )
             summary = ScoreSummary(**done)
         else:
@@ -424,6 +443,8 @@ def score(
                     events=events,
                     as_of=as_of,
                     progress=advance,
+                    predictor=predictor,
+                    attribution=attribution,
                 )
     except KeyboardInterrupt as exc:
         _interrupted(exc)
@@ -440,6 +461,13 @@ def score(
     )
     for line in summary.warnings:
         err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+    if attribution == "shap" and summary.reason_rows:
+        rate = summary.reason_rows / max(summary.attribution_seconds, 1e-9)
+        console.print(
+            f"exact TreeSHAP for {summary.reason_rows:,} leads with reasons took "
+            f"{summary.attribution_seconds:.1f} s ({rate:,.0f} leads/s) of the "
+            f"{summary.seconds:.1f} s (predictor: {summary.predictor})"
+        )
 
 
 def _bundle(model: str):

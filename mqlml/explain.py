@@ -29,8 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["PathAttribution", "feature_contributions", "format_reasons", "group_matrix"]
+__all__ = [
+    "PathAttribution",
+    "display_values",
+    "feature_contributions",
+    "format_reasons",
+    "group_matrix",
+]
 
 
 @dataclass(frozen=True)
@@ -129,12 +137,62 @@ def group_matrix(features: Sequence[str], groups: dict[str, Sequence[str]]) -> n
     return matrix
 
 
-def _display(values: pd.Series) -> np.ndarray:
-    if pd.api.types.is_float_dtype(values):
-        text = values.map(lambda v: f"{v:g}")
+def display_values(values: pd.Series) -> pa.Array:
+    """Values as a person reads them: numbers rounded, missing as ``missing``.
+
+    Whole numbers show without decimals, others with two (``0.085833`` reads ``0.09``),
+    or with the first significant digit when two decimals would show zero (``0.001``).
+
+    Examples
+    --------
+    >>> display_values(pd.Series([4.0, 0.085833, 0.0012, None, 12345.678])).to_pylist()
+    ['4', '0.09', '0.001', 'missing', '12345.68']
+    >>> display_values(pd.Series(["EMEA", None, True])).to_pylist()
+    ['EMEA', 'missing', 'True']
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        flags = pa.array(values, from_pandas=True, type=pa.bool_())
+        text = pc.if_else(flags, "True", "False")
+    elif pd.api.types.is_numeric_dtype(values.dtype) and not isinstance(
+        values.dtype, pd.CategoricalDtype
+    ):
+        x = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            digits = np.maximum(2, -np.floor(np.log10(np.abs(x))))
+        digits = np.where(np.isfinite(digits), digits, 2)
+        scale = 10.0**digits
+        rounded = np.where(np.isfinite(x), np.round(x * scale) / scale, x)
+        rounded = np.where(rounded == 0, 0.0, rounded)  # no "-0"
+        text = pa.array(rounded, from_pandas=True).cast(pa.string())
+    elif pd.api.types.is_string_dtype(values.dtype) or isinstance(
+        values.dtype, pd.CategoricalDtype
+    ):
+        try:
+            text = pa.array(values, from_pandas=True).cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            text = _python_strings(values)
     else:
-        text = values.astype(object).map(str)
-    return text.where(values.notna(), "missing").to_numpy(dtype=object)
+        text = _python_strings(values)
+    return pc.fill_null(text, "missing")
+
+
+def _python_strings(values: pd.Series) -> pa.Array:
+    """``str`` of each value (mixed or object columns), missing as null."""
+    objects = values.astype(object).to_numpy()
+    missing = pd.isna(objects)
+    return pa.array(
+        [None if m else str(v) for v, m in zip(objects, missing, strict=True)],
+        type=pa.string(),
+    )
+
+
+def _signed(values: np.ndarray) -> pa.Array:
+    """``+0.81`` / ``-0.20`` for each value (two decimals), vectorised."""
+    cents = np.rint(np.abs(values) * 100).astype(np.int64)
+    whole = pa.array(cents // 100).cast(pa.string())
+    frac = pc.utf8_lpad(pa.array(cents % 100).cast(pa.string()), 2, "0")
+    sign = pa.array(np.where(values < 0, "-", "+"))
+    return pc.binary_join_element_wise(sign, whole, ".", frac, "")
 
 
 def format_reasons(
@@ -147,7 +205,8 @@ def format_reasons(
     contributions : numpy.ndarray of shape (n_rows, n_features)
         Per-feature contributions to the log-odds.
     raw : pandas.DataFrame
-        The same rows as read (values are shown as the user knows them).
+        The same rows as read (values are shown as the user knows them, rounded as in
+        :func:`display_values`).
     features : sequence of str
         Column names in the order of ``contributions``.
     top : int
@@ -157,34 +216,56 @@ def format_reasons(
     -------
     (reasons_for, reasons_against) : two object arrays of strings
         ``"col=value (+0.81); col=value (+0.22)"``, strongest first; empty when none.
+        A contribution that rounds to 0.00 is no reason and is left out.
 
     Examples
     --------
-    >>> raw = pd.DataFrame({"visits": [4.0], "country": [None]})
-    >>> f, a = format_reasons(np.array([[0.81, -0.2]]), raw, ["visits", "country"])
+    >>> raw = pd.DataFrame({"visits": [4.0], "country": [None], "days": [0.085833]})
+    >>> f, a = format_reasons(np.array([[0.81, -0.2, 0.004]]), raw, ["visits", "country", "days"])
     >>> f[0], a[0]
     ('visits=4 (+0.81)', 'country=missing (-0.20)')
     """
+    contributions = np.asarray(contributions, dtype=np.float64)
     n, k = contributions.shape
     top = min(top, k)
-    labels = np.empty((n, k), dtype=object)
-    for j, name in enumerate(features):
-        labels[:, j] = name + "=" + _display(raw[name].reset_index(drop=True))
-    order = np.argsort(-contributions, axis=1, kind="stable")
+    if n == 0 or top == 0:
+        return np.full(n, "", dtype=object), np.full(n, "", dtype=object)
     rows = np.arange(n)[:, None]
+    order = np.argsort(-contributions, axis=1, kind="stable")
+    sides = {True: order[:, :top], False: order[:, ::-1][:, :top]}
+    keep = {
+        positive: (c > 0.005) if positive else (c < -0.005)
+        for positive, columns in sides.items()
+        for c in [contributions[rows, columns]]
+    }
+    used = sorted(
+        {int(j) for positive, cols in sides.items() for j in np.unique(cols[keep[positive]])}
+    )
+    slot = np.full(k, -1, dtype=np.int64)  # feature -> block in the label table
+    blocks = []
+    for b, j in enumerate(used):
+        slot[j] = b
+        name = pa.scalar(f"{features[j]}=")
+        column = display_values(raw[features[j]].reset_index(drop=True))
+        blocks.append(pc.binary_join_element_wise(name, column, ""))
+    labels = pa.concat_arrays(blocks) if blocks else pa.array([], pa.string())
 
-    def pick(columns: np.ndarray, positive: bool) -> np.ndarray:
-        values = contributions[rows, columns]
-        keep = values > 0 if positive else values < 0
-        names = labels[rows, columns]
-        out = np.empty(n, dtype=object)
-        for i in range(n):
-            out[i] = "; ".join(
-                f"{names[i, j]} ({values[i, j]:+.2f})" for j in range(top) if keep[i, j]
-            )
-        return out
+    def side(positive: bool) -> np.ndarray:
+        chosen = sides[positive]
+        joined = pa.array([""] * n, pa.string())
+        for i in range(top):  # kept reasons are a prefix of the slots (sorted by strength)
+            columns, mask = chosen[:, i], keep[positive][:, i]
+            if not mask.any():
+                break
+            index = np.where(mask, slot[columns] * n + np.arange(n), 0)
+            label = labels.take(pa.array(index))
+            number = _signed(contributions[np.arange(n), columns])
+            piece = pc.binary_join_element_wise(label, " (", number, ")", "")
+            longer = pc.binary_join_element_wise(joined, piece, "; ") if i else piece
+            joined = pc.if_else(pa.array(mask), longer, joined)
+        return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
 
-    return pick(order[:, :top], True), pick(order[:, ::-1][:, :top], False)
+    return side(True), side(False)
 
 
 def feature_contributions(

@@ -47,6 +47,7 @@ from mqlml.errors import DataError, FileError, MissingColumnError
 from mqlml.events import with_event_features
 from mqlml.explain import PathAttribution, format_reasons, group_matrix
 from mqlml.points import percentile_of
+from mqlml.predict import PREDICTORS, PredictorName, make_predictor
 from mqlml.readers import compression, detect_format, iter_batches, read_table
 
 __all__ = ["OUTPUT_COLUMNS", "ScoreSummary", "Scorer", "score_file", "score_frame"]
@@ -76,9 +77,17 @@ class Scorer:
     reasons : {"top", "all", "none"}, default="top"
         Which leads get reason codes: the two highest tiers, all, or none.
     attribution : {"path", "shap"}, default="path"
-        How LightGBM log-odds are split into per-column contributions (mqlml.explain).
+        How LightGBM log-odds are split into per-column contributions for the reasons
+        (mqlml.explain): path attribution, or exact TreeSHAP for the leads that get
+        reasons (about 100x slower; its time is in ``attribution_seconds``). Sub-scores
+        are path attributions either way.
     top : int, default=3
         Reasons per side.
+    predictor : {"auto", "lightgbm", "compiled"}, default="auto"
+        What predicts the trees (mqlml.predict); ``auto`` uses the compiled trees when
+        the ``fast`` extra is installed and they pass the parity check.
+    cache_dir : path, optional
+        Folder for compiled trees (mqlml.predict.default_cache_dir when omitted).
     """
 
     def __init__(
@@ -88,22 +97,33 @@ class Scorer:
         reasons: Reasons = "top",
         attribution: Attribution = "path",
         top: int = 3,
+        predictor: PredictorName = "auto",
+        cache_dir: str | Path | None = None,
     ) -> None:
         if reasons not in ("top", "all", "none"):
             raise ValueError(f"reasons must be 'top', 'all' or 'none'; got {reasons!r}.")
         if attribution not in ("path", "shap"):
             raise ValueError(f"attribution must be 'path' or 'shap'; got {attribution!r}.")
+        if predictor not in PREDICTORS:
+            raise ValueError(
+                f"predictor must be one of {', '.join(PREDICTORS)}; got {predictor!r}."
+            )
         self.bundle, self.reasons, self.top = bundle, reasons, top
+        self.attribution = attribution
         schema = bundle.schema
         self.features = schema.features
         self.groups = group_matrix(
             self.features, {"fit": schema.fit, "engagement": schema.engagement}
         )
-        self.path: PathAttribution | None = None
-        if bundle.model.model == "lightgbm" and attribution == "path":
-            self.path = PathAttribution.from_booster(
-                bundle.model.booster_, bundle.model.best_iteration_
+        self.predictor = None
+        if bundle.model.model == "lightgbm":
+            model = bundle.model
+            path = PathAttribution.from_booster(model.booster_, model.best_iteration_)
+            self.predictor = make_predictor(
+                model, predictor, groups=self.groups, cache_dir=cache_dir, path=path
             )
+        self.attribution_seconds = 0.0  # time spent on exact TreeSHAP
+        self.reason_rows = 0
         # Reasons for the two highest tiers by default: at or above the second-highest cut.
         cuts = bundle.tiers.cuts
         self.reason_floor = {
@@ -141,27 +161,32 @@ class Scorer:
         _check_keep(keep, frame.columns)
         X = schema.features_frame(frame, row_offset=row_offset)
         n = len(X)
-        contrib = leaves = None
+        contrib = chosen = None
         if n == 0:
-            sub = np.zeros((0, 2))
-            base = 0.0
-        elif self.path is not None:
-            leaves = model.leaf_indices(X)
-            sub, base = self.path.contributions(leaves, self.groups), self.path.base
+            sub, log_odds = np.zeros((0, 2)), np.zeros(0)
+        elif self.predictor is not None:
+            inputs = self.predictor.inputs(model._prepare(X)[0])
+            path = self.attribution == "path"
+            log_odds, sub, _, chosen = self.predictor.explain(
+                inputs, (lambda lo: self._wanted(self.bundle.calibrate(lo))) if path else None
+            )
         else:
             contrib_frame, base_rows = model.contributions(X)
             contrib = contrib_frame.to_numpy()
-            sub, base = contrib @ self.groups, base_rows
-        log_odds = base + sub.sum(axis=1)
+            sub = contrib @ self.groups
+            log_odds = base_rows + sub.sum(axis=1)
         p = self.bundle.calibrate(log_odds)
         reasons_for = np.full(n, "", dtype=object)
         reasons_against = np.full(n, "", dtype=object)
-        wanted = np.flatnonzero(p >= self.reason_floor)
+        wanted = self._wanted(p)
         if len(wanted):
-            if contrib is None:
-                chosen = self.path.contributions(leaves[wanted])
-            else:
+            self.reason_rows += len(wanted)
+            if contrib is not None:
                 chosen = contrib[wanted]
+            elif self.attribution == "shap":
+                start = time.perf_counter()
+                chosen = model.contributions(X.iloc[wanted])[0].to_numpy()
+                self.attribution_seconds += time.perf_counter() - start
             raw = frame.iloc[wanted]
             reasons_for[wanted], reasons_against[wanted] = format_reasons(
                 chosen, raw, self.features, top=self.top
@@ -183,6 +208,10 @@ class Scorer:
         for name in keep:
             out[name] = frame[name].to_numpy()
         return out
+
+    def _wanted(self, p: np.ndarray) -> np.ndarray:
+        """Rows that get reasons."""
+        return np.flatnonzero(p >= self.reason_floor)
 
 
 def _check_keep(
@@ -213,6 +242,7 @@ def score_frame(
     keep: Sequence[str] = (),
     events: pd.DataFrame | None = None,
     as_of: Any = "now",
+    predictor: PredictorName = "auto",
 ) -> pd.DataFrame:
     """Score a DataFrame of leads in memory.
 
@@ -230,6 +260,8 @@ def score_frame(
         ``data.events`` when omitted).
     as_of : "now" or date
         The date the activity-log features are computed as of.
+    predictor : {"auto", "lightgbm", "compiled"}
+        See :class:`Scorer`.
 
     Returns
     -------
@@ -239,7 +271,8 @@ def score_frame(
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle)
     frame = _with_events(bundle, frame, events, as_of)
-    return Scorer(bundle, reasons=reasons, attribution=attribution).score(frame, keep=keep)
+    scorer = Scorer(bundle, reasons=reasons, attribution=attribution, predictor=predictor)
+    return scorer.score(frame, keep=keep)
 
 
 def _with_events(bundle: Bundle, frame: pd.DataFrame, events, as_of) -> pd.DataFrame:
@@ -284,6 +317,10 @@ class ScoreSummary:
         Header names that appear more than once (only unused columns may repeat).
     id_column : str or None
         The id column the counts refer to.
+    predictor : str
+        The predictor that scored (``compiled``, ``lightgbm`` or ``logistic``).
+    reason_rows, attribution_seconds
+        Leads that got reasons, and the seconds their attribution took.
     """
 
     rows: int
@@ -300,6 +337,9 @@ class ScoreSummary:
     empty_features: list[str] = field(default_factory=list)
     duplicated_columns: list[str] = field(default_factory=list)
     id_column: str | None = None
+    predictor: str = "lightgbm"
+    reason_rows: int = 0
+    attribution_seconds: float = 0.0
 
     @property
     def warnings(self) -> list[str]:
@@ -511,6 +551,8 @@ def score_file(
     events: str | Path | pd.DataFrame | None = None,
     as_of: Any = "now",
     progress: Callable[[int], None] | None = None,
+    predictor: PredictorName = "auto",
+    cache_dir: str | Path | None = None,
 ) -> ScoreSummary:
     """Score a CSV or Parquet file into a CSV or Parquet file, streamed in chunks.
 
@@ -549,6 +591,7 @@ def score_file(
         The date activity-log features are computed as of.
     progress : callable, optional
         Called with the number of rows done after each chunk.
+    predictor, cache_dir : see :class:`Scorer`.
 
     Returns
     -------
@@ -598,7 +641,9 @@ def score_file(
     extra = _event_columns(bundle, input, names, events, as_of, delimiter, encoding)
     schema.check_columns([*names, *extra.columns])
     _check_keep(keep, names, schema.id_name, keep_prefix)
-    scorer = Scorer(bundle, reasons=reasons, attribution=attribution)
+    scorer = Scorer(
+        bundle, reasons=reasons, attribution=attribution, predictor=predictor, cache_dir=cache_dir
+    )
     ids = [schema.id_column] if schema.id_column else []
     wanted = [c for c in dict.fromkeys([*ids, *schema.features, *keep]) if c in names]
     file_types = None if in_fmt == "csv" else pq.ParquetFile(input).schema_arrow
@@ -695,6 +740,9 @@ def score_file(
         duplicated_columns=repeated,
         id_column=schema.id_column,
         **odd.result(rows),
+        predictor=scorer.predictor.name if scorer.predictor is not None else "logistic",
+        reason_rows=scorer.reason_rows,
+        attribution_seconds=scorer.attribution_seconds,
     )
 
 

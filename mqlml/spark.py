@@ -99,6 +99,8 @@ def score(
     reasons: Reasons = "top",
     keep: Sequence[str] = (),
     num_threads: int = 1,
+    predictor: str = "auto",
+    attribution: str = "path",
 ) -> DataFrame:
     """Score a Spark DataFrame of leads; the output matches the local scorer's.
 
@@ -117,6 +119,9 @@ def score(
         Input columns passed through after the output columns.
     num_threads : int, default=1
         LightGBM threads per Spark task.
+    predictor, attribution : str
+        As for :class:`mqlml.scoring.Scorer`; each executor rebuilds the compiled trees
+        from the cache (or compiles them, or falls back to LightGBM) on first use.
 
     Returns
     -------
@@ -144,7 +149,15 @@ def score(
     >>> scores = score(spark.read.parquet("leads.parquet"), "models/leads")  # doctest: +SKIP
     >>> scores.filter("is_mql").select("lead_id", "probability").show(5)  # doctest: +SKIP
     """
-    return _score(df, model, reasons=reasons, keep=keep, num_threads=num_threads)
+    return _score(
+        df,
+        model,
+        reasons=reasons,
+        keep=keep,
+        num_threads=num_threads,
+        predictor=predictor,
+        attribution=attribution,
+    )
 
 
 def _score(
@@ -155,6 +168,8 @@ def _score(
     keep: Sequence[str],
     num_threads: int,
     from_csv: bool = False,
+    predictor: str = "auto",
+    attribution: str = "path",
 ) -> DataFrame:
     """:func:`score`; ``from_csv`` reads every column as the local CSV reader would."""
     from pyspark.sql import functions as F
@@ -188,7 +203,12 @@ def _score(
             f"keep columns must not be named like an output column; got {clash}. "
             "Rename them in the input first."
         )
-    scorer = Scorer(_with_threads(bundle, num_threads), reasons=reasons)
+    scorer = Scorer(
+        _with_threads(bundle, num_threads),
+        reasons=reasons,
+        predictor=predictor,
+        attribution=attribution,
+    )
 
     types = {f.name: f.dataType for f in df.schema.fields}
     id_type = types[schema.id_column] if schema.id_column else T.LongType()
@@ -329,6 +349,8 @@ def score_files(
     delimiter: str = ",",
     unique_ids: bool = False,
     num_threads: int = 1,
+    predictor: str = "auto",
+    attribution: str = "path",
 ) -> dict[str, Any]:
     """Score a Parquet or CSV file (or folder of part files) with Spark.
 
@@ -358,6 +380,8 @@ def score_files(
         Otherwise repeats are counted in the output.
     num_threads : int, default=1
         LightGBM threads per Spark task.
+    predictor, attribution : str
+        As for :class:`mqlml.scoring.Scorer`.
 
     Returns
     -------
@@ -414,6 +438,8 @@ def score_files(
             keep=keep,
             num_threads=num_threads,
             from_csv=in_fmt == "csv",
+            predictor=predictor,
+            attribution=attribution,
         )
         id_column = bundle.schema.id_column
         if unique_ids and id_column:
@@ -554,6 +580,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--delimiter", default=",", help="CSV field separator")
     parser.add_argument("--unique-ids", action="store_true", help="fail if an id repeats")
     parser.add_argument("--num-threads", type=int, default=1, help="LightGBM threads per task")
+    parser.add_argument("--predictor", choices=("auto", "lightgbm", "compiled"), default="auto")
+    parser.add_argument("--attribution", choices=("path", "shap"), default="path")
     args = parser.parse_args(argv)
     try:
         summary = score_files(
@@ -568,6 +596,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             delimiter=args.delimiter,
             unique_ids=args.unique_ids,
             num_threads=args.num_threads,
+            predictor=args.predictor,
+            attribution=args.attribution,
         )
     except (MqlmlError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,661 @@
+"""Predictors: LightGBM itself, or the same trees compiled to native code, behind one interface.
+
+A predictor turns the model's prepared frame (``LeadScorer._prepare``: category codes and
+floats) into what scoring needs:
+
+``raw(inputs)``
+    the log-odds;
+``scores(inputs)``
+    the log-odds and the group parts of the path attribution (fit and engagement
+    sub-scores, see mqlml.explain), which sum with the base to the log-odds;
+``contributions(inputs, rows)``
+    per-column path contributions of some rows (the leads that get reasons);
+``explain(inputs, select)``
+    all three at once, the rows chosen from the log-odds (the compiled predictor then
+    reads them from one multi-output compiled ensemble).
+
+``lightgbm``
+    ``booster.predict`` (one ``pred_leaf`` call, then per-leaf sums): no extra needed.
+``compiled``
+    the trees compiled to native code by pylignum (``pip install 'mqlml[fast]'``, a C
+    compiler at first use). Its log-odds equal LightGBM's bit for bit on every model
+    tried. The sub-scores are tree ensembles too, with the same splits and the path
+    attribution of each leaf as leaf values, so they are compiled with the model into
+    one multi-output ensemble (subtrees with one value merged; the model's own output
+    stays bit-identical); per-column contributions for reasons are one such ensemble
+    per column, compiled as one multi-output model.
+``auto``
+    ``compiled`` when it is installed, compiles and passes the parity check, otherwise
+    ``lightgbm``, with one logged line saying why.
+
+The parity check predicts a sample built from the model's own split points (each
+threshold, its neighbours, NaN, every category code incl. the rare level) plus any rows the
+caller passes, with LightGBM and with the compiled trees: the largest difference in
+log-odds (and in sub-scores and contributions against the path attribution from
+LightGBM's leaves) must be at most :data:`PARITY_TOLERANCE`.
+
+Compiled libraries are built once per model and cached in a folder (default
+``~/.cache/mqlml/compiled``), keyed by the sha256 of the model text, written to a temporary
+name and renamed, so two processes never load half a file. A cached library is native
+code: keep the cache folder as private as the bundles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from mqlml.errors import MqlmlError
+from mqlml.explain import PathAttribution
+
+__all__ = [
+    "PARITY_TOLERANCE",
+    "PREDICTORS",
+    "CompiledPredictor",
+    "LightGBMPredictor",
+    "PredictorError",
+    "default_cache_dir",
+    "float_matrix",
+    "make_predictor",
+]
+
+PredictorName = Literal["auto", "lightgbm", "compiled"]
+Selector = Callable[[np.ndarray], np.ndarray]
+Explained = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
+PREDICTORS: tuple[str, ...] = ("auto", "lightgbm", "compiled")
+_DERIVATION = 1  # how the compiled ensembles are derived from the model (in cache names)
+PARITY_TOLERANCE = 1e-9
+"""Largest difference in log-odds the compiled trees may show against LightGBM."""
+
+log = logging.getLogger(__name__)
+
+
+class PredictorError(MqlmlError, RuntimeError):
+    """The compiled predictor is not installed, failed to compile or disagrees with LightGBM."""
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/mqlml/compiled`` (``~/.cache/mqlml/compiled`` by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mqlml" / "compiled"
+
+
+def float_matrix(data: pd.DataFrame) -> np.ndarray:
+    """The model's prepared frame as a C-contiguous float64 matrix.
+
+    Category columns become their codes, missing as NaN: what LightGBM itself makes of a
+    pandas frame with categorical columns.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": pd.Categorical(["x", None, "y"]), "b": [1.0, 2.0, 3.0]})
+    >>> float_matrix(frame).tolist()
+    [[0.0, 1.0], [nan, 2.0], [1.0, 3.0]]
+    """
+    out = np.empty((len(data), data.shape[1]), dtype=np.float64)
+    for j, name in enumerate(data.columns):
+        col = data[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes = col.cat.codes.to_numpy()
+            out[:, j] = codes
+            out[codes < 0, j] = np.nan
+        else:
+            out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+class LightGBMPredictor:
+    """Predict with the LightGBM booster (``pred_leaf`` and per-leaf path sums).
+
+    Parameters
+    ----------
+    model : mqlml.model.LeadScorer
+        A fitted LightGBM scorer.
+    groups : numpy.ndarray of shape (n_features, k)
+        0/1 matrix of the sub-score groups (mqlml.explain.group_matrix).
+    path : PathAttribution, optional
+        The model's per-leaf tables (built when omitted).
+    """
+
+    name = "lightgbm"
+
+    def __init__(self, model, groups: np.ndarray, path: PathAttribution | None = None) -> None:
+        self.model = model
+        self.groups = np.asarray(groups, dtype=np.float64)
+        self.path = path or PathAttribution.from_booster(model.booster_, model.best_iteration_)
+        self.base = self.path.base
+        self.note = ""
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"num_iteration": self.model.best_iteration_, **self.model._threads()}
+
+    def inputs(self, data: pd.DataFrame) -> dict[str, Any]:
+        """Engine input for the model's prepared frame (leaf indices are kept once computed)."""
+        return {"data": data}
+
+    def raw(self, inputs: dict[str, Any]) -> np.ndarray:
+        """Log-odds, exactly ``booster.predict(raw_score=True)``."""
+        out = self.model.booster_.predict(inputs["data"], raw_score=True, **self._kwargs())
+        return np.asarray(out, dtype=np.float64)
+
+    def leaves(self, inputs: dict[str, Any]) -> np.ndarray:
+        """Leaf index per row and tree, shape (n, n_trees)."""
+        if "leaves" not in inputs:
+            data = inputs["data"]
+            out = self.model.booster_.predict(data, pred_leaf=True, **self._kwargs())
+            inputs["leaves"] = np.asarray(out, dtype=np.int32).reshape(len(data), -1)
+        return inputs["leaves"]
+
+    def scores(self, inputs: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Log-odds (base + path parts) and the group parts, shape (n,) and (n, k)."""
+        sub = self.path.contributions(self.leaves(inputs), self.groups)
+        return self.base + sub.sum(axis=1), sub
+
+    def contributions(self, inputs: dict[str, Any], rows: np.ndarray) -> np.ndarray:
+        """Per-column path contributions of ``rows``, shape (len(rows), n_features)."""
+        return self.path.contributions(self.leaves(inputs)[rows])
+
+    def explain(self, inputs: dict[str, Any], select: Selector | None = None) -> Explained:
+        """Log-odds, group parts, the rows ``select`` picks and their contributions.
+
+        Parameters
+        ----------
+        inputs : engine input
+            From :meth:`inputs`.
+        select : callable, optional
+            Log-odds -> indices of the rows that need per-column contributions.
+
+        Returns
+        -------
+        (log_odds, parts, rows, contributions)
+            Shapes (n,), (n, k), (m,), (m, n_features); ``contributions`` is None when
+            ``select`` is.
+        """
+        log_odds, sub = self.scores(inputs)
+        if select is None:
+            return log_odds, sub, np.zeros(0, dtype=np.intp), None
+        rows = select(log_odds)
+        return log_odds, sub, rows, self.contributions(inputs, rows)
+
+    def __repr__(self) -> str:
+        return "LightGBMPredictor()"
+
+
+class CompiledPredictor:
+    """The model's trees compiled to native code (pylignum), with sub-scores and leaves.
+
+    Built by :func:`make_predictor`; compiles on first use and then loads from the cache.
+
+    Parameters
+    ----------
+    model : mqlml.model.LeadScorer
+        A fitted LightGBM scorer.
+    groups : numpy.ndarray of shape (n_features, k)
+        0/1 matrix of the sub-score groups.
+    cache_dir : path, optional
+        Where compiled libraries are kept (:func:`default_cache_dir` when omitted).
+    path : PathAttribution, optional
+        The model's per-leaf tables (built when omitted).
+    sample : pandas.DataFrame, optional
+        Prepared rows added to the parity sample.
+
+    Raises
+    ------
+    PredictorError
+        pylignum is not installed, compilation failed, or the parity check failed.
+    """
+
+    name = "compiled"
+
+    def __init__(
+        self,
+        model,
+        groups: np.ndarray,
+        *,
+        cache_dir: str | Path | None = None,
+        path: PathAttribution | None = None,
+        sample: pd.DataFrame | None = None,
+    ) -> None:
+        try:
+            import lignum
+        except ImportError:
+            raise PredictorError(
+                "predictor 'compiled' must have its engine installed; pylignum is missing. "
+                "Install it with pip install 'mqlml[fast]' or use --predictor lightgbm."
+            ) from None
+        self._lignum = lignum
+        self.model = model
+        self.groups = np.asarray(groups, dtype=np.float64)
+        self.path = path or PathAttribution.from_booster(model.booster_, model.best_iteration_)
+        self.base = self.path.base
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.note = ""
+        text = model.booster_.model_to_string(num_iteration=model.best_iteration_)
+        self._text = _ModelText(text)
+        self.key = hashlib.sha256(text.encode()).hexdigest()
+        # One compiled multi-output ensemble: output 0 the model itself, then one per
+        # sub-score but the last (which is what remains of the log-odds).
+        leaf_values = [
+            np.array(t["leaf_value"].split(" "), dtype=np.float64) for t in self._text.trees
+        ]
+        outputs = [leaf_values] + [[t @ g for t in self.path.tables] for g in self.groups.T[:-1]]
+        self._scores = self._engine(
+            "scores", lambda: self._text.multi_output(outputs), self.groups.tobytes()
+        )
+        self._contrib_engine = None
+        self._check(self._parity_sample(sample))
+
+    # ------------------------------------------------------------ building
+    def _engine(self, part: str, text: Callable[[], str], detail: bytes = b""):
+        """A compiled lignum model, loaded from the cache or built (from ``text()``) into it.
+
+        The cache holds lignum's binary model (``.bin``) and the library (``.so``), named
+        by the sha256 of the booster's model text, the part and what it is derived with;
+        both are written under temporary names and renamed, the library last.
+        """
+        lignum = self._lignum
+        tag = hashlib.sha256(f"{_DERIVATION}:{part}:".encode() + detail).hexdigest()[:12]
+        stem = f"{self.key}.{part}.{tag}"
+        model_file, library = self.cache_dir / f"{stem}.bin", self.cache_dir / f"{stem}.so"
+        if library.is_file() and model_file.is_file():
+            try:
+                return lignum.load(str(model_file), compiled=str(library))
+            except (RuntimeError, ValueError, OSError):
+                pass  # another lignum version or a damaged file: build it again
+        with tempfile.TemporaryDirectory(prefix="mqlml-compile-") as work:
+            source = Path(work) / "model.txt"
+            source.write_text(text())
+            try:
+                engine = lignum.load(str(source))
+            except (RuntimeError, ValueError) as exc:
+                raise PredictorError(
+                    f"model must be readable by the compiled engine; pylignum refused it: {exc}. "
+                    "Use --predictor lightgbm."
+                ) from None
+            suffix = f".{os.getpid()}.tmp"
+            tmp_model = model_file.with_name(f".{model_file.name}{suffix}")
+            tmp_library = library.with_name(f".{library.name}{suffix}")
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                engine.compile(work_dir=work, library=str(tmp_library))
+                engine.save(str(tmp_model))
+                os.replace(tmp_model, model_file)
+                os.replace(tmp_library, library)
+            except (RuntimeError, OSError) as exc:
+                raise PredictorError(
+                    f"the model's trees must compile to native code; {exc}. Install a C "
+                    "compiler (cc) or use --predictor lightgbm."
+                ) from None
+            finally:
+                tmp_model.unlink(missing_ok=True)
+                tmp_library.unlink(missing_ok=True)
+        return engine
+
+    def _contributions_engine(self):
+        """One compiled output per column: its path contribution (built on first use)."""
+        if self._contrib_engine is None:
+            tables = self.path.tables
+            width = tables[0].shape[1] if tables else 0
+            columns = [[t[:, j] for t in tables] for j in range(width)]
+            engine = self._engine("columns", lambda: self._text.multi_output(columns))
+            sample = self._parity_sample(None)
+            got = self._predict(engine, sample).reshape(len(sample), -1)
+            want = self.path.contributions(self._lightgbm_leaves(sample))
+            diff = float(np.max(np.abs(got - want))) if got.size else 0.0
+            if not diff <= PARITY_TOLERANCE:
+                raise PredictorError(
+                    f"compiled contributions must be within {PARITY_TOLERANCE:g} of the path "
+                    f"attribution; got a max abs difference of {diff:.3g}. Use "
+                    "--predictor lightgbm."
+                )
+            self._contrib_engine = engine
+        return self._contrib_engine
+
+    def _lightgbm_leaves(self, matrix: np.ndarray) -> np.ndarray:
+        leaves = self.model.booster_.predict(matrix, pred_leaf=True, **self._kwargs())
+        return np.asarray(leaves, dtype=np.int32).reshape(len(matrix), -1)
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"num_iteration": self.model.best_iteration_, **self.model._threads()}
+
+    def _parity_sample(self, sample: pd.DataFrame | None, rows: int = 2000) -> np.ndarray:
+        """Rows at and around every split point, NaN and each category code (seeded)."""
+        rng = np.random.default_rng(0)
+        columns = []
+        for values in self._text.split_points():
+            candidates = np.concatenate([values, [np.nan, 0.0]])
+            columns.append(rng.choice(candidates, size=rows))
+        out = np.column_stack(columns) if columns else np.empty((rows, 0))
+        if sample is not None and len(sample):
+            out = np.concatenate([out, float_matrix(sample)])
+        return np.ascontiguousarray(out)
+
+    def _check(self, sample: np.ndarray) -> None:
+        want = np.asarray(
+            self.model.booster_.predict(sample, raw_score=True, **self._kwargs()), np.float64
+        )
+        got = self._outputs(sample)
+        diff = float(np.max(np.abs(got[:, 0] - want))) if len(want) else 0.0
+        if not diff <= PARITY_TOLERANCE:
+            raise PredictorError(
+                f"compiled log-odds must be within {PARITY_TOLERANCE:g} of LightGBM's; got a "
+                f"max abs difference of {diff:.3g} on {len(sample)} parity rows. Use "
+                "--predictor lightgbm (and report the model)."
+            )
+        want_sub = self.path.contributions(self._lightgbm_leaves(sample), self.groups)
+        diff = float(np.max(np.abs(got[:, 1:] - want_sub[:, :-1]))) if got.size else 0.0
+        if not diff <= PARITY_TOLERANCE:
+            raise PredictorError(
+                f"compiled sub-scores must be within {PARITY_TOLERANCE:g} of the path "
+                f"attribution; got a max abs difference of {diff:.3g}. Use "
+                "--predictor lightgbm."
+            )
+
+    # ---------------------------------------------------------- predicting
+    def _predict(self, engine, matrix: np.ndarray) -> np.ndarray:
+        threads = self.model.n_jobs
+        n_jobs = -1 if threads is None or int(threads) <= 0 else int(threads)
+        return np.asarray(engine.predict(matrix, raw_score=True, n_jobs=n_jobs), np.float64)
+
+    def inputs(self, data: pd.DataFrame) -> np.ndarray:
+        """The float64 matrix of the model's prepared frame (:func:`float_matrix`)."""
+        return float_matrix(data)
+
+    def _outputs(self, inputs: np.ndarray) -> np.ndarray:
+        out = self._predict(self._scores, inputs)
+        return out.reshape(len(inputs), -1)
+
+    def raw(self, inputs: np.ndarray) -> np.ndarray:
+        """Log-odds, bit-identical to ``booster.predict(raw_score=True)`` on the models tried."""
+        return np.ascontiguousarray(self._outputs(inputs)[:, 0])
+
+    def scores(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log-odds and the group parts (the last group is the log-odds minus the others)."""
+        out = self._outputs(inputs)
+        raw = np.ascontiguousarray(out[:, 0])
+        sub = np.empty((len(raw), self.groups.shape[1]))
+        sub[:, :-1] = out[:, 1:]
+        sub[:, -1] = raw - self.base - out[:, 1:].sum(axis=1)
+        return raw, sub
+
+    def contributions(self, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Per-column path contributions of ``rows``, shape (len(rows), n_features)."""
+        if not len(rows):
+            return np.zeros((0, len(self.model.feature_names_in_)))
+        matrix = np.ascontiguousarray(inputs[rows])
+        out = self._predict(self._contributions_engine(), matrix)
+        return out.reshape(len(matrix), -1)
+
+    def explain(self, inputs: np.ndarray, select: Selector | None = None) -> Explained:
+        """As :meth:`LightGBMPredictor.explain`."""
+        raw, sub = self.scores(inputs)
+        if select is None:
+            return raw, sub, np.zeros(0, dtype=np.intp), None
+        rows = np.asarray(select(raw))
+        return raw, sub, rows, self.contributions(inputs, rows)
+
+    def __reduce__(self):  # engines do not pickle: rebuild (from the cache) where unpickled
+        return (_rebuild_compiled, (self.model, self.groups, str(self.cache_dir)))
+
+    def __repr__(self) -> str:
+        return f"CompiledPredictor(key={self.key[:12]!r})"
+
+
+def _rebuild_compiled(model, groups, cache_dir):
+    return make_predictor(model, "auto", groups=groups, cache_dir=cache_dir)
+
+
+def make_predictor(
+    model,
+    predictor: PredictorName = "auto",
+    *,
+    groups: np.ndarray,
+    cache_dir: str | Path | None = None,
+    path: PathAttribution | None = None,
+    sample: pd.DataFrame | None = None,
+) -> LightGBMPredictor | CompiledPredictor:
+    """The predictor for a fitted LightGBM scorer.
+
+    Parameters
+    ----------
+    model : mqlml.model.LeadScorer
+        A fitted scorer with ``model="lightgbm"``.
+    predictor : {"auto", "lightgbm", "compiled"}
+        ``auto`` tries ``compiled`` and falls back to ``lightgbm`` with one logged warning
+        that says why; ``compiled`` raises instead.
+    groups : numpy.ndarray of shape (n_features, k)
+        0/1 matrix of the sub-score groups.
+    cache_dir : path, optional
+        Folder for compiled libraries (:func:`default_cache_dir` when omitted).
+    path : PathAttribution, optional
+        The model's per-leaf tables, when the caller has them.
+    sample : pandas.DataFrame, optional
+        Prepared rows added to the parity sample.
+
+    Returns
+    -------
+    LightGBMPredictor or CompiledPredictor
+        Its ``note`` says why ``auto`` fell back (empty otherwise).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``predictor`` name or a model without trees.
+    PredictorError
+        ``compiled`` was asked for and is unavailable or fails the parity check.
+    """
+    if predictor not in PREDICTORS:
+        raise ValueError(
+            f"predictor must be one of {', '.join(PREDICTORS)}; got {predictor!r}. "
+            "Pick one of those."
+        )
+    if getattr(model, "model", None) != "lightgbm":
+        raise ValueError(
+            f"a predictor needs model='lightgbm'; got {getattr(model, 'model', None)!r}. "
+            "The logistic model predicts with scikit-learn."
+        )
+    path = path or PathAttribution.from_booster(model.booster_, model.best_iteration_)
+    if predictor != "lightgbm":
+        try:
+            return CompiledPredictor(model, groups, cache_dir=cache_dir, path=path, sample=sample)
+        except PredictorError as exc:
+            if predictor == "compiled":
+                raise
+            fallback = LightGBMPredictor(model, groups, path)
+            fallback.note = f"predictor auto: using lightgbm, because {exc}"
+            log.warning(fallback.note)
+            return fallback
+    return LightGBMPredictor(model, groups, path)
+
+
+class _ModelText:
+    """A LightGBM model text, split into its header, its trees and the rest."""
+
+    def __init__(self, text: str) -> None:
+        lines = text.split("\n")
+        starts = [i for i, line in enumerate(lines) if line.startswith("Tree=")]
+        end = lines.index("end of trees")
+        self.header = [line for line in lines[: starts[0] if starts else end]]
+        self.footer = lines[end:]
+        self.trees: list[dict[str, str]] = []
+        for a, b in zip(starts, [*starts[1:], end], strict=True):
+            fields = {}
+            for line in lines[a + 1 : b]:
+                if "=" in line:
+                    key, value = line.split("=", 1)
+                    fields[key] = value
+            self.trees.append(fields)
+
+    def _render(self, header: Sequence[str], trees: Sequence[dict[str, str]]) -> str:
+        # tree_sizes would no longer match the trees: readers then parse them in order.
+        out = [line for line in header if not line.startswith("tree_sizes=")]
+        if out and out[-1] != "":
+            out.append("")
+        for i, fields in enumerate(trees):
+            out.append(f"Tree={i}")
+            out += [f"{k}={v}" for k, v in fields.items()]
+            out.append("")
+            out.append("")
+        return "\n".join(out + self.footer)
+
+    def with_leaf_values(self, values: Sequence[np.ndarray]) -> str:
+        """The same ensemble with other leaf values (one array per tree).
+
+        A subtree whose leaves all get the same value becomes one leaf (the sub-score of
+        a group does not change below the last split on one of its columns), so the
+        result walks fewer nodes than the model.
+        """
+        trees = [
+            _pruned(fields, np.ravel(leaf)) for fields, leaf in zip(self.trees, values, strict=True)
+        ]
+        return self._render(self.header, trees)
+
+    def multi_output(self, values: Sequence[Sequence[np.ndarray]]) -> str:
+        """A multiclass ensemble with one output per entry of ``values``.
+
+        Output k is the model's trees with leaf values ``values[k][t]`` (pruned as in
+        :meth:`with_leaf_values`); its raw scores are the k-th column of the prediction.
+        """
+        k = len(values)
+        header = []
+        for line in self.header:
+            if line.startswith("num_class="):
+                line = f"num_class={k}"
+            elif line.startswith("num_tree_per_iteration="):
+                line = f"num_tree_per_iteration={k}"
+            elif line.startswith("objective="):
+                line = f"objective=multiclass num_class:{k}"
+            header.append(line)
+        trees = [
+            _pruned(self.trees[t], np.ravel(values[j][t]))
+            for t in range(len(self.trees))
+            for j in range(k)
+        ]
+        return self._render(header, trees)
+
+    def split_points(self) -> list[np.ndarray]:
+        """Per feature: numeric thresholds with their neighbours, or category codes."""
+        names = next(x for x in self.header if x.startswith("feature_names=")).split("=", 1)
+        infos = next(x for x in self.header if x.startswith("feature_infos=")).split("=", 1)
+        n = len(names[1].split(" "))
+        points: list[list[float]] = [[] for _ in range(n)]
+        cats: list[set[int]] = [set() for _ in range(n)]
+        for j, info in enumerate(infos[1].split(" ")):
+            if info.startswith("["):  # numeric: [min:max]
+                lo, hi = (float(v) for v in info[1:-1].split(":"))
+                points[j] += [lo - 1, lo, hi, hi + 1]
+            elif info != "none":  # categorical: the levels seen, ':'-separated
+                cats[j] |= {int(v) for v in info.split(":")}
+        for fields in self.trees:
+            if not fields.get("split_feature"):
+                continue
+            features = [int(v) for v in fields["split_feature"].split(" ")]
+            thresholds = [float(v) for v in fields["threshold"].split(" ")]
+            kinds = [int(v) for v in fields["decision_type"].split(" ")]
+            for f, t, d in zip(features, thresholds, kinds, strict=True):
+                if d & 1:  # categorical split: its threshold indexes cat_boundaries
+                    continue
+                points[f] += [t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf)]
+        out = []
+        for j in range(n):
+            if cats[j]:
+                codes = sorted(c for c in cats[j] if c >= 0)
+                out.append(np.asarray([*codes, max(codes) + 1], dtype=np.float64))
+            else:
+                out.append(np.unique(np.asarray(points[j], dtype=np.float64)))
+        return out
+
+
+_NODE_FIELDS = ("split_feature", "split_gain", "threshold", "decision_type")
+_INTERNAL_FIELDS = ("internal_value", "internal_weight", "internal_count")
+
+
+def _pruned(fields: dict[str, str], leaf_values: np.ndarray) -> dict[str, str]:
+    """One tree of a model text with new leaf values, equal-valued subtrees merged."""
+    n_leaves = int(fields["num_leaves"])
+    out = {k: v for k, v in fields.items() if k not in ("leaf_weight", "leaf_count")}
+    if n_leaves <= 1:
+        out["leaf_value"] = repr(float(leaf_values[0]))
+        return _with_counts(out, 1)
+    arrays = {k: fields[k].split(" ") for k in (*_NODE_FIELDS, *_INTERNAL_FIELDS) if fields.get(k)}
+    left = [int(v) for v in fields["left_child"].split(" ")]
+    right = [int(v) for v in fields["right_child"].split(" ")]
+    bounds = [int(v) for v in fields.get("cat_boundaries", "0").split(" ") if v]
+    cat_words = fields.get("cat_threshold", "").split(" ")
+
+    def constant(child: int) -> float | None:  # the one value of a subtree, if it has one
+        if child < 0:
+            return float(leaf_values[~child])
+        a, b = constant(left[child]), constant(right[child])
+        return a if a is not None and a == b else None
+
+    nodes: list[int] = []  # kept internal nodes, in the new order
+    leaves: list[float] = []
+    new_left: list[int] = []
+    new_right: list[int] = []
+
+    def build(child: int) -> int:  # the new reference (node index, or ~leaf index)
+        value = constant(child)
+        if value is not None:
+            leaves.append(value)
+            return ~(len(leaves) - 1)
+        index = len(nodes)
+        nodes.append(child)
+        new_left.append(0)
+        new_right.append(0)
+        new_left[index] = build(left[child])
+        new_right[index] = build(right[child])
+        return index
+
+    root = build(0)
+    if root < 0:  # the whole tree is one value
+        single = {k: "" for k in (*_NODE_FIELDS, "left_child", "right_child", *_INTERNAL_FIELDS)}
+        out.update(single, num_leaves="1", num_cat="0", leaf_value=repr(leaves[0]))
+        out.pop("cat_boundaries", None)
+        out.pop("cat_threshold", None)
+        return _with_counts(out, 1)
+    for key, values in arrays.items():
+        out[key] = " ".join(values[i] for i in nodes)
+    # Categorical splits index their bitsets in cat_boundaries: renumber the kept ones.
+    kinds = [int(arrays["decision_type"][i]) for i in nodes]
+    thresholds = out["threshold"].split(" ")
+    new_bounds, new_words = [0], []
+    for j, (node, kind) in enumerate(zip(nodes, kinds, strict=True)):
+        if kind & 1:
+            cat = int(float(arrays["threshold"][node]))
+            new_words += cat_words[bounds[cat] : bounds[cat + 1]]
+            thresholds[j] = str(len(new_bounds) - 1)
+            new_bounds.append(len(new_words))
+    out["threshold"] = " ".join(thresholds)
+    out["num_cat"] = str(len(new_bounds) - 1)
+    if len(new_bounds) > 1:
+        out["cat_boundaries"] = " ".join(map(str, new_bounds))
+        out["cat_threshold"] = " ".join(new_words)
+    else:
+        out.pop("cat_boundaries", None)
+        out.pop("cat_threshold", None)
+    out["left_child"] = " ".join(map(str, new_left))
+    out["right_child"] = " ".join(map(str, new_right))
+    out["num_leaves"] = str(len(leaves))
+    out["leaf_value"] = " ".join(repr(v) for v in leaves)
+    return _with_counts(out, len(leaves))
+
+
+def _with_counts(fields: dict[str, str], n_leaves: int) -> dict[str, str]:
+    """Leaf weights and counts (unused by prediction) as zeros, in the reader's order."""
+    order = [
+        "num_leaves", "num_cat", *_NODE_FIELDS, "left_child", "right_child", "leaf_value",
+        "leaf_weight", "leaf_count", *_INTERNAL_FIELDS, "cat_boundaries", "cat_threshold",
+    ]  # fmt: skip
+    fields = dict(fields, leaf_weight=" ".join(["0"] * n_leaves))
+    fields["leaf_count"] = " ".join(["0"] * n_leaves)
+    head = {k: fields[k] for k in order if k in fields}
+    return head | {k: v for k, v in fields.items() if k not in head}

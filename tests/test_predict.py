@@ -1,0 +1,282 @@
+import logging
+import pickle
+import re
+import shutil
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mqlml.cli import app
+from mqlml.datasets import make_leads
+from mqlml.explain import group_matrix
+from mqlml.model import RARE_LEVEL, LeadScorer
+from mqlml.predict import (
+    CompiledPredictor,
+    LightGBMPredictor,
+    PredictorError,
+    float_matrix,
+    make_predictor,
+)
+from mqlml.scoring import Scorer, score_file
+
+lignum = pytest.importorskip("lignum", reason="the fast extra (pylignum) is not installed")
+needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc)")
+
+
+def _odd_leads(n: int, seed: int) -> pd.DataFrame:
+    """Leads with missing numbers and categories, rare and unseen levels, a literal __rare__."""
+    frame = make_leads(n, seed=seed).drop(columns=["converted"])
+    rng = np.random.default_rng(seed)
+    for name in ("pricing_page_visits", "days_since_last_activity", "job_title", "country"):
+        if name in frame:
+            frame.loc[rng.random(n) < 0.1, name] = None
+    frame.loc[rng.random(n) < 0.02, "job_title"] = "Chief Unseen Officer"
+    frame.loc[rng.random(n) < 0.01, "industry"] = RARE_LEVEL
+    return frame
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    if shutil.which("cc") is None:
+        pytest.skip("compiling trees needs a C compiler (cc)")
+    return tmp_path_factory.mktemp("compiled")
+
+
+@pytest.fixture(scope="module")
+def rare_model():
+    """A LeadScorer whose training data has levels seen too rarely to keep."""
+    frame = make_leads(6000, seed=3)
+    y = frame.pop("converted")
+    frame = frame.drop(columns=["lead_id", "created_at"])
+    frame.loc[frame.index[:15], "industry"] = "Rare Industry"  # < min_category_count
+    frame.loc[frame.index[15:30], "job_title"] = None
+    frame.loc[frame.index[30:200], "pricing_page_visits"] = np.nan
+    model = LeadScorer(n_estimators=60, min_category_count=20, random_state=0)
+    return model.fit(frame, y)
+
+
+def _groups(model):
+    names = list(model.feature_names_in_)
+    half = len(names) // 2
+    return group_matrix(names, {"a": names[:half], "b": names[half:]})
+
+
+@pytest.fixture(scope="module")
+def predictors(rare_model, cache):
+    groups = _groups(rare_model)
+    compiled = make_predictor(rare_model, "compiled", groups=groups, cache_dir=cache)
+    return compiled, make_predictor(rare_model, "lightgbm", groups=groups)
+
+
+@pytest.fixture(scope="module")
+def prepared(rare_model):
+    frame = _odd_leads(4000, seed=8)
+    frame["industry"] = frame["industry"].where(frame.index % 7 != 0, "Rare Industry")
+    data, _ = rare_model._prepare(frame[list(rare_model.feature_names_in_)])
+    return data
+
+
+def test_rare_model_has_the_cases_the_parity_must_cover(rare_model, prepared):
+    assert "Rare Industry" not in rare_model.categories_["industry"]
+    industry = prepared[f"f{list(rare_model.feature_names_in_).index('industry')}"]
+    assert (industry == RARE_LEVEL).sum() > 0  # rare, unseen and literal __rare__ all land here
+    assert industry.isna().any() and prepared.isna().any().any()
+
+
+def test_compiled_log_odds_equal_lightgbm(predictors, prepared, rare_model):
+    compiled, lightgbm = predictors
+    assert isinstance(compiled, CompiledPredictor) and compiled.note == ""
+    got = compiled.raw(compiled.inputs(prepared))
+    want = rare_model.booster_.predict(
+        prepared, raw_score=True, num_iteration=rare_model.best_iteration_
+    )
+    assert np.max(np.abs(got - want)) <= 1e-12
+    np.testing.assert_array_equal(got, lightgbm.raw(lightgbm.inputs(prepared)))
+
+
+def test_compiled_sub_scores_and_contributions_equal_the_path_attribution(predictors, prepared):
+    compiled, lightgbm = predictors
+    a, b = compiled.inputs(prepared), lightgbm.inputs(prepared)
+    raw_c, sub_c = compiled.scores(a)
+    raw_l, sub_l = lightgbm.scores(b)
+    assert np.max(np.abs(raw_c - raw_l)) <= 1e-12
+    assert np.max(np.abs(sub_c - sub_l)) <= 1e-12
+    np.testing.assert_allclose(sub_c.sum(axis=1) + compiled.base, raw_c, atol=1e-12)
+    rows = np.arange(0, len(prepared), 5)
+    np.testing.assert_allclose(
+        compiled.contributions(a, rows), lightgbm.contributions(b, rows), atol=1e-12
+    )
+
+
+def test_float_matrix_is_what_lightgbm_sees(prepared, rare_model):
+    matrix = float_matrix(prepared)
+    assert matrix.flags.c_contiguous and matrix.dtype == np.float64
+    kwargs = {"raw_score": True, "num_iteration": rare_model.best_iteration_}
+    np.testing.assert_array_equal(
+        rare_model.booster_.predict(matrix, **kwargs),
+        rare_model.booster_.predict(prepared, **kwargs),
+    )
+
+
+def test_cache_is_keyed_by_the_model_text_and_reused(rare_model, cache, monkeypatch):
+    import hashlib
+
+    text = rare_model.booster_.model_to_string(num_iteration=rare_model.best_iteration_)
+    key = hashlib.sha256(text.encode()).hexdigest()
+    make_predictor(rare_model, "compiled", groups=_groups(rare_model), cache_dir=cache)
+    names = sorted(p.name for p in cache.iterdir())
+    assert any(n.startswith(f"{key}.scores.") and n.endswith(".so") for n in names)
+    assert any(n.startswith(f"{key}.scores.") and n.endswith(".bin") for n in names)
+    assert not [n for n in names if n.endswith(".tmp")]
+
+    def no_compile(self, *args, **kwargs):
+        raise AssertionError("compiled again despite the cache")
+
+    monkeypatch.setattr(lignum.Model, "compile", no_compile)
+    again = make_predictor(rare_model, "compiled", groups=_groups(rare_model), cache_dir=cache)
+    assert isinstance(again, CompiledPredictor)
+
+
+@needs_cc
+def test_a_corrupt_cached_library_is_rebuilt(rare_model, tmp_path):
+    groups = _groups(rare_model)
+    make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
+    (raw,) = tmp_path.glob("*.scores.*.so")
+    raw.write_bytes(b"not a library")
+    rebuilt = make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
+    assert isinstance(rebuilt, CompiledPredictor)
+    assert raw.stat().st_size > 100
+
+
+def test_compiled_predictor_pickles_as_its_recipe(predictors, prepared):
+    compiled, _ = predictors
+    back = pickle.loads(pickle.dumps(compiled))
+    assert isinstance(back, CompiledPredictor)
+    a = compiled.inputs(prepared)
+    np.testing.assert_array_equal(back.raw(a), compiled.raw(a))
+
+
+def test_engine_missing_falls_back_with_one_line(rare_model, cache, monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "lignum", None)  # import lignum raises ImportError
+    with caplog.at_level(logging.WARNING, logger="mqlml.predict"):
+        got = make_predictor(rare_model, "auto", groups=_groups(rare_model), cache_dir=cache)
+    assert isinstance(got, LightGBMPredictor)
+    assert re.search(r"predictor auto: using lightgbm, because .*pylignum is missing", got.note)
+    assert [r.getMessage() for r in caplog.records] == [got.note]
+    with pytest.raises(PredictorError, match=r"must have its engine installed; pylignum is"):
+        make_predictor(rare_model, "compiled", groups=_groups(rare_model), cache_dir=cache)
+
+
+def test_compilation_failure_falls_back(rare_model, tmp_path, monkeypatch):
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("cc: command not found")
+
+    monkeypatch.setattr(lignum.Model, "compile", broken)
+    got = make_predictor(rare_model, "auto", groups=_groups(rare_model), cache_dir=tmp_path)
+    assert isinstance(got, LightGBMPredictor)
+    assert "must compile to native code; cc: command not found" in got.note
+    with pytest.raises(PredictorError, match=r"trees must compile to native code; cc: command"):
+        make_predictor(rare_model, "compiled", groups=_groups(rare_model), cache_dir=tmp_path)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_parity_failure_falls_back(rare_model, cache, monkeypatch):
+    real = lignum.Model.predict
+
+    def off(self, X, raw_score=False, **kwargs):
+        return real(self, X, raw_score=raw_score, **kwargs) + 1e-6
+
+    monkeypatch.setattr(lignum.Model, "predict", off)
+    got = make_predictor(rare_model, "auto", groups=_groups(rare_model), cache_dir=cache)
+    assert isinstance(got, LightGBMPredictor)
+    assert re.search(r"within 1e-09 of LightGBM's; got a max abs difference of 1e-06", got.note)
+    with pytest.raises(PredictorError, match=r"compiled log-odds must be within 1e-09"):
+        make_predictor(rare_model, "compiled", groups=_groups(rare_model), cache_dir=cache)
+
+
+def test_bad_predictor_name_and_logistic_model(rare_model):
+    with pytest.raises(ValueError, match=r"predictor must be one of auto, lightgbm, compiled"):
+        make_predictor(rare_model, "fast", groups=_groups(rare_model))
+    logistic = LeadScorer(model="logistic")
+    logistic.model = "logistic"
+    with pytest.raises(ValueError, match=r"a predictor needs model='lightgbm'; got 'logistic'"):
+        make_predictor(logistic, groups=np.zeros((1, 1)))
+
+
+# ------------------------------------------------------- through the scorer and the CLI
+@pytest.fixture(scope="module")
+def bundle(trained):
+    return trained.bundle
+
+
+@pytest.fixture(scope="module")
+def odd_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("odd") / "leads.parquet"
+    _odd_leads(5000, seed=21).to_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize("reasons", ["none", "all"])
+def test_scorer_outputs_equal_across_predictors(bundle, cache, reasons):
+    frame = _odd_leads(3000, seed=13)
+    out = {}
+    for name in ("lightgbm", "compiled"):
+        scorer = Scorer(bundle, reasons=reasons, predictor=name, cache_dir=cache)
+        assert scorer.predictor.name == name
+        out[name] = scorer.score(frame)
+    a, b = out["lightgbm"], out["compiled"]
+    for col in ("probability", "fit_score", "engagement_score"):
+        assert np.max(np.abs(a[col].to_numpy() - b[col].to_numpy())) <= 1e-12, col
+    pd.testing.assert_frame_equal(
+        a[["tier", "is_mql", "reasons_for", "reasons_against"]],
+        b[["tier", "is_mql", "reasons_for", "reasons_against"]],
+    )
+
+
+@needs_cc
+def test_cli_predictors_agree_and_shap_cost_is_printed(trained, odd_file, tmp_path):
+    runner = CliRunner()
+    model = str(trained.path)
+    frames = {}
+    for name in ("lightgbm", "compiled"):
+        out = tmp_path / f"{name}.parquet"
+        args = ["score", "-m", model, "-i", str(odd_file), "-o", str(out), "--predictor", name]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        frames[name] = pd.read_parquet(out)
+    diff = frames["lightgbm"]["probability"] - frames["compiled"]["probability"]
+    assert diff.abs().max() <= 1e-12
+    out = tmp_path / "shap.parquet"
+    args = ["score", "-m", model, "-i", str(odd_file), "-o", str(out), "--attribution", "shap"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"exact TreeSHAP for [\d,]+ leads with reasons took [\d.]+ s", result.output)
+    bad = runner.invoke(
+        app, ["score", "-m", model, "-i", str(odd_file), "-o", str(out), "--predictor", "gpu"]
+    )
+    assert bad.exit_code == 2 and "--predictor must be auto, lightgbm or compiled" in bad.output
+
+
+def test_score_file_reports_the_predictor(trained, odd_file, tmp_path, cache):
+    summary = score_file(
+        trained.bundle, odd_file, tmp_path / "o.parquet", predictor="compiled", cache_dir=cache
+    )
+    assert summary.predictor == "compiled" and summary.rows == 5000
+
+
+def test_explain_gives_the_same_across_predictors(predictors, prepared):
+    compiled, lightgbm = predictors
+
+    def select(log_odds):
+        return np.flatnonzero(log_odds > np.quantile(log_odds, 0.7))
+
+    a = compiled.explain(compiled.inputs(prepared), select)
+    b = lightgbm.explain(lightgbm.inputs(prepared), select)
+    np.testing.assert_array_equal(a[2], b[2])
+    assert 0 < len(a[2]) < len(prepared)
+    for got, want in zip((a[0], a[1], a[3]), (b[0], b[1], b[3]), strict=True):
+        assert np.max(np.abs(got - want)) <= 1e-12
+    assert compiled.explain(compiled.inputs(prepared))[3] is None
