@@ -63,12 +63,19 @@ def _interrupted(exc: KeyboardInterrupt) -> None:
     raise typer.Exit(getattr(exc, "exit_code", 130))
 
 
-def _rate(value: float | None) -> float | None:
-    if value is not None and not 0 < value < 1:
+def _rate(value: str | None) -> float | None:
+    """A rate in (0, 1), read from the text given (so a wrong one is quoted back)."""
+    if value is None:
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = float("nan")
+    if not 0 < rate < 1:
         raise typer.BadParameter(
-            f"must be a rate between 0 and 1 (exclusive), e.g. 0.25 for 25 %; got {value}."
+            f"must be a rate between 0 and 1 (exclusive), e.g. 0.25 for 25 %; got {value!r}."
         )
-    return value
+    return rate
 
 
 def _capacity(value: str | None) -> str | None:
@@ -218,7 +225,7 @@ def _print_check(report, path) -> None:
 def train(
     config: ConfigOpt,
     target_rate: Annotated[
-        float | None,
+        str | None,
         typer.Option(help="MQL-to-SQL rate the threshold aims for, e.g. 0.25.", callback=_rate),
     ] = None,
     capacity: Annotated[
@@ -640,7 +647,7 @@ def recalibrate(
         Path, typer.Option("--data", "-d", help="Recent labelled leads (.csv or .parquet).")
     ],
     target_rate: Annotated[
-        float | None,
+        str | None,
         typer.Option(help="MQL-to-SQL rate to aim for (default: the bundle's).", callback=_rate),
     ] = None,
     out: Annotated[

@@ -478,9 +478,9 @@ SCORE_CASES = {
 }
 
 OTHER_CASES = {
-    case_train_target_rate_above_one: r"Invalid value for '--target-rate': must be a rate .*1\.5",
-    case_train_target_rate_zero: r"Invalid value for '--target-rate': must be a rate .*got 0\.0",
-    case_train_target_rate_text: r"Invalid value for '--target-rate': .*number",
+    case_train_target_rate_above_one: r"Invalid value for '--target-rate': must be a rate .*'1\.5'",
+    case_train_target_rate_zero: r"Invalid value for '--target-rate': must be a rate .*got '0'",
+    case_train_target_rate_text: r"Invalid value for '--target-rate': must be a rate .*'high'",
     case_train_capacity_text: r"Invalid value for '--capacity': must be a positive .*'lots'",
     case_train_capacity_zero: r"Invalid value for '--capacity': must be a positive",
     case_train_capacity_bad_period: r"Invalid value for '--capacity'.*'10/fortnight'",
