@@ -52,6 +52,9 @@ from mqlml.readers import compression, detect_format, iter_batches, read_table
 
 __all__ = ["OUTPUT_COLUMNS", "ScoreSummary", "Scorer", "score_file", "score_frame"]
 
+#: Folder inside a bundle's folder where its compiled trees are cached.
+COMPILED_CACHE = ".compiled"
+
 OUTPUT_COLUMNS = (
     "probability",
     "score",
@@ -87,7 +90,9 @@ class Scorer:
         What predicts the trees (mqlml.predict); ``auto`` uses the compiled trees when
         the ``fast`` extra is installed and they pass the parity check.
     cache_dir : path, optional
-        Folder for compiled trees (mqlml.predict.default_cache_dir when omitted).
+        Folder for compiled trees; by default ``.compiled`` inside the bundle's folder when
+        it is writable, else mqlml.predict.default_cache_dir. Entries are keyed by the
+        sha256 of the model's trees, so a changed bundle never meets a stale library.
     """
 
     def __init__(
@@ -116,6 +121,8 @@ class Scorer:
             self.features, {"fit": schema.fit, "engagement": schema.engagement}
         )
         self.predictor = None
+        if cache_dir is None and bundle.path is not None and os.access(bundle.path, os.W_OK):
+            cache_dir = Path(bundle.path) / COMPILED_CACHE  # next to the bundle it serves
         if bundle.model.model == "lightgbm":
             model = bundle.model
             path = PathAttribution.from_booster(model.booster_, model.best_iteration_)

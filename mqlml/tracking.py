@@ -652,6 +652,7 @@ def resolve_model(
         expected = client.get_model_version(name, version).tags.get(_DIGEST_TAG)
         # load_bundle reads everything into memory: the download can go.
         bundle = load_bundle(_bundle_folder(Path(local)))
+    bundle.path = None  # the download is gone with the temporary folder
     if expected is None or bundle.digest != expected:
         raise BundleError(
             f"models:/{name}/{version} must hold the bundle registered with it (digest "
