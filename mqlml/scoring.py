@@ -27,6 +27,7 @@ failure or a kill leaves no output file and no partial one.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
