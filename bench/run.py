@@ -88,9 +88,10 @@ def score_text(r: dict) -> str:
     ]
     for x in r["runs"]:
         ratio = x["rows_per_s"] / bare[(x["rows"], x["format"])]
+        rss = "n/a" if x.get("rss_mb") is None else f"{x['rss_mb']:,.0f} MB"
         lines.append(
             f"| {x['rows']:,} | {x['format']} | {names[x['case']]} | {x['rows_per_s']:,.0f} "
-            f"| {ratio:.2f} | {x['rss_mb']:,.0f} MB |"
+            f"| {ratio:.2f} | {rss} |"
         )
     e = r["engines"]
     lines += [
