@@ -174,6 +174,8 @@ def check_leads(frame: pd.DataFrame, config: ProjectConfig) -> CheckReport:
     if n_pos == n:
         findings.append(Finding("error", "one-class", "every lead converted; nothing to learn."))
 
+    findings += _cohort_findings(config, y, times)
+
     reasons = {e.column: e.reason for e in config.exclude}
     roles = {schema.id_column: "id", schema.label_column: "label", schema.time_column: "time"}
     rows = []
@@ -213,6 +215,21 @@ def check_leads(frame: pd.DataFrame, config: ProjectConfig) -> CheckReport:
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: order[f.level])
     return CheckReport(profile=profile, columns=columns, findings=findings, schema=schema)
+
+
+def _cohort_findings(
+    config: ProjectConfig, y: np.ndarray, times: pd.Series | None
+) -> list[Finding]:
+    """Conversion rates by creation month (mqlml.outcome), when no outcome window is set."""
+    from mqlml.outcome import cohort_findings
+
+    if config.outcome.window_days is not None:
+        return []
+    in_order = config.split.method == "order"
+    return [
+        Finding("warning", code, message)
+        for code, message in cohort_findings(y, times, in_order=in_order)
+    ]
 
 
 def _column_findings(name, values, y, row, excluded_reason, bars) -> list[Finding]:

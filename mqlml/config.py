@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ __all__ = [
     "Exclusion",
     "FeaturesConfig",
     "ModelConfig",
+    "OutcomeConfig",
     "OutputConfig",
     "ProjectConfig",
     "SplitConfig",
@@ -136,6 +138,25 @@ class ModelConfig(_Section):
     C: float = Field(1.0, gt=0)
     calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
     seed: int = 0
+    refit: bool = Field(
+        True,
+        description="Deploy a refit on the newest mature history (the backtest stays for the "
+        "report); false: deploy the backtest's own fit on the oldest part.",
+    )
+
+
+class OutcomeConfig(_Section):
+    """What "converted" means: within ``window_days`` of creation, as of ``as_of``."""
+
+    window_days: float | None = Field(
+        None,
+        gt=0,
+        description="The label is 'converted within this many days of columns.time'; leads "
+        "younger than this at as_of are immature and left out.",
+    )
+    as_of: datetime | None = Field(
+        None, description="When the data was extracted (default: its latest timestamp)."
+    )
 
 
 class ThresholdConfig(_Section):
@@ -203,6 +224,7 @@ class ProjectConfig(_Section):
     columns: ColumnsConfig
     features: FeaturesConfig = FeaturesConfig()
     events: EventsConfig = EventsConfig()
+    outcome: OutcomeConfig = OutcomeConfig()
     exclude: list[Exclusion] = Field(default_factory=list)
     missing_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING_TOKENS))
     split: SplitConfig = SplitConfig()
