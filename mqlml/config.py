@@ -83,8 +83,10 @@ class FeaturesConfig(_Section):
 class EventsConfig(_Section):
     """How an activity log (``data.events``) becomes engagement features (mqlml.events)."""
 
-    horizon_days: float = Field(
-        14.0, gt=0, description="Training: features as of creation + this, never after converting."
+    snapshot_days: list[float] = Field(
+        default_factory=lambda: [0.0, 7.0, 14.0, 30.0],
+        description="Training: each lead is observed at these ages (days after creation), "
+        "features as of that moment, label = converted in the outcome window after it.",
     )
     windows: list[float] = Field(default_factory=lambda: [7.0, 30.0, 90.0])
     half_life_days: float = Field(14.0, gt=0)
@@ -93,6 +95,24 @@ class EventsConfig(_Section):
     timestamp_column: str = "timestamp"
     type_column: str = "event_type"
     value_column: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _horizon_replaced(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "horizon_days" in data:
+            raise ValueError(
+                "events.horizon_days was replaced by events.snapshot_days (features as of "
+                "creation + each age, never cut at the conversion): write e.g. "
+                f"snapshot_days: [0, 7, {data['horizon_days']}, 30]"
+            )
+        return data
+
+    @field_validator("snapshot_days")
+    @classmethod
+    def _ages(cls, value: list[float]) -> list[float]:
+        if not value or any(not (a >= 0) for a in value) or len(set(value)) != len(value):
+            raise ValueError("events.snapshot_days must be distinct ages in days >= 0, e.g. [0, 7]")
+        return sorted(float(a) for a in value)
 
 
 class Exclusion(_Section):

@@ -19,6 +19,7 @@ the history (a model calibrated on older leads will not fit the newest).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "data_as_of",
     "describe_provenance",
     "monthly_rates",
+    "snapshot_rows",
 ]
 
 #: The newest months are flagged as immature when they convert below this share of the
@@ -62,12 +64,15 @@ class Maturity:
         Per lead: its window had closed by ``as_of``.
     late_conversions : int
         Mature leads that converted after their window (counted as not converted).
+    snapshots : dict or None
+        With an activity log, the snapshot counts of :func:`snapshot_rows`.
     """
 
     window_days: float | None
     as_of: pd.Timestamp | None
     mature: np.ndarray
     late_conversions: int = 0
+    snapshots: dict[str, Any] | None = None
 
     @property
     def immature(self) -> int:
@@ -83,7 +88,22 @@ class Maturity:
             "immature_leads": self.immature,
             "late_conversions": self.late_conversions,
         }
-        if self.window_days is None:
+        if self.snapshots is not None:
+            snap = self.snapshots
+            out["snapshots"] = snap
+            window = (
+                "its outcome window had not closed"
+                if self.window_days is not None
+                else "it was after the extraction date"
+            )
+            out["reason"] = (
+                f"{snap['snapshots']:,} snapshots of {snap['leads']:,} leads at ages "
+                f"{', '.join(f'{a:g}' for a in snap['ages'])} days; left out: "
+                f"{snap['dropped_immature']:,} snapshots whose moment or window ends after "
+                f"{out['as_of']} ({window}) and {snap['dropped_converted']:,} of leads "
+                "already converted by then"
+            )
+        elif self.window_days is None:
             out["reason"] = "no outcome.window_days: every recorded conversion counts"
         else:
             out["reason"] = (
@@ -423,3 +443,87 @@ def describe_provenance(metadata: dict[str, Any]) -> dict[str, Any]:
         "outcome": outcome or None,
         "warnings": list(metadata.get("outcome_warnings") or []),
     }
+
+
+def snapshot_rows(
+    created: pd.Series,
+    converted_at: pd.Series,
+    ages: Sequence[float],
+    *,
+    window_days: float | None,
+    as_of: pd.Timestamp,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """The point-in-time snapshots of each lead, their labels, and what was dropped.
+
+    Lead ``i`` observed at age ``a`` is the moment ``s = created_i + a days``. Its label
+    is "converted in ``(s, s + window_days]``" (without a window: converted after ``s``);
+    it is dropped when the lead had already converted by ``s``, or when the moment (with
+    a window: the window's end) is after ``as_of``. Nothing here depends on the outcome
+    except the label itself and the "already converted" rule, which only looks at the
+    past of ``s``.
+
+    Parameters
+    ----------
+    created : pandas.Series of datetime64
+        Creation times.
+    converted_at : pandas.Series of datetime64
+        Conversion times, NaT for leads that did not convert.
+    ages : sequence of float
+        ``events.snapshot_days``.
+    window_days : float or None
+        ``outcome.window_days``.
+    as_of : pandas.Timestamp
+        When the data was extracted.
+
+    Returns
+    -------
+    (lead, age, label, counts)
+        Per kept snapshot, ordered by lead then age: the lead's position, its age in days
+        and its 0/1 label; ``counts`` has ``ages``, ``leads``, ``snapshots``,
+        ``dropped_converted`` and ``dropped_immature``.
+
+    Examples
+    --------
+    >>> created = pd.Series(pd.to_datetime(["2025-01-01", "2025-01-01", "2025-03-01"]))
+    >>> conv = pd.Series(pd.to_datetime(["2025-01-05", None, None]))
+    >>> lead, age, label, _ = snapshot_rows(created, conv, [0, 7], window_days=30,
+    ...                                     as_of=pd.Timestamp("2025-03-20"))
+    >>> lead.tolist(), age.tolist(), label.tolist()
+    ([0, 1, 1], [0.0, 0.0, 7.0], [1, 0, 0])
+    """
+    c = pd.to_datetime(created).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    conv = pd.to_datetime(converted_at).to_numpy(dtype="datetime64[ns]")
+    known = ~np.isnat(conv)
+    conv = np.where(known, conv.astype(np.int64), np.iinfo(np.int64).max)
+    end = pd.Timestamp(as_of).value
+    window = None if window_days is None else round(float(window_days) * _DAY.value)
+    leads, age_out, labels = [], [], []
+    dropped_converted = dropped_immature = 0
+    for age in ages:
+        moment = c + round(float(age) * _DAY.value)
+        already = conv <= moment
+        closes = moment if window is None else moment + window
+        mature = closes <= end
+        keep = mature & ~already
+        dropped_converted += int((mature & already).sum())
+        dropped_immature += int((~mature).sum())
+        rows = np.flatnonzero(keep)
+        later = conv[rows] > moment[rows]
+        label = later & known[rows]
+        if window is not None:
+            label &= conv[rows] <= moment[rows] + window
+        leads.append(rows)
+        age_out.append(np.full(len(rows), float(age)))
+        labels.append(label.astype(np.int64))
+    lead = np.concatenate(leads)
+    age_arr = np.concatenate(age_out)
+    label_arr = np.concatenate(labels)
+    order = np.lexsort((age_arr, lead))
+    counts = {
+        "ages": [float(a) for a in ages],
+        "leads": len(np.unique(lead)),
+        "snapshots": len(lead),
+        "dropped_converted": dropped_converted,
+        "dropped_immature": dropped_immature,
+    }
+    return lead[order], age_arr[order], label_arr[order], counts

@@ -39,13 +39,20 @@ from mqlml.bundle import Bundle, package_versions
 from mqlml.calibration import ScoreMap, choose_method, diagnose, fit_calibrator
 from mqlml.config import ProjectConfig
 from mqlml.drift import build_reference
-from mqlml.errors import DataError, InsufficientDataError
+from mqlml.errors import ConfigError, DataError, InsufficientDataError
 from mqlml.evaluate import evaluate
-from mqlml.events import with_event_features
+from mqlml.events import snapshot_features
 from mqlml.model import LeadScorer
-from mqlml.outcome import Maturity, apply_window, cohort_findings, converted_times
+from mqlml.outcome import (
+    Maturity,
+    apply_window,
+    cohort_findings,
+    converted_times,
+    data_as_of,
+    snapshot_rows,
+)
 from mqlml.points import Tiers, reference_quantiles
-from mqlml.readers import read_leads
+from mqlml.readers import read_leads, read_table
 from mqlml.schema import LeadSchema, fingerprint
 from mqlml.threshold import ThresholdResult, choose_threshold
 
@@ -185,6 +192,7 @@ class Leads:
     times: pd.Series | None
     event_types: list | None = None
     maturity: Maturity | None = None
+    groups: np.ndarray | None = None
 
 
 def prepare_leads(
@@ -192,10 +200,12 @@ def prepare_leads(
 ) -> Leads:
     """Read (unless given) and check the leads: schema, features, labels, times.
 
-    With an activity log (``data.events`` or ``events``), its engagement features are
-    computed as of each lead's horizon (mqlml.events) and appended first. With
-    ``outcome.window_days``, conversions after the window count as not converted and
-    immature leads are dropped (:func:`mqlml.outcome.apply_window`).
+    With ``outcome.window_days``, conversions after the window count as not converted and
+    immature leads are dropped (:func:`mqlml.outcome.apply_window`). With an activity log
+    (``data.events`` or ``events``), each lead becomes point-in-time snapshots at the ages
+    ``events.snapshot_days`` (:func:`mqlml.outcome.snapshot_rows`,
+    :func:`mqlml.events.snapshot_features`): one row per kept snapshot, ``groups`` the
+    lead of each row.
 
     Raises
     ------
@@ -206,7 +216,8 @@ def prepare_leads(
     """
     if frame is None:
         frame = read_leads(config)
-    config, frame, event_types = with_event_features(config, frame, events)
+    if config.data.events is not None or events is not None:
+        return _prepare_snapshots(config, frame, events)
     schema = LeadSchema.resolve(config, frame)
     schema.check_unique_ids(frame)
     y = schema.labels(frame)
@@ -223,6 +234,12 @@ def prepare_leads(
         frame = frame.loc[keep].reset_index(drop=True)
         y = y[keep]
         times = times[keep].reset_index(drop=True)
+    _check_size(config, y, maturity)
+    X = schema.features_frame(frame)
+    return Leads(frame, schema, X, y, times, None, maturity)
+
+
+def _check_size(config: ProjectConfig, y: np.ndarray, maturity: Maturity) -> None:
     bars = config.checks
     n, n_pos = len(y), int(y.sum())
     left_out = f" ({maturity.immature} immature leads left out)" if maturity.immature else ""
@@ -232,14 +249,83 @@ def prepare_leads(
             f"{bars.min_conversions_error} conversions (and some non-conversions); got {n} "
             f"leads and {n_pos} conversions in {config.data.path}{left_out}. Add more history."
         )
-    X = schema.features_frame(frame)
-    return Leads(frame, schema, X, y, times, event_types, maturity)
 
 
-def _split(config: ProjectConfig, y: np.ndarray, times: pd.Series | None) -> Parts:
+def _prepare_snapshots(
+    config: ProjectConfig, frame: pd.DataFrame, events: pd.DataFrame | None
+) -> Leads:
+    """Leads from an activity log: point-in-time snapshots (mqlml.events, mqlml.outcome)."""
+    cols = config.columns
+    if cols.converted_at is None:
+        raise ConfigError(
+            "columns.converted_at must be set to train from an activity log (data.events): "
+            "each snapshot's label is 'converted in the window after the snapshot'; got "
+            "none. Name the column with each lead's conversion time."
+        )
+    if events is None:
+        events = read_table(config.data.events, missing_tokens=config.missing_tokens)
+    raw_schema = LeadSchema.resolve(config.with_overrides(features={"engagement": []}), frame)
+    raw_schema.check_unique_ids(frame)
+    y_lead = raw_schema.labels(frame)
+    times = raw_schema.times(frame)
+    if times is None:
+        raise ConfigError(
+            "columns.time must be set to use an activity log (data.events); got none. "
+            "Name the creation-time column."
+        )
+    conv = converted_times(frame, cols.converted_at)
+    conv = conv.where(y_lead == 1)
+    unknown = (y_lead == 1) & conv.isna().to_numpy()
+    if unknown.any():
+        raise DataError(
+            f"columns.converted_at {cols.converted_at!r} must hold the conversion time of every "
+            f"converted lead; {int(unknown.sum()):,} converted leads have none. Fill them in "
+            "or drop those leads."
+        )
+    # Validates the window against the history and resolves as_of.
+    _, maturity = apply_window(
+        y_lead, times, conv, window_days=config.outcome.window_days, as_of=config.outcome.as_of
+    )
+    as_of = maturity.as_of or data_as_of(times, conv)
+    lead, age, y, counts = snapshot_rows(
+        times,
+        conv,
+        config.events.snapshot_days,
+        window_days=config.outcome.window_days,
+        as_of=as_of,
+    )
+    expanded, names, types = snapshot_features(frame, events, config, lead=lead, age=age)
+    listed = config.features.engagement
+    if listed != "infer":
+        config = config.with_overrides(features={"engagement": [*listed, *names]})
+    schema = LeadSchema.resolve(config, expanded)
+    row_times = times.iloc[lead].reset_index(drop=True)
+    maturity = Maturity(maturity.window_days, as_of, np.ones(len(y), dtype=bool), snapshots=counts)
+    _check_size(config, y, maturity)
+    X = schema.features_frame(expanded)
+    return Leads(expanded, schema, X, y, row_times, types, maturity, groups=lead)
+
+
+def _split(config: ProjectConfig, leads: Leads) -> Parts:
+    """Split the leads; with snapshots, split LEADS first so no lead sits in two parts."""
     split = config.split
     fractions = (split.train, split.calibrate, split.test)
-    return split_leads(y, times=times, method=split.method, fractions=fractions, seed=split.seed)
+    y, times, groups = leads.y, leads.times, leads.groups
+    if groups is None:
+        return split_leads(
+            y, times=times, method=split.method, fractions=fractions, seed=split.seed
+        )
+    owners, first = np.unique(groups, return_index=True)
+    ever = np.zeros(len(owners), dtype=y.dtype)
+    np.maximum.at(ever, np.searchsorted(owners, groups), y)
+    lead_times = None if times is None else times.iloc[first].reset_index(drop=True)
+    by_lead = split_leads(
+        ever, times=lead_times, method=split.method, fractions=fractions, seed=split.seed
+    )
+    rows = {
+        name: np.flatnonzero(np.isin(groups, owners[getattr(by_lead, name)])) for name in _PARTS
+    }
+    return Parts(rows["train"], rows["calibrate"], rows["test"], by_lead.method)
 
 
 def _scorer(config: ProjectConfig) -> LeadScorer:
@@ -333,7 +419,7 @@ def _period(rows: np.ndarray, times: pd.Series | None) -> dict[str, Any]:
 
 
 def _cohort_warnings(config: ProjectConfig, leads: Leads) -> list[str]:
-    if config.outcome.window_days is not None:
+    if config.outcome.window_days is not None or leads.groups is not None:
         return []
     found = cohort_findings(leads.y, leads.times, in_order=config.split.method == "order")
     return [message for _, message in found]
@@ -406,7 +492,7 @@ def train(
         # Record the extraction date, so the test part is found again exactly.
         config = config.with_overrides(outcome={"as_of": maturity.as_of.to_pydatetime()})
     schema, X, y, times = leads.schema, leads.X, leads.y, leads.times
-    parts = _split(config, y, times)
+    parts = _split(config, leads)
     for name in _PARTS:
         rows = getattr(parts, name)
         if y[rows].sum() < 10 or y[rows].sum() == len(rows):
@@ -562,5 +648,5 @@ def holdout(
             f"{config.data.path} has changed since. Retrain, or pass the leads to compare "
             "on explicitly."
         )
-    parts = _split(config, y, leads.times)
+    parts = _split(config, leads)
     return leads.frame.iloc[parts.test].reset_index(drop=True), y[parts.test]
