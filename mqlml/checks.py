@@ -475,6 +475,8 @@ def check_leads(frame: pd.DataFrame, config: ProjectConfig) -> CheckReport:
     if n_pos == n:
         findings.append(Finding("error", "one-class", "every lead converted; nothing to learn."))
 
+    findings += _cohort_findings(config, y, times)
+
     reasons = {e.column: e.reason for e in config.exclude}
     declared = {
         **dict.fromkeys(config.features.categorical, "categorical"),
@@ -546,6 +548,23 @@ def check_leads(frame: pd.DataFrame, config: ProjectConfig) -> CheckReport:
 
 def _kind(values: pd.Series) -> str:
     return "numeric" if _numeric(values) else "categorical"
+
+
+def _cohort_findings(
+    config: ProjectConfig, y: np.ndarray, times: pd.Series | None
+) -> list[Finding]:
+    """Conversion rates by creation month (mqlml.outcome), when no outcome window is set."""
+    from mqlml.outcome import cohort_findings
+
+    if config.outcome.window_days is not None:
+        return []
+    in_order = config.split.method == "order"
+    # The shift across the history is its own finding here (with exact intervals).
+    return [
+        Finding("warning", code, message)
+        for code, message in cohort_findings(y, times, in_order=in_order)
+        if code != "rate-shift"
+    ]
 
 
 def _column_findings(name, values, y, row, excluded_reason, bars, times) -> list[Finding]:

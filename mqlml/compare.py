@@ -443,6 +443,13 @@ def _sentences(report: dict[str, Any]) -> tuple[str, list[str]]:
     return headline, summary
 
 
+def _backtest_section(bundle: Any) -> dict[str, Any]:
+    """Which fit the report's numbers come from, the shift in the base rate, immature leads."""
+    from mqlml.outcome import describe_provenance
+
+    return describe_provenance(bundle.metadata)
+
+
 def _json_safe(value: Any) -> Any:
     """Plain JSON types only: numpy scalars to Python, NaN and inf to None, paths to str."""
     if isinstance(value, Mapping):
@@ -529,11 +536,14 @@ def compare(
             "rules.yaml) or pass --baseline RULES (data/rules.yaml is an example)."
         )
     raw, y = holdout(bundle, frame)
-    X = bundle.schema.features_frame(raw)
-    p = bundle.predict_proba(X)
+    # The test part is judged by the backtest (fit on older leads only), never by the
+    # deployed refit, which learned from those very leads.
+    judge = bundle.backtest or bundle
+    X = judge.schema.features_frame(raw)
+    p = judge.predict_proba(X)
     estimator, points, evaluated_on = _baseline_points(rules, raw, X)
     ruleset = estimator.rules
-    threshold = bundle.threshold
+    threshold = judge.threshold
     metrics = evaluate(
         y,
         p,
@@ -546,7 +556,7 @@ def compare(
     at_target["target_rate"] = threshold.target_rate
     at_target["model"]["interval"] = metrics["realized_interval"]
     at_target["model"]["expected_rate"] = threshold.expected_rate
-    scores = score_frame(bundle, raw, reasons="none")
+    scores = score_frame(judge, raw, reasons="none")
     meta = bundle.metadata
     trained = meta.get("metrics") or {}
     drift = trained["drift_warning"] if "drift_warning" in trained else metrics["drift_warning"]
@@ -598,9 +608,10 @@ def compare(
             scores["fit_score"].to_numpy(dtype=float),
             scores["engagement_score"].to_numpy(dtype=float),
         ),
-        "drivers": _drivers(bundle, X, seed),
+        "drivers": _drivers(judge, X, seed),
         "curves": _curves(y, p, points, volume["n_mql"]),
         "drift_warning": drift,
+        "backtest": _backtest_section(bundle),
     }
     report.update(
         report_extras(

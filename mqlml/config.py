@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ __all__ = [
     "Exclusion",
     "FeaturesConfig",
     "ModelConfig",
+    "OutcomeConfig",
     "OutputConfig",
     "ProjectConfig",
     "ReportConfig",
@@ -83,8 +85,10 @@ class FeaturesConfig(_Section):
 class EventsConfig(_Section):
     """How an activity log (``data.events``) becomes engagement features (mqlml.events)."""
 
-    horizon_days: float = Field(
-        14.0, gt=0, description="Training: features as of creation + this, never after converting."
+    snapshot_days: list[float] = Field(
+        default_factory=lambda: [0.0, 7.0, 14.0, 30.0],
+        description="Training: each lead is observed at these ages (days after creation), "
+        "features as of that moment, label = converted in the outcome window after it.",
     )
     windows: list[float] = Field(default_factory=lambda: [7.0, 30.0, 90.0])
     half_life_days: float = Field(14.0, gt=0)
@@ -93,6 +97,24 @@ class EventsConfig(_Section):
     timestamp_column: str = "timestamp"
     type_column: str = "event_type"
     value_column: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _horizon_replaced(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "horizon_days" in data:
+            raise ValueError(
+                "events.horizon_days was replaced by events.snapshot_days (features as of "
+                "creation + each age, never cut at the conversion): write e.g. "
+                f"snapshot_days: [0, 7, {data['horizon_days']}, 30]"
+            )
+        return data
+
+    @field_validator("snapshot_days")
+    @classmethod
+    def _ages(cls, value: list[float]) -> list[float]:
+        if not value or any(not (a >= 0) for a in value) or len(set(value)) != len(value):
+            raise ValueError("events.snapshot_days must be distinct ages in days >= 0, e.g. [0, 7]")
+        return sorted(float(a) for a in value)
 
 
 class Exclusion(_Section):
@@ -138,6 +160,25 @@ class ModelConfig(_Section):
     C: float = Field(1.0, gt=0)
     calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
     seed: int = 0
+    refit: bool = Field(
+        True,
+        description="Deploy a refit on the newest mature history (the backtest stays for the "
+        "report); false: deploy the backtest's own fit on the oldest part.",
+    )
+
+
+class OutcomeConfig(_Section):
+    """What "converted" means: within ``window_days`` of creation, as of ``as_of``."""
+
+    window_days: float | None = Field(
+        None,
+        gt=0,
+        description="The label is 'converted within this many days of columns.time'; leads "
+        "younger than this at as_of are immature and left out.",
+    )
+    as_of: datetime | None = Field(
+        None, description="When the data was extracted (default: its latest timestamp)."
+    )
 
 
 class ThresholdConfig(_Section):
@@ -243,6 +284,7 @@ class ProjectConfig(_Section):
     columns: ColumnsConfig
     features: FeaturesConfig = FeaturesConfig()
     events: EventsConfig = EventsConfig()
+    outcome: OutcomeConfig = OutcomeConfig()
     exclude: list[Exclusion] = Field(default_factory=list)
     missing_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING_TOKENS))
     split: SplitConfig = SplitConfig()

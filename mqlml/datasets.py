@@ -48,6 +48,7 @@ __all__ = [
     "LABEL_COLUMN",
     "SHIFTABLE_FEATURES",
     "TIME_COLUMN",
+    "conversion_within",
     "make_leads",
     "write_sample",
 ]
@@ -165,6 +166,9 @@ def make_leads(
     events: Literal[False] = ...,
     base_rate_scale: float = ...,
     engagement_shift: dict[str, float] | None = ...,
+    base_rate_change: tuple[float, float] | None = ...,
+    conversion_days: float | None = ...,
+    observed_until: str | None = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -180,6 +184,9 @@ def make_leads(
     events: Literal[True],
     base_rate_scale: float = ...,
     engagement_shift: dict[str, float] | None = ...,
+    base_rate_change: tuple[float, float] | None = ...,
+    conversion_days: float | None = ...,
+    observed_until: str | None = ...,
 ) -> tuple[pd.DataFrame, pd.DataFrame]: ...
 
 
@@ -194,6 +201,9 @@ def make_leads(
     events: bool = False,
     base_rate_scale: float = 1.0,
     engagement_shift: dict[str, float] | None = None,
+    base_rate_change: tuple[float, float] | None = None,
+    conversion_days: float | None = None,
+    observed_until: str | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Draw synthetic B2B leads whose conversion probability is known.
 
@@ -224,6 +234,18 @@ def make_leads(
         ``demo_requested`` scale a probability (capped at 1); shifting ``email_opens``
         or ``page_views`` also moves the clicks or ``visits_last_7d`` that derive from
         them.
+    base_rate_change : (float, float), optional
+        ``(at, scale)``: leads created after the fraction ``at`` of the period (0-1) have
+        their odds of converting multiplied by ``scale`` (a regime change, e.g.
+        ``(0.7, 2.0)``: the base rate roughly doubles for the newest 30 %).
+    conversion_days : float, optional
+        Conversions take time: each converted lead converts ``1 + Gamma(2, (d - 1) / 2)``
+        days after creation (mean ``d`` days), written to ``converted_at`` (NaT when not
+        converted). The probability of converting within ``w`` days is then
+        ``true_probability * conversion_within(w, d)``.
+    observed_until : str, optional
+        The extraction date: conversions after it are not yet known (``converted`` 0,
+        ``converted_at`` NaT), as in a real export. Needs ``conversion_days``.
 
     Returns
     -------
@@ -273,6 +295,19 @@ def make_leads(
             "Use 1.0 for the default base rate."
         )
     shift = _check_shift(engagement_shift)
+    change = _check_change(base_rate_change)
+    if conversion_days is not None and not (
+        isinstance(conversion_days, Real) and np.isfinite(conversion_days) and conversion_days > 1
+    ):
+        raise ConfigError(
+            f"conversion_days must be a number of days > 1; got {conversion_days!r}. Use e.g. "
+            "30 for conversions a month after creation on average."
+        )
+    if observed_until is not None and conversion_days is None:
+        raise ConfigError(
+            f"observed_until must come with conversion_days; got observed_until="
+            f"{observed_until!r} and no conversion_days. Pass conversion_days too."
+        )
     rng = np.random.default_rng(seed)
 
     created_us = start_us + _draw_creation_seconds(rng, n, days, start_ts.weekday()) * _US
@@ -280,7 +315,10 @@ def make_leads(
     counts, lead_of, offset_s = _draw_activity(rng, fit, shift)
     eng = _aggregate(n, counts, lead_of, offset_s)
     t = (created_us - start_us) / (days * _DAY * _US)
-    prob = _true_probability(fit, eng, t, np.log(scale))
+    log_scale = np.log(scale)
+    if change is not None:
+        log_scale = log_scale + np.where(t >= change[0], np.log(change[1]), 0.0)
+    prob = _true_probability(fit, eng, t, log_scale)
     converted = (rng.random(n) < prob).astype(np.int64)
     delay_s = np.floor((1.0 + rng.gamma(2.0, 6.0, n)) * _DAY).astype(np.int64)
     disposition = _draw_disposition(rng, converted)
@@ -291,11 +329,24 @@ def make_leads(
         leads["true_probability"] = prob
     if leaky:
         leads["sales_disposition"] = disposition
+    if conversion_days is not None:
+        # Drawn after everything else, so the other columns match the default draw.
+        delay_days = 1.0 + rng.gamma(2.0, (float(conversion_days) - 1.0) / 2.0, n)
+        conv_us = created_us + np.floor(delay_days * _DAY).astype(np.int64) * _US
+        seen = converted == 1
+        if observed_until is not None:
+            until = pd.Timestamp(observed_until).value // 1000
+            seen &= conv_us <= until
+            leads["converted"] = seen.astype(np.int64)
+        leads["converted_at"] = np.where(seen, conv_us, np.iinfo(np.int64).min).astype(
+            "datetime64[us]"
+        )
     if not events:
         return leads
     cutoff_us = created_us + ENGAGEMENT_HORIZON_DAYS * _DAY * _US
-    conv_at = np.where(converted == 1, cutoff_us + delay_s * _US, np.iinfo(np.int64).min)
-    leads["converted_at"] = conv_at.astype("datetime64[us]")
+    if conversion_days is None:
+        conv_at = np.where(converted == 1, cutoff_us + delay_s * _US, np.iinfo(np.int64).min)
+        leads["converted_at"] = conv_at.astype("datetime64[us]")
     return leads, _events_frame(ids, created_us, counts, lead_of, offset_s)
 
 
@@ -351,6 +402,40 @@ def _check_int(name: str, value: object, minimum: int) -> int:
             f"{name} must be an integer >= {minimum}; got {value!r}. Pass a whole number."
         )
     return int(value)
+
+
+def conversion_within(window_days: float, conversion_days: float) -> float:
+    """Share of eventual conversions that happen within ``window_days`` of creation.
+
+    For leads drawn by :func:`make_leads` with ``conversion_days``.
+
+    Examples
+    --------
+    >>> round(conversion_within(1.0, 30.0), 3)
+    0.0
+    >>> conversion_within(1000.0, 30.0) > 0.999
+    True
+    """
+    from scipy.stats import gamma
+
+    scale = (float(conversion_days) - 1.0) / 2.0
+    return float(gamma.cdf(max(float(window_days) - 1.0, 0.0), 2.0, scale=scale))
+
+
+def _check_change(change: tuple[float, float] | None) -> tuple[float, float] | None:
+    if change is None:
+        return None
+    ok = isinstance(change, tuple | list) and len(change) == 2
+    if ok:
+        at, scale = change
+        ok = all(isinstance(v, Real) and not isinstance(v, bool) for v in change)
+        ok = ok and 0 <= at <= 1 and np.isfinite(scale) and scale > 0
+    if not ok:
+        raise ConfigError(
+            f"base_rate_change must be (at, scale) with 0 <= at <= 1 and scale > 0; got "
+            f"{change!r}. Use e.g. (0.7, 2.0) to double the odds for the newest 30 %."
+        )
+    return float(change[0]), float(change[1])
 
 
 def _check_shift(shift: dict[str, float] | None) -> dict[str, float]:

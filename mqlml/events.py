@@ -1,9 +1,12 @@
 """Engagement features from a raw activity log, aggregated as of a cutoff.
 
-Each lead gets its own cutoff: one date for all leads at scoring time, or
-``created_at + horizon`` (and never after ``converted_at``) for training, so that no
-feature sees anything that happened after the outcome. Only events strictly before a
-lead's cutoff count; events before ``created_at`` count too (prior touches are real).
+A cutoff never depends on the outcome. For training, each lead is observed at several
+ages (``events.snapshot_days``: point-in-time snapshots, :func:`snapshot_features`):
+features as of ``created_at + age``, plus the age itself (``lead_age_days``), so two
+leads with the same events get the same features whatever happened to them later. For
+scoring, one date for all leads, each with its own age at that date. Only events
+strictly before a lead's cutoff count; events before ``created_at`` count too (prior
+touches are real).
 
 The engine maps lead ids and event types to integer positions once, computes every
 event's age in int64 nanoseconds, and aggregates with :func:`numpy.bincount` and
@@ -28,11 +31,16 @@ from mqlml.errors import ConfigError, DataError, MissingColumnError
 from mqlml.readers import read_table
 
 __all__ = [
+    "AGE_FEATURE",
     "add_event_features",
     "engagement_features",
     "feature_names",
+    "snapshot_features",
     "with_event_features",
 ]
+
+#: The snapshot's age in days (engagement group): how long the lead has existed.
+AGE_FEATURE = "lead_age_days"
 
 _DAY_NS = 86_400 * 10**9
 # Largest (lead, day) bitmap used to count active days; above it, sort and keep distinct.
@@ -498,20 +506,23 @@ def add_event_features(
 ) -> tuple[pd.DataFrame, list[str], list[Any]]:
     """Append the activity log's engagement features to a leads table, as a config says.
 
-    For training (``cutoff`` None) each lead's features are as of ``created_at +
-    events.horizon_days`` and never after ``columns.converted_at``; for scoring, as of
-    ``cutoff`` ("now" or a date) for every lead.
+    For scoring (``cutoff`` "now" or a date), every lead is seen as of ``cutoff`` and
+    gets :data:`AGE_FEATURE`, its own age in days at that date (the model was trained on
+    snapshots of leads at those ages, :func:`snapshot_features`); a lead created after
+    ``cutoff`` is an error. Without ``cutoff`` (``mqlml check``), each lead is seen as of
+    ``created_at`` + the largest ``events.snapshot_days``, a cutoff that never depends on
+    the outcome.
 
     Parameters
     ----------
     leads : pandas.DataFrame
-        The leads (id, creation time and, for training, conversion time).
+        The leads (id and creation time).
     events : pandas.DataFrame
         The activity log.
     config : ProjectConfig
         Column names and the ``events`` settings.
     cutoff : "now", date or None
-        None for training (per-lead horizon), else the scoring date.
+        The scoring date, or None for the per-lead cutoff.
     event_types : iterable, optional
         The event types to make columns for (a bundle's, at scoring time).
 
@@ -525,6 +536,8 @@ def add_event_features(
     ------
     ConfigError
         When the config has no id or time column (both are needed to place events).
+    DataError
+        When a lead was created after the scoring date.
     """
     cols, settings = config.columns, config.events
     if cols.id is None or (cutoff is None and cols.time is None):
@@ -532,35 +545,135 @@ def add_event_features(
             "columns.id and columns.time must be set to use an activity log (data.events); "
             f"got id={cols.id!r}, time={cols.time!r}. Name them in the config."
         )
+    log, types = _log_and_types(events, config, event_types)
+    if cutoff is None:
+        features = _features(log, leads, config, types, horizon_days=max(settings.snapshot_days))
+    else:
+        if isinstance(cutoff, str) and cutoff == "now":
+            cutoff = pd.Timestamp.now()
+        features = _features(log, leads, config, types, cutoff=cutoff)
+    names = [c for c in features.columns if c != cols.id]
+    frame = _append(leads, features, names)
+    if cutoff is not None:
+        age = _lead_age(leads, cols.time, cutoff)
+        if age is not None:
+            frame[AGE_FEATURE] = age
+            names.append(AGE_FEATURE)
+    return frame, names, list(types or [])
+
+
+def _log_and_types(events: pd.DataFrame, config: ProjectConfig, event_types) -> tuple:
+    cols, settings = config.columns, config.events
     log = events.rename(columns={settings.id_column: cols.id}) if settings.id_column else events
     types = event_types if event_types is not None else settings.event_types
     if types is None and settings.type_column in log.columns:
         types = _sorted_types(log[settings.type_column].dropna().unique().tolist())
-    training = cutoff is None
-    features = engagement_features(
+    return log, types
+
+
+def _features(log, leads, config, types, **cut) -> pd.DataFrame:
+    cols, settings = config.columns, config.events
+    return engagement_features(
         log,
         leads,
-        cutoff=cutoff,
-        horizon_days=settings.horizon_days if training else None,
+        **cut,
         windows=settings.windows,
         half_life_days=settings.half_life_days,
         event_types=types,
         id_column=cols.id,
         created_column=cols.time or "created_at",
-        converted_column=cols.converted_at if training else None,
         timestamp_column=settings.timestamp_column,
         type_column=settings.type_column,
         value_column=settings.value_column,
     )
-    names = [c for c in features.columns if c != cols.id]
+
+
+def _append(leads: pd.DataFrame, features: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     clash = [c for c in names if c in leads.columns]
     if clash:
         raise ConfigError(
             f"activity-log feature names must not clash with lead columns; got {clash}. "
             "Rename those lead columns or exclude them."
         )
-    frame = pd.concat([leads, features[names].set_axis(leads.index)], axis=1)
-    return frame, names, list(types or [])
+    return pd.concat([leads, features[names].set_axis(leads.index)], axis=1)
+
+
+def snapshot_features(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    config: ProjectConfig,
+    *,
+    lead: np.ndarray,
+    age: np.ndarray,
+    event_types: Iterable[Any] | None = None,
+) -> tuple[pd.DataFrame, list[str], list[Any]]:
+    """One row per snapshot: lead ``lead[i]`` as it looked ``age[i]`` days after creation.
+
+    The features of a snapshot are the activity log's aggregates strictly before
+    ``created_at + age`` (never the conversion time: two leads with the same events get
+    the same features whatever their outcome), plus :data:`AGE_FEATURE`, the lead's age
+    in days at that moment.
+
+    Parameters
+    ----------
+    leads : pandas.DataFrame
+        One row per lead (id and creation time columns of ``config.columns``).
+    events : pandas.DataFrame
+        The activity log.
+    config : ProjectConfig
+        Column names and the ``events`` settings.
+    lead, age : numpy.ndarray
+        Per snapshot, the lead's row position and its age in days
+        (:func:`mqlml.outcome.snapshot_rows`).
+    event_types : iterable, optional
+        The event types to make columns for.
+
+    Returns
+    -------
+    (frame, names, event_types)
+        The leads' rows repeated per snapshot (index reset) with the features appended,
+        the feature names (``lead_age_days`` last), and the event types used.
+    """
+    cols = config.columns
+    if cols.id is None or cols.time is None:
+        raise ConfigError(
+            "columns.id and columns.time must be set to use an activity log (data.events); "
+            f"got id={cols.id!r}, time={cols.time!r}. Name them in the config."
+        )
+    log, types = _log_and_types(events, config, event_types)
+    lead, age = np.asarray(lead), np.asarray(age, dtype=float)
+    blocks = []
+    for a in np.unique(age):
+        rows = np.flatnonzero(age == a)
+        sub = leads.iloc[lead[rows]][[cols.id, cols.time]].reset_index(drop=True)
+        blocks.append(_features(log, sub, config, types, horizon_days=float(a)).set_axis(rows))
+    if blocks:
+        features = pd.concat(blocks).sort_index()
+    else:
+        empty = leads.iloc[:0][[cols.id, cols.time]]
+        features = _features(log, empty, config, types, horizon_days=0.0)
+    names = [c for c in features.columns if c != cols.id]
+    frame = _append(leads.iloc[lead].reset_index(drop=True), features.reset_index(drop=True), names)
+    frame[AGE_FEATURE] = age
+    return frame, [*names, AGE_FEATURE], list(types or [])
+
+
+def _lead_age(leads: pd.DataFrame, created_column: str | None, cutoff: Any) -> np.ndarray | None:
+    """Each lead's age in days at the scoring date; an error when it was created after it."""
+    if created_column is None or created_column not in leads.columns:
+        return None
+    cut = _timestamp_ns(cutoff)
+    created = _datetime_ns(leads[created_column], created_column, "leads", allow_missing=False)
+    age = (cut - created) / _DAY_NS
+    future = age < 0
+    if future.any():
+        first = leads[created_column].iloc[int(np.flatnonzero(future)[0])]
+        raise DataError(
+            f"leads must be created before the scoring date (--as-of "
+            f"{pd.Timestamp(cut)}); got {int(future.sum()):,} leads created after it "
+            f"(e.g. {first}). Score as of a later date, or leave those leads out."
+        )
+    return age
 
 
 def with_event_features(

@@ -1,22 +1,33 @@
 """The training job: split, fit, calibrate, choose the threshold, evaluate, build the bundle.
 
-This is the one place that strings the steps together::
+This is the one place that strings the steps together. One procedure (fit a model on
+older leads, calibrate it and choose the threshold on the next ones) is applied at two
+points in time::
 
-    leads ─► schema ─► split by time (or stratified random)
-                       train ─► LeadScorer.fit
-                       calibrate ─► calibrator (model frozen) ─► threshold for the target
-                       test ─► evaluate (never fitted on)
+    leads ─► schema ─► outcome window (immature leads left out) ─► split
+             train │ calibrate │ test   (by creation time, or stratified random)
+
+    M1 = fit(train)               C1, T1 on M1's scores of calibrate
+    M2 = fit(train + calibrate)   BACKTEST = C1∘M2 with T1, judged on test
+    M3 = fit(all mature leads)    C2, T2 on M2's scores of test
+                                  DEPLOYED = C2∘M3 with T2 (the bundle that scores)
+
+The backtest is the deployed procedure applied one step back in time: a model fit on
+everything older than a slice, calibrated on the slice before it. Every number in the
+summary and the report comes from it, on the test part that nothing in it saw. The
+deployed bundle then uses the newest mature leads too, so it learns from (and is
+calibrated on) the history closest to the leads it will score. ``model.refit: false``
+keeps a single fit: the bundle is (M1, C1, T1), judged on the test part.
 
 Splits are by time when the config names a time column: the oldest leads train, the
-next calibrate, the newest test, so the test numbers say how the model does on leads
-that come after the ones it learned from. Without a time column the split is random and
+next calibrate, the newest test. Without a time column the split is random and
 stratified; ``split.method: order`` keeps the file's row order (rows already in time
 order, no date column).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +36,26 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from mqlml.bundle import Bundle, package_versions
-from mqlml.calibration import choose_method, diagnose, fit_score_map
+from mqlml.calibration import ScoreMap, choose_method, diagnose, fit_score_map
 from mqlml.checks import check_before_training
 from mqlml.config import ProjectConfig
 from mqlml.drift import build_reference
-from mqlml.errors import DataError, InsufficientDataError
+from mqlml.errors import ConfigError, DataError, InsufficientDataError
 from mqlml.evaluate import evaluate
-from mqlml.events import with_event_features
+from mqlml.events import snapshot_features
 from mqlml.model import LeadScorer
+from mqlml.outcome import (
+    Maturity,
+    apply_window,
+    cohort_findings,
+    converted_times,
+    data_as_of,
+    snapshot_rows,
+)
 from mqlml.points import ScoreScale, reference_quantiles
-from mqlml.readers import read_leads
+from mqlml.readers import read_leads, read_table
 from mqlml.schema import LeadSchema, fingerprint
-from mqlml.threshold import choose_threshold
+from mqlml.threshold import ThresholdResult, choose_threshold
 
 __all__ = [
     "Leads",
@@ -130,6 +149,8 @@ class TrainResult:
     calibration: dict[str, Any]
     parts: Parts
     path: Path | None = None
+    outcome: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The headline numbers (the keys ``mqlml train --json`` prints)."""
@@ -140,6 +161,7 @@ class TrainResult:
             "brier": m["brier"],
             "ece": m["ece"],
             "threshold": t.threshold,
+            "backtest_threshold": (self.bundle.backtest or self.bundle).threshold.threshold,
             "target_rate": t.target_rate,
             "capacity": t.capacity_per_period if t.period else t.capacity,
             "expected_rate": m["expected_rate"],
@@ -148,13 +170,21 @@ class TrainResult:
             "mql_share": m["mql_share"],
             "drift_warning": m["drift_warning"],
             "rows": self.parts.sizes(),
+            "numbers_from": self.bundle.metadata.get("numbers_from"),
+            "fits": self.bundle.metadata.get("fits"),
+            "outcome": self.outcome,
+            "warnings": list(self.warnings),
             "bundle": str(self.path) if self.path else None,
         }
 
 
 @dataclass(frozen=True)
 class Leads:
-    """Checked leads, ready to split: the frame, its schema, features, labels and times."""
+    """Checked mature leads, ready to split: the frame, its schema, features, labels, times.
+
+    ``maturity`` says which leads of the input were kept (the others were immature) and
+    what the outcome window changed.
+    """
 
     frame: pd.DataFrame
     schema: LeadSchema
@@ -162,6 +192,8 @@ class Leads:
     y: np.ndarray
     times: pd.Series | None
     event_types: list | None = None
+    maturity: Maturity | None = None
+    groups: np.ndarray | None = None
 
 
 def prepare_leads(
@@ -169,8 +201,12 @@ def prepare_leads(
 ) -> Leads:
     """Read (unless given) and check the leads: schema, features, labels, times.
 
-    With an activity log (``data.events`` or ``events``), its engagement features are
-    computed as of each lead's horizon (mqlml.events) and appended first.
+    With ``outcome.window_days``, conversions after the window count as not converted and
+    immature leads are dropped (:func:`mqlml.outcome.apply_window`). With an activity log
+    (``data.events`` or ``events``), each lead becomes point-in-time snapshots at the ages
+    ``events.snapshot_days`` (:func:`mqlml.outcome.snapshot_rows`,
+    :func:`mqlml.events.snapshot_features`): one row per kept snapshot, ``groups`` the
+    lead of each row.
 
     Raises
     ------
@@ -181,26 +217,208 @@ def prepare_leads(
     """
     if frame is None:
         frame = read_leads(config)
-    config, frame, event_types = with_event_features(config, frame, events)
+    if config.data.events is not None or events is not None:
+        return _prepare_snapshots(config, frame, events)
     schema = LeadSchema.resolve(config, frame)
     schema.check_unique_ids(frame)
     y = schema.labels(frame)
     times = schema.times(frame)
+    y, maturity = apply_window(
+        y,
+        times,
+        converted_times(frame, config.columns.converted_at),
+        window_days=config.outcome.window_days,
+        as_of=config.outcome.as_of,
+    )
+    if maturity.immature:
+        keep = maturity.mature
+        frame = frame.loc[keep].reset_index(drop=True)
+        y = y[keep]
+        times = times[keep].reset_index(drop=True)
+    _check_size(config, y, maturity)
+    X = schema.features_frame(frame)
+    return Leads(frame, schema, X, y, times, None, maturity)
+
+
+def _check_size(config: ProjectConfig, y: np.ndarray, maturity: Maturity) -> None:
     bars = config.checks
     n, n_pos = len(y), int(y.sum())
+    left_out = f" ({maturity.immature} immature leads left out)" if maturity.immature else ""
     if n < bars.min_leads_error or n_pos < bars.min_conversions_error or n_pos == n:
         raise InsufficientDataError(
             f"training data must have at least {bars.min_leads_error} leads and "
             f"{bars.min_conversions_error} conversions (and some non-conversions); got {n} "
-            f"leads and {n_pos} conversions in {config.data.path}. Add more history."
+            f"leads and {n_pos} conversions in {config.data.path}{left_out}. Add more history."
         )
-    return Leads(frame, schema, schema.features_frame(frame), y, times, event_types)
 
 
-def _split(config: ProjectConfig, y: np.ndarray, times: pd.Series | None) -> Parts:
+def _prepare_snapshots(
+    config: ProjectConfig, frame: pd.DataFrame, events: pd.DataFrame | None
+) -> Leads:
+    """Leads from an activity log: point-in-time snapshots (mqlml.events, mqlml.outcome)."""
+    cols = config.columns
+    if cols.converted_at is None:
+        raise ConfigError(
+            "columns.converted_at must be set to train from an activity log (data.events): "
+            "each snapshot's label is 'converted in the window after the snapshot'; got "
+            "none. Name the column with each lead's conversion time."
+        )
+    if events is None:
+        events = read_table(config.data.events, missing_tokens=config.missing_tokens)
+    raw_schema = LeadSchema.resolve(config.with_overrides(features={"engagement": []}), frame)
+    raw_schema.check_unique_ids(frame)
+    y_lead = raw_schema.labels(frame)
+    times = raw_schema.times(frame)
+    if times is None:
+        raise ConfigError(
+            "columns.time must be set to use an activity log (data.events); got none. "
+            "Name the creation-time column."
+        )
+    conv = converted_times(frame, cols.converted_at)
+    conv = conv.where(y_lead == 1)
+    unknown = (y_lead == 1) & conv.isna().to_numpy()
+    if unknown.any():
+        raise DataError(
+            f"columns.converted_at {cols.converted_at!r} must hold the conversion time of every "
+            f"converted lead; {int(unknown.sum()):,} converted leads have none. Fill them in "
+            "or drop those leads."
+        )
+    # Validates the window against the history and resolves as_of.
+    _, maturity = apply_window(
+        y_lead, times, conv, window_days=config.outcome.window_days, as_of=config.outcome.as_of
+    )
+    as_of = maturity.as_of or data_as_of(times, conv)
+    lead, age, y, counts = snapshot_rows(
+        times,
+        conv,
+        config.events.snapshot_days,
+        window_days=config.outcome.window_days,
+        as_of=as_of,
+    )
+    expanded, names, types = snapshot_features(frame, events, config, lead=lead, age=age)
+    listed = config.features.engagement
+    if listed != "infer":
+        config = config.with_overrides(features={"engagement": [*listed, *names]})
+    schema = LeadSchema.resolve(config, expanded)
+    row_times = times.iloc[lead].reset_index(drop=True)
+    maturity = Maturity(maturity.window_days, as_of, np.ones(len(y), dtype=bool), snapshots=counts)
+    _check_size(config, y, maturity)
+    X = schema.features_frame(expanded)
+    return Leads(expanded, schema, X, y, row_times, types, maturity, groups=lead)
+
+
+def _split(config: ProjectConfig, leads: Leads) -> Parts:
+    """Split the leads; with snapshots, split LEADS first so no lead sits in two parts."""
     split = config.split
     fractions = (split.train, split.calibrate, split.test)
-    return split_leads(y, times=times, method=split.method, fractions=fractions, seed=split.seed)
+    y, times, groups = leads.y, leads.times, leads.groups
+    if groups is None:
+        return split_leads(
+            y, times=times, method=split.method, fractions=fractions, seed=split.seed
+        )
+    owners, first = np.unique(groups, return_index=True)
+    ever = np.zeros(len(owners), dtype=y.dtype)
+    np.maximum.at(ever, np.searchsorted(owners, groups), y)
+    lead_times = None if times is None else times.iloc[first].reset_index(drop=True)
+    by_lead = split_leads(
+        ever, times=lead_times, method=split.method, fractions=fractions, seed=split.seed
+    )
+    rows = {
+        name: np.flatnonzero(np.isin(groups, owners[getattr(by_lead, name)])) for name in _PARTS
+    }
+    return Parts(rows["train"], rows["calibrate"], rows["test"], by_lead.method)
+
+
+def _scorer(config: ProjectConfig) -> LeadScorer:
+    settings = config.model
+    return LeadScorer(
+        model=settings.kind,
+        n_estimators=settings.n_estimators,
+        learning_rate=settings.learning_rate,
+        num_leaves=settings.num_leaves,
+        min_child_samples=settings.min_child_samples,
+        early_stopping_rounds=settings.early_stopping_rounds,
+        min_category_count=settings.min_category_count,
+        C=settings.C,
+        random_state=settings.seed,
+    )
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """One calibration step: a score map and a threshold fitted on one slice."""
+
+    score_map: ScoreMap
+    threshold: ThresholdResult
+    probabilities: np.ndarray  # the slice's calibrated probabilities
+
+
+def _calibrate_stage(
+    config: ProjectConfig,
+    scorer: LeadScorer,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    times: pd.Series | None,
+    method: str,
+) -> _Stage:
+    score_map = fit_score_map(scorer, X, y, method=method)
+    p = score_map(scorer.decision_function(X))
+    goal = config.threshold
+    threshold = choose_threshold(
+        p,
+        target_rate=None if goal.capacity is not None else goal.target_rate,
+        capacity=goal.capacity,
+        labels=y,
+        times=times,
+        confidence=None if goal.capacity is not None else goal.confidence,
+    )
+    return _Stage(score_map, threshold, p)
+
+
+def _make_bundle(
+    config: ProjectConfig,
+    schema: LeadSchema,
+    scorer: LeadScorer,
+    stage: _Stage,
+    X_reference: pd.DataFrame,
+    metadata: dict[str, Any],
+    backtest: Bundle | None = None,
+) -> Bundle:
+    """The one place a Bundle is built (the deployed one and its backtest)."""
+    p = stage.probabilities
+    score = config.score
+    scale = ScoreScale(stage.threshold.threshold, score.mql_at, score.points_to_double_odds)
+    return Bundle(
+        model=scorer,
+        score_map=stage.score_map,
+        threshold=stage.threshold,
+        schema=schema,
+        tiers=scale.tiers(score.tiers),
+        scale=scale,
+        config=config.model_dump(mode="json"),
+        # Percentiles against leads the calibrating model did not learn from.
+        reference={
+            "quantiles": reference_quantiles(p),
+            "features": build_reference(X_reference, schema.kinds, p),
+        },
+        metadata=metadata,
+        backtest=backtest,
+    )
+
+
+def _period(rows: np.ndarray, times: pd.Series | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"rows": len(rows)}
+    if times is not None and len(rows):
+        part = times.iloc[rows]
+        out["from"], out["to"] = str(part.min()), str(part.max())
+    return out
+
+
+def _cohort_warnings(config: ProjectConfig, leads: Leads) -> list[str]:
+    if config.outcome.window_days is not None or leads.groups is not None:
+        return []
+    found = cohort_findings(leads.y, leads.times, in_order=config.split.method == "order")
+    return [message for _, message in found]
 
 
 def train(
@@ -213,7 +431,11 @@ def train(
     model: str | None = None,
     out: str | Path | None = None,
 ) -> TrainResult:
-    """Train, calibrate, choose the MQL threshold and evaluate on the newest leads.
+    """Train, calibrate, choose the MQL threshold, backtest on the newest leads and refit.
+
+    See the module docstring for the three fits. With ``outcome.window_days``, leads
+    whose window had not closed by ``outcome.as_of`` are left out of everything (the
+    summary's ``outcome`` says how many and why).
 
     Parameters
     ----------
@@ -233,13 +455,17 @@ def train(
     Returns
     -------
     TrainResult
+        ``metrics`` are the backtest's on the test part; ``bundle`` is the deployed
+        bundle (``bundle.backtest`` the backtest's, None with ``model.refit: false``).
 
     Raises
     ------
     InsufficientDataError
         Too few leads or conversions overall or in a part.
     UnreachableTargetError
-        No threshold reaches the target rate on the calibration part.
+        No threshold reaches the target rate on a calibration slice.
+    ConfigError
+        A bad outcome window (see :func:`mqlml.outcome.apply_window`).
 
     Examples
     --------
@@ -249,15 +475,21 @@ def train(
     >>> result = train(cfg, frame=make_leads(5000, seed=1))
     >>> 0.0 < result.bundle.threshold.threshold < 1.0
     True
+    >>> result.bundle.backtest is not None
+    True
     """
     if target_rate is not None or capacity is not None:
         config = config.with_overrides(threshold={"target_rate": target_rate, "capacity": capacity})
     if model is not None:
         config = config.with_overrides(model={"kind": model})
     leads = prepare_leads(config, frame, events)
+    maturity = leads.maturity
+    if maturity.window_days is not None and config.outcome.as_of is None:
+        # Record the extraction date, so the test part is found again exactly.
+        config = config.with_overrides(outcome={"as_of": maturity.as_of.to_pydatetime()})
     schema, X, y, times = leads.schema, leads.X, leads.y, leads.times
     check_before_training(config, X, y, times)
-    parts = _split(config, y, times)
+    parts = _split(config, leads)
     for name in _PARTS:
         rows = getattr(parts, name)
         if y[rows].sum() < 10 or y[rows].sum() == len(rows):
@@ -268,37 +500,25 @@ def train(
             )
 
     settings = config.model
-    scorer = LeadScorer(
-        model=settings.kind,
-        n_estimators=settings.n_estimators,
-        learning_rate=settings.learning_rate,
-        num_leaves=settings.num_leaves,
-        min_child_samples=settings.min_child_samples,
-        early_stopping_rounds=settings.early_stopping_rounds,
-        min_category_count=settings.min_category_count,
-        C=settings.C,
-        random_state=settings.seed,
-    )
-    X_train, X_cal, X_test = (X.iloc[getattr(parts, name)] for name in _PARTS)
-    y_train, y_cal, y_test = (y[getattr(parts, name)] for name in _PARTS)
-    scorer.fit(X_train, y_train)
+    refit = settings.refit
+    A, B, C = parts.train, parts.calibrate, parts.test
+    AB = np.sort(np.concatenate([A, B]))
+    X_cal, X_test = X.iloc[B], X.iloc[C]
+    y_cal, y_test = y[B], y[C]
+
+    def part_times(rows: np.ndarray) -> pd.Series | None:
+        return None if times is None else times.iloc[rows]
 
     method = settings.calibration
     if method == "auto":
         method = choose_method(len(y_cal), int(y_cal.sum()))
-    score_map = fit_score_map(scorer, X_cal, y_cal, method=method)
-    p_cal = score_map(scorer.decision_function(X_cal))
-    goal = config.threshold
-    threshold = choose_threshold(
-        p_cal,
-        target_rate=None if goal.capacity is not None else goal.target_rate,
-        capacity=goal.capacity,
-        labels=y_cal,
-        times=None if times is None else times.iloc[parts.calibrate],
-        confidence=None if goal.capacity is not None else goal.confidence,
-    )
-
-    p_test = score_map(scorer.decision_function(X_test))
+    m1 = _scorer(config).fit(X.iloc[A], y[A])
+    stage1 = _calibrate_stage(config, m1, X_cal, y_cal, part_times(B), method)
+    # The backtest: the deployed procedure one step back (M2 fit on train + calibrate,
+    # with M1's calibrator and threshold), judged on the test part nothing in it saw.
+    judged = m2 = _scorer(config).fit(X.iloc[AB], y[AB]) if refit else m1
+    p_test = stage1.score_map(judged.decision_function(X_test))
+    threshold = stage1.threshold
     metrics = evaluate(
         y_test,
         p_test,
@@ -306,7 +526,8 @@ def train(
         expected_rate=threshold.expected_rate,
         target_rate=threshold.target_rate,
     )
-    metadata = {
+    warnings = _cohort_warnings(config, leads)
+    base = {
         "data": str(config.data.path),
         "fingerprint": fingerprint(X, y),
         "rows": len(y),
@@ -314,41 +535,77 @@ def train(
         "date_from": None if times is None else str(times.min()),
         "date_to": None if times is None else str(times.max()),
         "split": {"method": parts.method, **parts.sizes()},
-        "test_from": None if times is None else str(times.iloc[parts.test].min()),
+        "test_from": None if times is None else str(times.iloc[C].min()),
         "model": settings.kind,
-        "best_iteration": getattr(scorer, "best_iteration_", None),
         "calibration_method": method,
         "event_types": leads.event_types,
+        "part_rates": {name: float(y[getattr(parts, name)].mean()) for name in _PARTS},
+        "outcome": maturity.to_dict(),
+        "outcome_warnings": warnings,
         "metrics": metrics,
         "versions": package_versions(),
     }
-    scale = ScoreScale(threshold.threshold, config.score.mql_at, config.score.points_to_double_odds)
-    bundle = Bundle(
-        model=scorer,
-        score_map=score_map,
-        threshold=threshold,
-        schema=schema,
-        tiers=scale.tiers(config.score.tiers),
-        scale=scale,
-        config=config.model_dump(mode="json"),
-        # Percentiles against leads the model did not learn from.
-        reference={
-            "quantiles": reference_quantiles(p_cal),
-            "features": build_reference(X_cal, schema.kinds, p_cal),
-        },
-        metadata=metadata,
-    )
+    backtest_fits = {
+        "model_fit_on": _period(AB if refit else A, times),
+        "calibrated_on": _period(B, times),
+        "calibrating_model_fit_on": _period(A, times),
+        "judged_on": _period(C, times),
+    }
+    if not refit:
+        metadata = {
+            **base,
+            "best_iteration": getattr(m1, "best_iteration_", None),
+            "numbers_from": "the deployed fit (model.refit: false)",
+            "fits": {"deployed": backtest_fits},
+        }
+        bundle = _make_bundle(config, schema, m1, stage1, X_cal, metadata)
+    else:
+        backtest = _make_bundle(
+            config,
+            schema,
+            m2,
+            stage1,
+            X_cal,
+            {
+                **base,
+                "best_iteration": getattr(m2, "best_iteration_", None),
+                "role": "backtest",
+                "fits": {"backtest": backtest_fits},
+            },
+        )
+        method2 = settings.calibration
+        if method2 == "auto":
+            method2 = choose_method(len(y_test), int(y_test.sum()))
+        stage2 = _calibrate_stage(config, m2, X_test, y_test, part_times(C), method2)
+        m3 = _scorer(config).fit(X, y)
+        metadata = {
+            **base,
+            "calibration_method": method2,
+            "best_iteration": getattr(m3, "best_iteration_", None),
+            "numbers_from": "the backtest",
+            "fits": {
+                "backtest": backtest_fits,
+                "deployed": {
+                    "model_fit_on": _period(np.arange(len(y)), times),
+                    "calibrated_on": _period(C, times),
+                    "calibrating_model_fit_on": _period(AB, times),
+                },
+            },
+        }
+        bundle = _make_bundle(config, schema, m3, stage2, X_test, metadata, backtest=backtest)
     path = bundle.save(out) if out is not None else None
     return TrainResult(
         bundle=bundle,
         metrics=metrics,
         calibration={
             "method": method,
-            "calibrate_part": diagnose(y_cal, p_cal).to_dict(),
+            "calibrate_part": diagnose(y_cal, stage1.probabilities).to_dict(),
             "test_part": diagnose(y_test, p_test).to_dict(),
         },
         parts=parts,
         path=path,
+        outcome=maturity.to_dict(),
+        warnings=warnings,
     )
 
 
@@ -388,5 +645,5 @@ def holdout(
             f"{config.data.path} has changed since. Retrain, or pass the leads to compare "
             "on explicitly."
         )
-    parts = _split(config, y, leads.times)
+    parts = _split(config, leads)
     return leads.frame.iloc[parts.test].reset_index(drop=True), y[parts.test]

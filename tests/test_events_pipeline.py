@@ -27,7 +27,7 @@ def log_project(tmp_path_factory):
         "data: {path: leads.parquet, events: events.parquet}\n"
         "columns: {id: lead_id, time: created_at, label: converted, converted_at: converted_at}\n"
         f"features: {{fit: {FIT_COLUMNS}, engagement: infer}}\n"
-        "events: {horizon_days: 14}\n"
+        "events: {snapshot_days: [14]}\n"
     )
     return folder, leads, events
 

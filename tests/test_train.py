@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 from mqlml.config import load_config
 from mqlml.datasets import make_leads
 from mqlml.errors import DataError, InsufficientDataError, UnreachableTargetError
+from mqlml.outcome import describe_provenance
 from mqlml.threshold import choose_threshold, realized
 from mqlml.train import holdout, split_leads, train
 
@@ -43,7 +44,8 @@ def test_time_split_without_times_is_an_error():
 @pytest.mark.slow
 def test_synthetic_100k_is_calibrated_and_hits_the_target(sample_config, tmp_path):
     leads = make_leads(100_000, seed=7, truth=True)
-    result = train(sample_config, frame=leads.drop(columns="true_probability"))
+    single = sample_config.with_overrides(model={"refit": False})  # judge M1 on its own parts
+    result = train(single, frame=leads.drop(columns="true_probability"))
     m = result.metrics
     test = result.parts.test
     truth_auc = roc_auc_score(
@@ -141,7 +143,15 @@ def test_bank_marketing_trains_and_reports_the_gap(real_data):
     result = train(cfg)
     assert result.parts.method == "order"
     m = result.metrics
-    assert m["roc_auc"] > 0.6  # the later months convert very differently (see bank.yaml)
+    # The backtest (model fit on train + calibrate, judged on test) reaches a plain
+    # logistic regression fit on train + calibrate (0.701); the single fit on the oldest
+    # 60 % only got 0.657.
+    assert m["roc_auc"] >= 0.695
+    assert result.bundle.backtest is not None
+    (warning,) = result.warnings
+    assert warning.startswith("the conversion rate moved from 3.7 % (oldest third, rows 1 to")
+    text = describe_provenance(result.bundle.metadata)["text"]
+    assert "moved from 4.8 % in the train part to 11.1 % in the calibrate part to 30.8 %" in text
     assert m["rate_gap"] == pytest.approx(m["realized_rate"] - m["expected_rate"])
     # Rows are in time order and the later months convert very differently: the
     # expected-vs-realized gap is reported, with a plain warning when it is large.

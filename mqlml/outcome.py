@@ -1,0 +1,529 @@
+"""The outcome over time: windows, immature leads and conversion rates by creation month.
+
+A lead's outcome is only known after time has passed. "Converted" therefore means
+"converted within ``outcome.window_days`` of the moment the lead was scored" (for leads
+scored at creation, of ``columns.time``), and the data was extracted at one moment,
+``outcome.as_of`` (by default the latest timestamp in the data). Then:
+
+- a conversion later than the window counts as not converted (with
+  ``columns.converted_at``), so every label answers the same question;
+- a lead created less than ``window_days`` before ``as_of`` is **immature**: its window
+  has not closed, a "not converted" may still turn into a conversion, and it takes no
+  part in training, calibration, the threshold or evaluation.
+
+Without a window, :func:`cohort_findings` measures the conversion rate by creation month
+and says when the newest months convert well below the earlier ones (outcomes that had
+not matured when the data was extracted) or when the rate moved by a large factor across
+the history (a model calibrated on older leads will not fit the newest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mqlml.errors import ConfigError, DataError
+
+__all__ = [
+    "IMMATURE_RATIO",
+    "SHIFT_FACTOR",
+    "Maturity",
+    "apply_window",
+    "cohort_findings",
+    "converted_times",
+    "data_as_of",
+    "describe_provenance",
+    "monthly_rates",
+    "snapshot_rows",
+]
+
+#: The newest months are flagged as immature when they convert below this share of the
+#: earlier months' rate.
+IMMATURE_RATIO = 0.6
+#: The rate is flagged as shifting when one third of the history converts at this many
+#: times the rate of another.
+SHIFT_FACTOR = 2.0
+_DAY = pd.Timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Maturity:
+    """Which leads have a known outcome, and what the window changed.
+
+    Attributes
+    ----------
+    window_days : float or None
+        The outcome window (None: every recorded conversion counts, every lead is mature).
+    as_of : pandas.Timestamp or None
+        When the data was extracted.
+    mature : numpy.ndarray of bool
+        Per lead: its window had closed by ``as_of``.
+    late_conversions : int
+        Mature leads that converted after their window (counted as not converted).
+    snapshots : dict or None
+        With an activity log, the snapshot counts of :func:`snapshot_rows`.
+    """
+
+    window_days: float | None
+    as_of: pd.Timestamp | None
+    mature: np.ndarray
+    late_conversions: int = 0
+    snapshots: dict[str, Any] | None = None
+
+    @property
+    def immature(self) -> int:
+        """How many leads were left out as immature."""
+        return int((~self.mature).sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe summary (train summary, bundle metadata, report)."""
+        out: dict[str, Any] = {
+            "window_days": self.window_days,
+            "as_of": None if self.as_of is None else str(self.as_of),
+            "mature_leads": int(self.mature.sum()),
+            "immature_leads": self.immature,
+            "late_conversions": self.late_conversions,
+        }
+        if self.snapshots is not None:
+            snap = self.snapshots
+            out["snapshots"] = snap
+            window = (
+                "its outcome window had not closed"
+                if self.window_days is not None
+                else "it was after the extraction date"
+            )
+            out["reason"] = (
+                f"{snap['snapshots']:,} snapshots of {snap['leads']:,} leads at ages "
+                f"{', '.join(f'{a:g}' for a in snap['ages'])} days; left out: "
+                f"{snap['dropped_immature']:,} snapshots whose moment or window ends after "
+                f"{out['as_of']} ({window}) and {snap['dropped_converted']:,} of leads "
+                "already converted by then"
+            )
+        elif self.window_days is None:
+            out["reason"] = "no outcome.window_days: every recorded conversion counts"
+        else:
+            out["reason"] = (
+                f"{self.immature} leads created less than {self.window_days:g} days before "
+                f"{out['as_of']} were left out: their outcome window had not closed"
+            )
+        return out
+
+
+def converted_times(frame: pd.DataFrame, column: str | None) -> pd.Series | None:
+    """The conversion times of ``column`` as datetime64 (NaT: not converted), or None.
+
+    Raises
+    ------
+    DataError
+        When a value of the column is not a date.
+    """
+    if not column:
+        return None
+    if column not in frame.columns:
+        from mqlml.errors import MissingColumnError
+
+        raise MissingColumnError(
+            f"columns.converted_at must name a column of the leads; got {column!r}, not among "
+            f"{list(frame.columns)[:8]}. Fix the name or remove columns.converted_at."
+        )
+    values = frame[column]
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = parsed.isna() & values.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"converted_at column {column!r} must hold dates or be empty; row {row + 1} has "
+            f"{values.iloc[row]!r}. Use ISO dates such as 2025-03-01."
+        )
+    return parsed
+
+
+def data_as_of(times: pd.Series, converted_at: pd.Series | None = None) -> pd.Timestamp:
+    """The default extraction date: the latest creation or conversion time in the data."""
+    latest = times.max()
+    if converted_at is not None and converted_at.notna().any():
+        latest = max(latest, converted_at.max())
+    return pd.Timestamp(latest)
+
+
+def apply_window(
+    y: np.ndarray,
+    times: pd.Series | None,
+    converted_at: pd.Series | None,
+    *,
+    window_days: float | None,
+    as_of: Any = None,
+) -> tuple[np.ndarray, Maturity]:
+    """Labels within the outcome window, and which leads are mature.
+
+    Parameters
+    ----------
+    y : numpy.ndarray of 0/1
+        Recorded outcomes.
+    times : pandas.Series of datetime64 or None
+        Creation times (``columns.time``); required with a window.
+    converted_at : pandas.Series of datetime64 or None
+        Conversion times (``columns.converted_at``); with them a conversion after the
+        window counts as 0.
+    window_days : float or None
+        ``outcome.window_days``; None keeps every label and every lead.
+    as_of : date, optional
+        ``outcome.as_of``; default :func:`data_as_of`.
+
+    Returns
+    -------
+    (labels, Maturity)
+        The labels of all leads (0 for conversions after the window) and the maturity.
+
+    Raises
+    ------
+    ConfigError
+        A window without ``columns.time``; a window longer than the history;
+        ``as_of`` before the data.
+
+    Examples
+    --------
+    >>> times = pd.Series(pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-20"]))
+    >>> conv = pd.Series(pd.to_datetime(["2025-01-05", "2025-03-15", None]))
+    >>> labels, m = apply_window(np.array([1, 1, 0]), times, conv, window_days=30)
+    >>> labels.tolist(), m.mature.tolist(), m.late_conversions
+    ([1, 0, 0], [True, True, False], 1)
+    """
+    y = np.asarray(y)
+    if window_days is None:
+        as_ts = None if as_of is None else pd.Timestamp(as_of)
+        return y, Maturity(None, as_ts, np.ones(len(y), dtype=bool))
+    if times is None:
+        raise ConfigError(
+            "outcome.window_days must come with columns.time (the window starts at each "
+            f"lead's creation); got window_days={window_days:g} and no time column. Set "
+            "columns.time or remove outcome.window_days."
+        )
+    if not (np.isfinite(window_days) and window_days > 0):
+        raise ConfigError(
+            f"outcome.window_days must be a number of days > 0; got {window_days!r}. "
+            "Use e.g. 90 for 'converted within 90 days'."
+        )
+    created = pd.to_datetime(times).reset_index(drop=True)
+    first = created.min()
+    latest = data_as_of(created, converted_at)
+    if as_of is None:
+        as_ts = latest
+    else:
+        as_ts = pd.Timestamp(as_of)
+        if as_ts.tz is not None:
+            as_ts = as_ts.tz_convert(None)
+        if as_ts < created.max():
+            raise ConfigError(
+                f"outcome.as_of must not be before the data's newest lead ({created.max()}); "
+                f"got {as_ts}. Set it to the date the data was extracted, or leave it out "
+                "(default: the latest timestamp in the data)."
+            )
+    history = (as_ts - first) / _DAY
+    if window_days >= history:
+        raise ConfigError(
+            f"outcome.window_days must be shorter than the history ({history:.0f} days from "
+            f"{first.date()} to {as_ts.date()}); got {window_days:g}. Every lead would be "
+            "immature: use a shorter window or more history."
+        )
+    window = pd.Timedelta(days=float(window_days))
+    mature = (created + window <= as_ts).to_numpy()
+    labels = y.copy()
+    late = 0
+    if converted_at is not None:
+        conv = pd.to_datetime(converted_at).reset_index(drop=True)
+        after = (conv.notna() & (conv > created + window)).to_numpy() & (labels == 1)
+        late = int((after & mature).sum())
+        labels[after] = 0
+    return labels, Maturity(float(window_days), as_ts, mature, late)
+
+
+def monthly_rates(y: np.ndarray, times: pd.Series) -> pd.DataFrame:
+    """Leads, conversions and conversion rate by creation month.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``month`` (``YYYY-MM``), ``leads``, ``conversions``, ``rate``, oldest first.
+
+    Examples
+    --------
+    >>> t = pd.Series(pd.to_datetime(["2025-01-03", "2025-01-20", "2025-02-02"]))
+    >>> monthly_rates(np.array([1, 0, 0]), t).to_dict("list")["rate"]
+    [0.5, 0.0]
+    """
+    month = pd.to_datetime(times).dt.strftime("%Y-%m").to_numpy()
+    table = (
+        pd.DataFrame({"month": month, "y": np.asarray(y, dtype=float)})
+        .groupby("month", sort=True)["y"]
+        .agg(leads="size", conversions="sum")
+        .reset_index()
+    )
+    table["conversions"] = table["conversions"].astype(int)
+    table["rate"] = table["conversions"] / table["leads"]
+    return table
+
+
+def _pct(rate: float) -> str:
+    return f"{100 * rate:.1f} %"
+
+
+def cohort_findings(
+    y: np.ndarray,
+    times: pd.Series | None,
+    *,
+    in_order: bool = False,
+    min_leads: int = 50,
+    immature_ratio: float = IMMATURE_RATIO,
+    shift_factor: float = SHIFT_FACTOR,
+) -> list[tuple[str, str]]:
+    """Warnings about the conversion rate by creation month, for data without a window.
+
+    Two patterns are reported (each at most once):
+
+    - ``outcomes-immature``: the newest one or two months (of at least ``min_leads``
+      leads each) convert below ``immature_ratio`` times the median rate of the earlier
+      months: their outcomes had likely not matured when the data was extracted.
+    - ``rate-shift``: the conversion rate of the oldest and the newest third of the
+      history (by leads) differ by more than ``shift_factor``: a model calibrated on
+      older leads will not fit the newest.
+
+    Parameters
+    ----------
+    y : numpy.ndarray of 0/1
+    times : pandas.Series or None
+        Creation times. Without them, ``in_order=True`` (rows in time order,
+        ``split.method: order``) still checks the shift by row position.
+
+    Returns
+    -------
+    list of (code, message)
+
+    Examples
+    --------
+    >>> t = pd.Series(pd.date_range("2025-01-01", periods=1200, freq="12h"))
+    >>> y = (np.arange(1200) % 10 == 0).astype(int)
+    >>> y[-100:] = 0
+    >>> [code for code, _ in cohort_findings(y, t)]
+    ['outcomes-immature']
+    """
+    y = np.asarray(y, dtype=float)
+    if len(y) == 0 or (times is None and not in_order):
+        return []
+    found: list[tuple[str, str]] = []
+    table = pd.DataFrame() if times is None else monthly_rates(y, times)
+    if len(table):
+        table = table[table["leads"] >= min_leads].reset_index(drop=True)
+    if len(table) >= 4:
+        earlier = table.iloc[:-2]
+        reference = float(earlier["rate"].median())
+        newest = table.iloc[-2:]
+        low = newest[newest["rate"] < immature_ratio * reference]
+        if reference > 0 and len(low) and low.index[-1] == table.index[-1]:
+            pairs = zip(low["month"], low["rate"], strict=True)
+            months = ", ".join(f"{m} {_pct(r)}" for m, r in pairs)
+            found.append(
+                (
+                    "outcomes-immature",
+                    f"outcomes look immature: set outcome.window_days. The newest months "
+                    f"convert well below the earlier ones ({months}, against a median of "
+                    f"{_pct(reference)} in {earlier['month'].iloc[0]} to "
+                    f"{earlier['month'].iloc[-1]}): leads extracted before their outcome "
+                    "was known count as not converted.",
+                )
+            )
+    if times is None:
+        order = np.arange(len(y))
+    else:
+        order = np.argsort(pd.to_datetime(times).to_numpy(), kind="stable")
+    third = len(order) // 3
+    if third >= min_leads:
+        old, new = y[order[:third]].mean(), y[order[-third:]].mean()
+        lo, hi = min(old, new), max(old, new)
+        if (lo == 0 and hi > 0) or (lo > 0 and hi / lo > shift_factor):
+            if times is None:
+                span_old = f"rows 1 to {third:,}"
+                span_new = f"rows {len(y) - third + 1:,} to {len(y):,}"
+            else:
+                t = pd.to_datetime(times).to_numpy()[order]
+                span_old = f"{pd.Timestamp(t[0]).date()} to {pd.Timestamp(t[third - 1]).date()}"
+                span_new = f"{pd.Timestamp(t[-third]).date()} to {pd.Timestamp(t[-1]).date()}"
+            found.append(
+                (
+                    "rate-shift",
+                    f"the conversion rate moved from {_pct(old)} (oldest third, {span_old}) "
+                    f"to {_pct(new)} (newest third, {span_new}), more than {shift_factor:g}x: "
+                    "the model will be calibrated on the newest part; check that the newest "
+                    "outcomes are complete (outcome.window_days) and that old leads still "
+                    "teach something about new ones.",
+                )
+            )
+    return found
+
+
+def _rows(period: dict[str, Any], *, span: bool = True) -> str:
+    text = f"{period['rows']:,}"
+    if span and period.get("from"):
+        text += f" leads ({period['from'][:10]} to {period['to'][:10]})"
+    else:
+        text += " leads"
+    return text
+
+
+def describe_provenance(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Which fit a report's numbers come from, in plain words, from a bundle's metadata.
+
+    Returns
+    -------
+    dict
+        ``numbers_from`` (``backtest`` or ``deployed``), ``text`` (plain sentences: the
+        fits and their periods, the shift of the conversion rate across the parts, the
+        immature leads left out), ``part_rates``, ``fits``, ``outcome`` and
+        ``warnings`` (the monthly-cohort warnings of the training job).
+    """
+    fits = metadata.get("fits") or {}
+    rates = metadata.get("part_rates") or {}
+    by_time = (metadata.get("split") or {}).get("method") in ("time", "order")
+    sentences = []
+    if "backtest" in fits and "deployed" in fits:
+        bt, dep = fits["backtest"], fits["deployed"]
+        older = "older " if by_time else ""
+        newest = "newest " if by_time else "held-out "
+        sentences.append(
+            f"Every number here is from the backtest: a model fit on {_rows(bt['model_fit_on'])}, "
+            f"with the calibration and threshold learned on {_rows(bt['calibrated_on'])} by a "
+            f"model fit on {older}leads only, judged on the {newest}"
+            f"{_rows(bt['judged_on'])} that nothing in it saw. The bundle that scores is the "
+            f"same procedure one step later: refit on all {_rows(dep['model_fit_on'], span=False)}"
+            f" and calibrated on the {newest}{_rows(dep['calibrated_on'], span=False)}."
+        )
+        numbers_from = "backtest"
+    else:
+        only = fits.get("deployed") or {}
+        text = "Every number here is from the bundle that scores (model.refit: false)"
+        if only:
+            text += (
+                f": fit on {_rows(only['model_fit_on'])}, calibrated on "
+                f"{_rows(only['calibrated_on'])}, judged on {_rows(only['judged_on'])}"
+            )
+        sentences.append(text + ".")
+        numbers_from = "deployed"
+    if rates:
+        named = [f"{_pct(rates[k])} in the {k} part" for k in rates]
+        lo, hi = min(rates.values()), max(rates.values())
+        moved = lo > 0 and hi / lo > SHIFT_FACTOR
+        if moved and by_time:
+            sentence = f"The conversion rate moved from {named[0]} to {' to '.join(named[1:])}"
+        else:
+            sentence = f"The conversion rate was {', '.join(named)}"
+        if moved:
+            sentence += (
+                f" (a {hi / lo:.1f}x shift): probabilities calibrated on one period do not "
+                "hold in the next, which is why the bundle that scores is calibrated on the "
+                "newest part"
+            )
+        sentences.append(sentence + ".")
+    outcome = metadata.get("outcome") or {}
+    if outcome.get("window_days") is not None:
+        sentences.append(
+            f"Converted means within {outcome['window_days']:g} days of creation, as of "
+            f"{outcome['as_of']}: {outcome['immature_leads']:,} leads younger than that were "
+            f"left out as immature, and {outcome['late_conversions']:,} later conversions "
+            "counted as not converted."
+        )
+    return {
+        "numbers_from": numbers_from,
+        "text": " ".join(sentences),
+        "part_rates": rates,
+        "fits": fits,
+        "outcome": outcome or None,
+        "warnings": list(metadata.get("outcome_warnings") or []),
+    }
+
+
+def snapshot_rows(
+    created: pd.Series,
+    converted_at: pd.Series,
+    ages: Sequence[float],
+    *,
+    window_days: float | None,
+    as_of: pd.Timestamp,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """The point-in-time snapshots of each lead, their labels, and what was dropped.
+
+    Lead ``i`` observed at age ``a`` is the moment ``s = created_i + a days``. Its label
+    is "converted in ``(s, s + window_days]``" (without a window: converted after ``s``);
+    it is dropped when the lead had already converted by ``s``, or when the moment (with
+    a window: the window's end) is after ``as_of``. Nothing here depends on the outcome
+    except the label itself and the "already converted" rule, which only looks at the
+    past of ``s``.
+
+    Parameters
+    ----------
+    created : pandas.Series of datetime64
+        Creation times.
+    converted_at : pandas.Series of datetime64
+        Conversion times, NaT for leads that did not convert.
+    ages : sequence of float
+        ``events.snapshot_days``.
+    window_days : float or None
+        ``outcome.window_days``.
+    as_of : pandas.Timestamp
+        When the data was extracted.
+
+    Returns
+    -------
+    (lead, age, label, counts)
+        Per kept snapshot, ordered by lead then age: the lead's position, its age in days
+        and its 0/1 label; ``counts`` has ``ages``, ``leads``, ``snapshots``,
+        ``dropped_converted`` and ``dropped_immature``.
+
+    Examples
+    --------
+    >>> created = pd.Series(pd.to_datetime(["2025-01-01", "2025-01-01", "2025-03-01"]))
+    >>> conv = pd.Series(pd.to_datetime(["2025-01-05", None, None]))
+    >>> lead, age, label, _ = snapshot_rows(created, conv, [0, 7], window_days=30,
+    ...                                     as_of=pd.Timestamp("2025-03-20"))
+    >>> lead.tolist(), age.tolist(), label.tolist()
+    ([0, 1, 1], [0.0, 0.0, 7.0], [1, 0, 0])
+    """
+    c = pd.to_datetime(created).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    conv = pd.to_datetime(converted_at).to_numpy(dtype="datetime64[ns]")
+    known = ~np.isnat(conv)
+    conv = np.where(known, conv.astype(np.int64), np.iinfo(np.int64).max)
+    end = pd.Timestamp(as_of).value
+    window = None if window_days is None else round(float(window_days) * _DAY.value)
+    leads, age_out, labels = [], [], []
+    dropped_converted = dropped_immature = 0
+    for age in ages:
+        moment = c + round(float(age) * _DAY.value)
+        already = conv <= moment
+        closes = moment if window is None else moment + window
+        mature = closes <= end
+        keep = mature & ~already
+        dropped_converted += int((mature & already).sum())
+        dropped_immature += int((~mature).sum())
+        rows = np.flatnonzero(keep)
+        later = conv[rows] > moment[rows]
+        label = later & known[rows]
+        if window is not None:
+            label &= conv[rows] <= moment[rows] + window
+        leads.append(rows)
+        age_out.append(np.full(len(rows), float(age)))
+        labels.append(label.astype(np.int64))
+    lead = np.concatenate(leads)
+    age_arr = np.concatenate(age_out)
+    label_arr = np.concatenate(labels)
+    order = np.lexsort((age_arr, lead))
+    counts = {
+        "ages": [float(a) for a in ages],
+        "leads": len(np.unique(lead)),
+        "snapshots": len(lead),
+        "dropped_converted": dropped_converted,
+        "dropped_immature": dropped_immature,
+    }
+    return lead[order], age_arr[order], label_arr[order], counts
