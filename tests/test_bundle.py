@@ -84,12 +84,16 @@ def test_the_folder_holds_only_data_files(saved):
         "manifest.json",
         "model.json",
         "reference.json",
+        "backtest",  # the deployed bundle keeps its backtest, a bundle of the same files
     ]
     if bundle.model.model == "lightgbm":
         expected.append("model.txt")
     assert names == sorted(expected)
-    for name in names:
-        data = (bundle.path / name).read_bytes()
+    files = [p for p in bundle.path.rglob("*") if p.is_file() and ".compiled" not in p.parts]
+    assert len(files) == 2 * (len(expected) - 1)
+    for path in files:
+        name = path.name
+        data = path.read_bytes()
         assert b"\x80\x04" not in data[:2]  # no pickle protocol header
         if name.endswith(".json"):
             json.loads(data)
@@ -97,20 +101,21 @@ def test_the_folder_holds_only_data_files(saved):
 
 def test_a_backtest_bundle_is_saved_and_loaded_inside(saved, tmp_path):
     bundle, leads = saved
-    nested = Bundle(**{**bundle.__dict__, "backtest": load_bundle(bundle.path)})
-    folder = nested.save(tmp_path / "with-backtest")
+    folder = _copy(saved, tmp_path)
     loaded = load_bundle(folder)
     assert loaded.backtest is not None and loaded.backtest.backtest is None
     assert (folder / "backtest" / "manifest.json").is_file()
     np.testing.assert_array_equal(
         score_frame(loaded.backtest, leads.iloc[:50])["probability"],
-        score_frame(bundle, leads.iloc[:50])["probability"],
+        score_frame(bundle.backtest, leads.iloc[:50])["probability"],
     )
     data = bytearray((folder / "backtest" / "calibration.json").read_bytes())
     data[-3] ^= 0x01
     (folder / "backtest" / "calibration.json").write_bytes(bytes(data))
     with pytest.raises(BundleError, match=r"calibration\.json must match the sha256"):
         load_bundle(folder)
+    with pytest.raises(BundleError, match="must not hold a backtest of its own"):
+        Bundle(**{**bundle.backtest.__dict__, "backtest": bundle}).save(tmp_path / "nested")
 
 
 @pytest.mark.parametrize("name", ["model.json", "model.txt", "calibration.json", "reference.json"])
