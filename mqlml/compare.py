@@ -615,7 +615,7 @@ def compare(
     }
     report.update(
         report_extras(
-            bundle,
+            judge,  # its tiers and MQL line go with the probabilities it gave
             raw,
             X,
             y,
