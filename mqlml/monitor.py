@@ -197,8 +197,8 @@ def monitor(
     >>> bundle = train(cfg, frame=make_leads(5000, seed=1)).bundle
     >>> new = make_leads(2000, seed=2, start="2026-01-01")
     >>> report = monitor(bundle, new, outcomes=new[["lead_id", "converted"]])
-    >>> report.recommendation
-    'fine'
+    >>> report.outcomes["rate"], report.outcomes["ranking"]
+    ('fine', 'held')
     """
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     if len(leads) < MIN_LEADS:
