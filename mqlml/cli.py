@@ -234,6 +234,14 @@ def train(
             help="MQLs sales can take instead, e.g. 500/month or 1200.", callback=_capacity
         ),
     ] = None,
+    confidence: Annotated[
+        float | None,
+        typer.Option(
+            min=0.5,
+            max=0.999,
+            help="Guarantee the target rate with this confidence, e.g. 0.9 (exact tests).",
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -258,7 +266,14 @@ def train(
     try:
         cfg = load_config(config)
         out = out or cfg.output.models / config.stem
-        result = run_training(cfg, target_rate=target_rate, capacity=capacity, model=model, out=out)
+        result = run_training(
+            cfg,
+            target_rate=target_rate,
+            capacity=capacity,
+            confidence=confidence,
+            model=model,
+            out=out,
+        )
         if not no_track:
             from mqlml.tracking import log_training
 
@@ -318,8 +333,8 @@ def _print_training(s: dict, result) -> None:
     table.add_row("PR AUC", f"{s['pr_auc']:.3f}")
     table.add_row("Brier score", f"{s['brier']:.4f}")
     table.add_row("calibration error (ECE)", f"{s['ece']:.4f}")
-    table.add_row("MQL threshold (probability)", f"{s['threshold']:.4f}")
-    table.add_row("expected MQL-to-SQL rate", f"{s['expected_rate']:.1%}")
+    table.add_row("MQL threshold (backtest)", f"{s['backtest_threshold']:.4f}")
+    table.add_row("expected MQL-to-SQL rate (backtest)", f"{s['backtest_expected_rate']:.1%}")
     lo, hi = s["realized_interval"] or (float("nan"), float("nan"))
     table.add_row(
         "realized MQL-to-SQL rate", f"{s['realized_rate']:.1%} (90 % {lo:.1%} to {hi:.1%})"
@@ -330,8 +345,23 @@ def _print_training(s: dict, result) -> None:
         f"threshold chosen for a {goal} ({result.bundle.metadata['calibration_method']} "
         "calibration)"
     )
+    at_least = ""
+    if s["lower_bound"] is not None:
+        level = s["confidence"] or 0.9
+        at_least = f"; at least {s['lower_bound']:.1%} with {level:.0%} confidence"
+    cost = ""
+    if s["guarantee_cost"]:
+        cost = f" (the guarantee costs {s['guarantee_cost']:,} MQLs on the calibration part)"
+    console.print(
+        f"the bundle that scores: MQL threshold {s['threshold']:.4f} (score 50); expected "
+        f"MQL-to-SQL rate {s['expected_rate']:.1%}{at_least}{cost}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if s["drift_warning"]:
         console.print(f"[yellow]warning:[/] {s['drift_warning']}", highlight=False)
+    for line in s.get("warnings") or ():
+        console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
     console.print(f"bundle saved to [bold]{s['bundle']}[/]")
 
 

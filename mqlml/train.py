@@ -164,7 +164,15 @@ class TrainResult:
             "backtest_threshold": (self.bundle.backtest or self.bundle).threshold.threshold,
             "target_rate": t.target_rate,
             "capacity": t.capacity_per_period if t.period else t.capacity,
-            "expected_rate": m["expected_rate"],
+            # What the bundle that scores promises (monitor judges against it) ...
+            "expected_rate": t.expected_rate,
+            "lower_bound": t.lower_bound,
+            "confidence": t.confidence,
+            "guarantee_cost": (
+                None if t.n_mql_expected_rule is None else t.n_mql_expected_rule - t.n_mql
+            ),
+            # ... and the backtest's promise against what its MQLs did on the test part.
+            "backtest_expected_rate": m["expected_rate"],
             "realized_rate": m["realized_rate"],
             "realized_interval": m["realized_interval"],
             "mql_share": m["mql_share"],
@@ -428,6 +436,7 @@ def train(
     events: pd.DataFrame | None = None,
     target_rate: float | None = None,
     capacity: int | str | None = None,
+    confidence: float | None = None,
     model: str | None = None,
     out: str | Path | None = None,
 ) -> TrainResult:
@@ -480,6 +489,8 @@ def train(
     """
     if target_rate is not None or capacity is not None:
         config = config.with_overrides(threshold={"target_rate": target_rate, "capacity": capacity})
+    if confidence is not None:
+        config = config.with_overrides(threshold={"confidence": confidence})
     if model is not None:
         config = config.with_overrides(model={"kind": model})
     leads = prepare_leads(config, frame, events)

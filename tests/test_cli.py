@@ -1,6 +1,7 @@
 """End to end through the `mqlml` command."""
 
 import json
+import re
 
 import pandas as pd
 from typer.testing import CliRunner
@@ -52,6 +53,26 @@ def test_train_json_summary(tmp_path):
         assert key in summary, key
     assert summary["target_rate"] == 0.3 and summary["bundle"] == str(out)
     assert (out / "manifest.json").is_file()
+
+
+def test_train_with_a_guarantee_states_both_rates(tmp_path):
+    args = ["train", "-c", str(DATA / "mqlml.yaml"), "--no-track", "--target-rate", "0.25"]
+    plain = runner.invoke(app, [*args, "--out", str(tmp_path / "a"), "--json"])
+    sure = runner.invoke(
+        app, [*args, "--out", str(tmp_path / "b"), "--confidence", "0.9", "--json"]
+    )
+    assert plain.exit_code == 0 and sure.exit_code == 0, sure.output
+    a, b = json.loads(plain.stdout), json.loads(sure.stdout)
+    assert a["confidence"] is None and b["confidence"] == 0.9
+    assert b["lower_bound"] >= 0.25 and a["lower_bound"] < b["lower_bound"]
+    assert b["guarantee_cost"] > 0 and b["threshold"] > a["threshold"]
+    text = runner.invoke(app, [*args, "--out", str(tmp_path / "c"), "--confidence", "0.9"])
+    said = re.sub(r"\s+", " ", text.output)
+    assert re.search(
+        r"expected MQL-to-SQL rate \d+\.\d%; at least 2\d\.\d% with 90% confidence "
+        r"\(the guarantee costs [\d,]+ MQLs",
+        said,
+    ), said
 
 
 def test_train_refuses_both_goals():
