@@ -358,6 +358,24 @@ def _print_training(s: dict, result) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    monthly = s.get("monthly") or {}
+    if monthly.get("rate_range"):
+        lo, hi = monthly["rate_range"]
+        console.print(
+            f"at about {monthly['mqls_per_month']:,.0f} MQLs a month, a month's MQL-to-SQL rate "
+            f"should fall between {lo:.1%} and {hi:.1%} (90 %)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    split = s.get("split") or {}
+    for name, part in (split.get("parts") or {}).items():
+        period = f", {part['from'][:10]} to {part['to'][:10]}" if part.get("from") else ""
+        console.print(
+            f"{name} part ({split['method']} split): {part['rows']:,} leads{period}, "
+            f"base rate {part['base_rate']:.1%}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if s["drift_warning"]:
         console.print(f"[yellow]warning:[/] {s['drift_warning']}", highlight=False)
     for line in s.get("warnings") or ():

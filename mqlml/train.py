@@ -55,7 +55,7 @@ from mqlml.outcome import (
 from mqlml.points import ScoreScale, reference_quantiles
 from mqlml.readers import read_leads, read_table
 from mqlml.schema import LeadSchema, fingerprint
-from mqlml.threshold import ThresholdResult, choose_threshold
+from mqlml.threshold import PERIOD_DAYS, ThresholdResult, choose_threshold, monthly_range
 
 __all__ = [
     "Leads",
@@ -172,6 +172,11 @@ class TrainResult:
                 None if t.n_mql_expected_rule is None else t.n_mql_expected_rule - t.n_mql
             ),
             # ... and the backtest's promise against what its MQLs did on the test part.
+            "monthly": self.bundle.metadata.get("monthly"),
+            "split": {
+                "method": self.parts.method,
+                "parts": self.bundle.metadata.get("parts"),
+            },
             "backtest_expected_rate": m["expected_rate"],
             "realized_rate": m["realized_rate"],
             "realized_interval": m["realized_interval"],
@@ -414,6 +419,20 @@ def _make_bundle(
     )
 
 
+def _monthly(threshold: ThresholdResult, times: pd.Series | None) -> dict[str, Any] | None:
+    """What sales plans with: MQLs per month, and the range of a month's MQL-to-SQL rate.
+
+    The volume is the threshold's MQLs over the calibration slice's span; the range is
+    the central 90 % of a month's rate at that volume (mqlml.threshold.monthly_range).
+    """
+    if times is None or threshold.realized_conversions is None or not len(times):
+        return None
+    days = (times.max() - times.min()) / pd.Timedelta(days=1) + 1.0
+    per_month = threshold.n_mql * PERIOD_DAYS["month"] / days
+    span = monthly_range(threshold.realized_conversions, threshold.n_mql, per_month)
+    return {"mqls_per_month": per_month, "rate_range": None if span is None else list(span)}
+
+
 def _period(rows: np.ndarray, times: pd.Series | None) -> dict[str, Any]:
     out: dict[str, Any] = {"rows": len(rows)}
     if times is not None and len(rows):
@@ -551,6 +570,13 @@ def train(
         "calibration_method": method,
         "event_types": leads.event_types,
         "part_rates": {name: float(y[getattr(parts, name)].mean()) for name in _PARTS},
+        "parts": {
+            name: {
+                **_period(getattr(parts, name), times),
+                "base_rate": float(y[getattr(parts, name)].mean()),
+            }
+            for name in _PARTS
+        },
         "outcome": maturity.to_dict(),
         "outcome_warnings": warnings,
         "metrics": metrics,
@@ -569,6 +595,7 @@ def train(
             "numbers_from": "the deployed fit (model.refit: false)",
             "fits": {"deployed": backtest_fits},
         }
+        metadata["monthly"] = _monthly(stage1.threshold, part_times(B))
         bundle = _make_bundle(config, schema, m1, stage1, X_cal, metadata)
     else:
         backtest = _make_bundle(
@@ -603,6 +630,7 @@ def train(
                 },
             },
         }
+        metadata["monthly"] = _monthly(stage2.threshold, part_times(C))
         bundle = _make_bundle(config, schema, m3, stage2, X_test, metadata, backtest=backtest)
     path = bundle.save(out) if out is not None else None
     return TrainResult(

@@ -75,6 +75,39 @@ def test_train_with_a_guarantee_states_both_rates(tmp_path):
     ), said
 
 
+def test_train_states_the_split_the_parts_and_the_monthly_range(tmp_path):
+    from mqlml.threshold import monthly_range
+
+    args = ["train", "-c", str(DATA / "mqlml.yaml"), "--no-track", "--out", str(tmp_path / "m")]
+    result = runner.invoke(app, [*args, "--json"])
+    summary = json.loads(result.stdout)
+    parts = summary["split"]["parts"]
+    assert summary["split"]["method"] == "time" and list(parts) == ["train", "calibrate", "test"]
+    assert [p["rows"] for p in parts.values()] == [12_000, 4_000, 4_000]
+    assert parts["train"]["to"] <= parts["calibrate"]["from"] <= parts["test"]["from"]
+    monthly = summary["monthly"]
+    lo, hi = monthly["rate_range"]
+    assert lo < summary["expected_rate"] < hi
+    # a month's range is wider than the whole slice's interval: fewer MQLs
+    assert hi - lo > 0.02 and monthly_range(250, 1000, 100) != monthly_range(250, 1000, 1000)
+    text = re.sub(r"\s+", " ", runner.invoke(app, args).output)
+    assert "test part (time split): 4,000 leads, 2025-" in text
+    assert "a month's MQL-to-SQL rate should fall between" in text
+
+
+def test_monthly_range_is_the_beta_binomial_range():
+    from scipy.stats import betabinom
+
+    from mqlml.threshold import monthly_range
+
+    lo, hi = monthly_range(250, 1000, 200)
+    dist = betabinom(200, 250.5, 750.5)
+    assert (lo, hi) == (dist.ppf(0.05) / 200, dist.ppf(0.95) / 200)
+    # more MQLs a month, a narrower range
+    lo2, hi2 = monthly_range(250, 1000, 2000)
+    assert hi2 - lo2 < hi - lo
+
+
 def test_train_refuses_both_goals():
     result = runner.invoke(
         app,
