@@ -117,7 +117,14 @@ def _tier_table(report: Mapping[str, Any]) -> Table:
     caption = (
         f"The MQL line sits at score {_score(tiers['mql_score'])} (a "
         f"{_prob(tiers['mql_probability'])} conversion probability): leads at or above it "
-        "are MQLs. Rates with their 90 % exact interval, on the test leads."
+        f"are MQLs, and every {tiers['points_to_double_odds']:g} points double the odds of "
+        "converting ("
+        + ", ".join(
+            f"score {_score(r['score'])} = {_prob(r['probability'])}"
+            for r in tiers["scale"]
+            if r["score"] in (30, 40, 60, 70)
+        )
+        + "). Rates with their 90 % exact interval, on the test leads."
     )
     header = ["tier", "score", "probability", "leads", "share", "converted", "rate"]
     return "Tiers on the score scale", caption, header, rows

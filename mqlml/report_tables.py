@@ -161,6 +161,8 @@ def _tiers(bundle: Any, y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     return {
         "mql_probability": threshold,
         "mql_score": float(bundle.score(np.array([threshold]))[0]),
+        "points_to_double_odds": float(bundle.scale.points_to_double_odds),
+        "scale": bundle.scale.table(),
         "rows": rows,
     }
 

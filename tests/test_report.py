@@ -559,6 +559,11 @@ def test_tier_table_on_the_score_scale(report, test_part, trained):
     assert tiers["mql_score"] == pytest.approx(
         bundle.score(np.array([bundle.threshold.threshold]))[0]
     )
+    assert tiers["scale"] == bundle.scale.table() and tiers["points_to_double_odds"] == 10
+    assert tiers["scale"][5] == {
+        "score": 50.0,
+        "probability": pytest.approx(bundle.threshold.threshold),
+    }
     rows = tiers["rows"]
     assert [r["tier"] for r in rows] == list(bundle.tiers.names)
     assert sum(r["leads"] for r in rows) == y.size
