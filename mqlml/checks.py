@@ -25,14 +25,13 @@ from sklearn.metrics import roc_auc_score
 from mqlml.config import ProjectConfig
 from mqlml.events import with_event_features
 from mqlml.schema import LeadSchema
-from mqlml.threshold import rate_interval as binomial_interval
+from mqlml.threshold import rate_interval
 
 __all__ = [
     "LABEL_COPY_AUC",
     "STRONG_AUC",
     "CheckReport",
     "Finding",
-    "binomial_interval",
     "check_before_training",
     "check_leads",
     "conversion_by_period",
@@ -333,7 +332,7 @@ def conversion_by_period(
             conversions.append(int(y[a:b].sum()))
     rows = []
     for key, n, k in zip(keys, leads, conversions, strict=True):
-        low, high = binomial_interval(k, n, confidence) or (None, None)
+        low, high = rate_interval(k, n, confidence) or (None, None)
         rows.append(
             {
                 "period": key,
@@ -359,7 +358,7 @@ def _history_parts(y: np.ndarray, order: np.ndarray, fractions: tuple[float, ...
         ("test", fractions[2], order[b:]),
     ):
         k, m = int(y[rows].sum()), len(rows)
-        low, high = binomial_interval(k, m) or (None, None)
+        low, high = rate_interval(k, m) or (None, None)
         out.append(
             {
                 "part": name,

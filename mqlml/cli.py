@@ -353,7 +353,8 @@ def _print_training(s: dict, result) -> None:
     if s["guarantee_cost"]:
         cost = f" (the guarantee costs {s['guarantee_cost']:,} MQLs on the calibration part)"
     console.print(
-        f"the bundle that scores: MQL threshold {s['threshold']:.4f} (score 50); expected "
+        f"the bundle that scores: MQL threshold {s['threshold']:.4f} (score "
+        f"{result.bundle.scale.mql_at:g}); expected "
         f"MQL-to-SQL rate {s['expected_rate']:.1%}{at_least}{cost}",
         highlight=False,
         soft_wrap=True,

@@ -386,7 +386,8 @@ def describe_provenance(metadata: dict[str, Any]) -> dict[str, Any]:
         ``warnings`` (the monthly-cohort warnings of the training job).
     """
     fits = metadata.get("fits") or {}
-    rates = metadata.get("part_rates") or {}
+    parts = metadata.get("parts") or {}
+    rates = {name: part["base_rate"] for name, part in parts.items()}
     by_time = (metadata.get("split") or {}).get("method") in ("time", "order")
     sentences = []
     if "backtest" in fits and "deployed" in fits:

@@ -106,9 +106,9 @@ def _rules_table(estimator: Any, raw: pd.DataFrame, X: pd.DataFrame, y: np.ndarr
 
 
 def _interval_pair(k: int, n: int) -> list[float] | None:
-    from mqlml.checks import binomial_interval
+    from mqlml.threshold import rate_interval
 
-    pair = binomial_interval(k, n, _CONFIDENCE)
+    pair = rate_interval(k, n, _CONFIDENCE)
     return None if pair is None else [pair[0], pair[1]]
 
 

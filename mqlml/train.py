@@ -569,7 +569,6 @@ def train(
         "model": settings.kind,
         "calibration_method": method,
         "event_types": leads.event_types,
-        "part_rates": {name: float(y[getattr(parts, name)].mean()) for name in _PARTS},
         "parts": {
             name: {
                 **_period(getattr(parts, name), times),

@@ -4,7 +4,6 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from mqlml.checks import (
-    binomial_interval,
     check_leads,
     conversion_by_period,
     is_date_like,
@@ -239,6 +238,8 @@ def test_spelling_variants_of_one_category():
 
 def test_binomial_interval_is_clopper_pearson():
     from scipy.stats import binomtest
+
+    from mqlml.threshold import rate_interval as binomial_interval
 
     for k, n in ((0, 40), (7, 40), (40, 40), (123, 1_000)):
         ci = binomtest(k, n).proportion_ci(confidence_level=0.9, method="exact")
