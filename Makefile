@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean java chromium
+.PHONY: demo test test-fast lint format bench clean java chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: $(STAMP) java chromium
 	$(BIN)/ruff check mqlml tests bench
 	$(BIN)/ruff format --check mqlml tests bench
 	$(BIN)/python -m pytest -q
+
+# The inner loop: everything but the slow trainings and Spark (no Java needed).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not spark"
 
 lint: $(STAMP)
 	$(BIN)/ruff check mqlml tests bench
