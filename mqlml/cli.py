@@ -592,6 +592,53 @@ def _print_report(result: dict, paths: dict) -> None:
 
 
 @app.command()
+def scorecard(
+    model: Annotated[str, ModelOpt],
+    out: Annotated[Path, typer.Option(help="Folder for scorecard.yaml, .csv, .sql, .json, .md.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", "-d", help="The leads the model was trained on (default: its data.path)."
+        ),
+    ] = None,
+    max_rules: Annotated[int, typer.Option(min=1, help="At most this many criteria.")] = 30,
+    sql_table: Annotated[str, typer.Option(help="The lead table the SQL reads.")] = "leads",
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn the model into integer points per criterion (YAML, CSV, SQL) and judge them."""
+    from mqlml.scorecards import fidelity_markdown
+    from mqlml.scorecards import scorecard as make_scorecard
+
+    try:
+        card = make_scorecard(
+            _bundle(model), data=data, max_rules=max_rules, out=out, table=sql_table
+        )
+    except (MqlmlError, ValueError, OSError) as exc:
+        _fail(exc)
+    paths = {k: str(v) for k, v in card.paths.items()}
+    if as_json:
+        record = card.to_dict()
+        keys = ("n_criteria", "mql_threshold_points", "offset", "fidelity", "tradeoff")
+        print(json.dumps({**{k: record[k] for k in keys}, "paths": paths}))
+        return
+    table = Table("criterion", "points", title=f"scorecard: MQL at {card.threshold_points} points")
+    for rule in card.rules.rules:
+        table.add_row(rule.name, f"{rule.points:+.0f}")
+    console.print(table)
+    for line in fidelity_markdown(card.fidelity, card.tradeoff):
+        if line and not line.startswith(("|", "#")):
+            console.print(line, highlight=False, soft_wrap=True)
+    kept = card.fidelity["ranking"]
+    console.print(
+        f"ROC AUC on the test part: scorecard {kept['scorecard']:.3f}, model {kept['model']:.3f}"
+        + (f", hand-set points {kept['points']:.3f}" if kept["points"] is not None else ""),
+        highlight=False,
+    )
+    for kind, path in paths.items():
+        console.print(f"{kind}: [bold]{path}[/]", highlight=False)
+
+
+@app.command()
 def promote(
     name: Annotated[str, typer.Argument(help="Registered model name, e.g. mqlml-lead-scorer.")],
     version: Annotated[int, typer.Argument(help="The model version to promote.")],
