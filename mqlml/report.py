@@ -249,6 +249,12 @@ def _md_table(table: Table) -> list[str]:
     return [*lines, ""]
 
 
+def _scorecard_tables(report: Mapping[str, Any]) -> list[Table]:
+    from mqlml.scorecards import report_tables
+
+    return report_tables(report.get("scorecard"))
+
+
 def _tables(report: Mapping[str, Any]) -> list[Table]:
     monthly = _monthly_table(report)
     return [
@@ -256,6 +262,7 @@ def _tables(report: Mapping[str, Any]) -> list[Table]:
         *([monthly] if monthly else []),
         *_segment_tables(report),
         _rules_table(report),
+        *_scorecard_tables(report),
     ]
 
 
@@ -350,6 +357,7 @@ def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) ->
         sections.append(_html_table(monthly, figure=plots.pop("monthly", "")))
     sections += [_html_table(t) for t in _segment_tables(report)]
     sections.append(_html_table(_rules_table(report), text_columns=2))
+    sections += [_html_table(t) for t in _scorecard_tables(report)]
     sections.append("<section><h2>How the model sees the leads</h2>" + "".join(plots.values()))
     sections[-1] += "</section>"
     context = "".join(

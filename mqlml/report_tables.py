@@ -293,13 +293,18 @@ def report_extras(
     Returns
     -------
     dict
-        ``context``, ``rules``, ``tiers``, ``monthly``, ``segments``, ``curves_quantile``
-        and ``reliability_intervals`` (see ``docs/report-json.md``).
+        ``context``, ``rules``, ``tiers``, ``monthly``, ``segments``, ``curves_quantile``,
+        ``reliability_intervals`` and ``scorecard`` (the fidelity of a scorecard made by
+        :func:`mqlml.scorecards.scorecard`, when the rules compared are one; else None;
+        see ``docs/report-json.md``).
     """
+    from mqlml.scorecards import report_section
+
     settings = bundle.config.get("report") or {}
     labels = settings.get("labels") or {}
     mql = p >= bundle.threshold.threshold
     return {
+        "scorecard": report_section(estimator.rules.source, bundle),
         "context": _context(bundle, raw, source),
         "rules": _rules_table(estimator, raw, X, y, evaluated_on),
         "tiers": _tiers(bundle, y, p),

@@ -53,7 +53,15 @@ import yaml
 
 from mqlml.errors import ConfigError, DataError
 
-__all__ = ["SCORECARD_FORMAT", "Scorecard", "fidelity", "report_section", "scorecard"]
+__all__ = [
+    "SCORECARD_FORMAT",
+    "Scorecard",
+    "fidelity",
+    "fidelity_markdown",
+    "report_section",
+    "report_tables",
+    "scorecard",
+]
 
 SCORECARD_FORMAT = "mqlml.scorecard/1"
 DEFAULT_MAX_RULES = 30
@@ -198,7 +206,8 @@ def _grouped(candidates: list[_Candidate], D: np.ndarray, target: np.ndarray):
     """Level candidates replaced by nested groups of levels ordered by their effect.
 
     A first ridge fit over every candidate estimates each level's effect against the
-    levels without a candidate (rare and unseen ones, at 0). Sorting a column's levels
+    levels without a candidate (rare and unseen ones, at 0; below every listed level
+    when no fitting lead has a rare level). Sorting a column's levels
     and that 0 by effect, each cut between neighbours becomes a candidate: "in the
     levels above the cut" when the cut is above 0, "in the levels below it" otherwise.
     A lasso over these cuts merges levels of similar effect (a fused lasso on the
@@ -209,13 +218,21 @@ def _grouped(candidates: list[_Candidate], D: np.ndarray, target: np.ndarray):
     beta = np.linalg.solve(Dc.T @ Dc + ridge, Dc.T @ tc)
     out: list[_Candidate] = []
     levels: dict[str, list[tuple[float, Any]]] = {}
-    for c, b in zip(candidates, beta, strict=True):
+    covered: dict[str, np.ndarray] = {}
+    for j, (c, b) in enumerate(zip(candidates, beta, strict=True)):
         if c.kind == "level":
             levels.setdefault(c.feature, []).append((float(b), c.value))
         else:
             out.append(c)
+        if c.kind in ("level", "missing"):
+            covered[c.feature] = covered.get(c.feature, 0) + D[:, j]
     for feature, effects in levels.items():
-        ordered = sorted([*effects, (0.0, None)], key=lambda e: -e[0])
+        # Without a rare level among the fitting leads, the levels without a candidate
+        # (unseen ones) have no effect to estimate: they go last, at 0 points, and every
+        # listed level earns points (as hand-set points do).
+        unseen_only = bool(np.all(covered[feature] > 0))
+        other = min(e for e, _ in effects) - 1.0 if unseen_only else 0.0
+        ordered = sorted([*effects, (other, None)], key=lambda e: -e[0])
         names = [v for _, v in ordered]
         other = names.index(None)
         for cut in range(1, len(names)):
@@ -293,20 +310,29 @@ def _target(judge: Any, X: pd.DataFrame) -> tuple[np.ndarray, dict[str, float]]:
 
     The calibrated probability is a monotone map of the model's log-odds ``z`` (isotonic
     steps, or a sigmoid). Its steps are not additive even when the model is, so the
-    target is the straight line ``a + b z`` closest to the calibrated log-odds (least
-    squares on the fitting leads), on the score scale: the same ranking as the model,
-    the points scaled so that ``points_to_double_odds`` of them double the calibrated
-    odds.
+    target is a straight line ``a + b z`` in log-odds, on the score scale: through the
+    MQL threshold (the log-odds where the calibrated probability reaches it), with the
+    slope closest to the calibrated log-odds (least squares on the fitting leads). It
+    ranks as the model does, its MQL line is the model's, and ``points_to_double_odds``
+    points double the calibrated odds.
     """
     scale = judge.scale
     z = judge.model.decision_function(X)
     p = np.clip(judge.calibrate(z), _P_CLIP, 1 - _P_CLIP)
     calibrated = np.log(p / (1 - p))
-    b, a = np.polyfit(z, calibrated, 1) if np.ptp(z) > 0 else (0.0, float(calibrated.mean()))
+    t = scale.threshold
+    at = math.log(t / (1 - t))
+    above, below = z[p >= t], z[p < t]
+    if above.size and below.size:  # the line goes through the MQL threshold
+        z_t = (float(above.min()) + float(below.max())) / 2
+    else:
+        z_t = float(np.median(z))
+    dz = z - z_t
+    b = float(dz @ (calibrated - at)) / float(dz @ dz) if float(dz @ dz) > 0 else 0.0
+    a = at - b * z_t
     line = a + b * z
     residual = calibrated - line
     spread = float(((calibrated - calibrated.mean()) ** 2).sum()) or 1.0
-    t = scale.threshold
     target = scale.mql_at + scale.points_to_double_odds * (
         line / math.log(2) - math.log2(t / (1 - t))
     )
@@ -1039,3 +1065,62 @@ def report_section(rules_file: str | Path | None, bundle: Any) -> dict[str, Any]
         return None
     keys = ("n_criteria", "mql_threshold_points", "offset", "scale", "fit", "fidelity", "tradeoff")
     return {key: record.get(key) for key in keys}
+
+
+def report_tables(section: dict[str, Any] | None) -> list[tuple[str, str, list[str], list]]:
+    """The report's scorecard tables (title, caption, header, rows); none without a card."""
+    if not section:
+        return []
+    fid, tradeoff = section["fidelity"], section["tradeoff"] or []
+    rank, line, vol = fid["ranking"], fid["at_line"], fid["at_volume"]
+    sides = ("model", "scorecard", "points")
+
+    def auc(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    rows = [
+        ["ROC AUC", *(auc(rank[s]) for s in sides)],
+        [
+            "MQLs at its own MQL line",
+            *("n/a" if not line[s] else f"{line[s]['n_mql']:,}" for s in sides),
+        ],
+        ["MQL-to-SQL rate at its own MQL line", *(_with_interval(line[s]) for s in sides)],
+    ]
+    if vol:
+        rows.append(
+            [
+                f"MQL-to-SQL rate at the points' volume ({vol['n_mql']:,} MQLs)",
+                *(_with_interval(vol[s]) for s in sides),
+            ]
+        )
+    kept = rank["kept"]
+    caption = (
+        f"The rules compared are a scorecard: {section['n_criteria']} criteria fitted to the "
+        f"model's log-odds on the leads it learned from ({section['fit']['part']}), an MQL at "
+        f"{section['mql_threshold_points']} points. On the test leads it keeps "
+        + ("n/a" if kept is None else f"{100 * kept:.1f} %")
+        + " of the model's ROC AUC above 0.5; beside it, the model and the hand-set points of "
+        "the config (rates with their 90 % exact interval)."
+    )
+    header = ["on the test leads", "model", "scorecard", "hand-set points"]
+    tables = [("The scorecard, the model and the hand-set points", caption, header, rows)]
+    if tradeoff:
+        trade_rows = [
+            [
+                f"{row['n_criteria']}",
+                f"{row['roc_auc']:.3f}",
+                "n/a" if row["kept"] is None else f"{100 * row['kept']:.1f} %",
+                _pct(row["rate_at_points_volume"]),
+            ]
+            for row in tradeoff
+        ]
+        tables.append(
+            (
+                "Fewer criteria",
+                "The same fit with at most so many criteria (mqlml scorecard --max-rules), "
+                "judged on the same test leads.",
+                ["criteria", "ROC AUC", "AUC kept", "MQL-to-SQL rate at the points' volume"],
+                trade_rows,
+            )
+        )
+    return tables
