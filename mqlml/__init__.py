@@ -49,6 +49,8 @@ _EXPORTS = {
     "Scorer": "scoring",
     "compare": "compare",
     "build_report": "report",
+    "scorecard": "scorecards",
+    "Scorecard": "scorecards",
     "monitor": "monitor",
     "recalibrate": "recalibrate",
     "log_training": "tracking",

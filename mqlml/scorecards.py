@@ -97,15 +97,19 @@ def _native(value: Any) -> Any:
     return value
 
 
-def _round_edge(edge: float, below: float) -> float:
-    """The roundest number in (below, edge]: 437 above 431 stays 437, 999 above 27 is 900."""
+def _round_edge(edge: float, floor: float) -> float:
+    """``edge`` rounded down to 2 significant digits (more if needed to stay above ``floor``).
+
+    >>> _round_edge(999.0, 27.0), _round_edge(3.2817, 2.0), _round_edge(437.0, 432.0)
+    (990.0, 3.2, 437.0)
+    """
     if edge == 0 or not math.isfinite(edge):
         return edge
     top = math.floor(math.log10(abs(edge)))
-    for k in range(top, top - 8, -1):
+    for k in range(top - 1, top - 10, -1):
         step = 10.0**k
-        candidate = round(math.floor(edge / step) * step, 10)
-        if below < candidate <= edge:
+        candidate = round(math.floor(edge / step) * step, 12)
+        if floor < candidate <= edge:
             return candidate
     return edge
 
@@ -115,19 +119,16 @@ def _numeric_candidates(name: str, values: np.ndarray) -> list[_Candidate]:
     out: list[_Candidate] = []
     if present.size:
         distinct = np.unique(present)
-        if distinct.size <= _N_EDGES + 1:
-            edges = distinct[1:]
-        else:
+        if distinct.size <= _N_EDGES + 1:  # every value its own band
+            kept = [float(e) for e in distinct[1:]]
+        else:  # bands between quantiles, their edges rounded for readers
             shares = np.arange(1, _N_EDGES + 1) / (_N_EDGES + 1)
             edges = np.unique(np.quantile(present, shares, method="inverted_cdf"))
-        kept: list[float] = []
-        for edge in edges:
-            if edge <= distinct[0]:
-                continue
-            below = float(distinct[np.searchsorted(distinct, edge) - 1])
-            nice = _round_edge(float(edge), below)
-            if not kept or nice > kept[-1]:
-                kept.append(nice)
+            kept = []
+            for edge in edges:
+                floor = kept[-1] if kept else float(distinct[0])
+                if edge > floor:
+                    kept.append(_round_edge(float(edge), floor))
         out += [_Candidate(name, "step", _native(e)) for e in kept]
     if np.isnan(values).any():
         out.append(_Candidate(name, "missing"))
@@ -263,8 +264,14 @@ def _group_count(points: dict[int, int], candidates: list[_Candidate]) -> int:
     return plain + groups
 
 
-def _path_cards(D: np.ndarray, target: np.ndarray, candidates: list[_Candidate]) -> list[_Card]:
-    """Cards along a lasso path: support by the path, least-squares refit, integer points."""
+def _path_cards(
+    D: np.ndarray, target: np.ndarray, candidates: list[_Candidate], max_rules: int
+) -> list[_Card]:
+    """Cards along a lasso path: support by the path, least-squares refit, integer points.
+
+    The path runs from few criteria to many; it stops once the cards have well over
+    ``max_rules`` criteria (none of those could be kept).
+    """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import lasso_path
 
@@ -277,11 +284,13 @@ def _path_cards(D: np.ndarray, target: np.ndarray, candidates: list[_Candidate])
             Dc, tc, alphas=100, eps=1e-4, precompute=gram, Xy=moment, max_iter=3000
         )
     total = float(tc @ tc) or 1.0
-    cards, seen = [], set()
+    cards, seen, over = [], set(), 0
     for k in range(coefs.shape[1]):
         support = tuple(np.flatnonzero(np.abs(coefs[:, k]) > 1e-9))
         if not support or support in seen:
             continue
+        if len(support) > 2 * max_rules + 10:
+            break
         seen.add(support)
         idx = np.asarray(support)
         ridge = 1e-6 * len(target) * np.eye(idx.size)
@@ -294,14 +303,16 @@ def _path_cards(D: np.ndarray, target: np.ndarray, candidates: list[_Candidate])
         fitted = D[:, keep] @ np.asarray([points[i] for i in keep], dtype=float)
         offset = float(np.mean(target - fitted))
         residual = target - fitted - offset
-        cards.append(
-            _Card(
-                points=points,
-                offset=offset,
-                n_criteria=_group_count(points, candidates),
-                r2=1.0 - float(residual @ residual) / total,
-            )
+        card = _Card(
+            points=points,
+            offset=offset,
+            n_criteria=_group_count(points, candidates),
+            r2=1.0 - float(residual @ residual) / total,
         )
+        cards.append(card)
+        over = over + 1 if card.n_criteria > max_rules else 0
+        if over >= 5:
+            break
     return cards
 
 
@@ -918,7 +929,7 @@ def scorecard(
     D = np.column_stack([_column(c, X_fit) for c in candidates])
     candidates = _grouped(candidates, D, target)
     D = np.column_stack([_column(c, X_fit) for c in candidates])
-    cards = _path_cards(D, target, candidates)
+    cards = _path_cards(D, target, candidates, max_rules)
     chosen = _best(cards, max_rules)
     if chosen is None:
         raise InsufficientDataError(

@@ -49,12 +49,13 @@ def card(trained, leads, tmp_path_factory):
 # --- the numbers -------------------------------------------------------------------------
 
 
-def test_edges_are_round_numbers_that_keep_the_data_apart():
-    assert _round_edge(999.0, 27.0) == 900.0  # pdays: 999 (never) stays above the edge
-    assert _round_edge(437.0, 431.0) == 437.0
-    assert _round_edge(2.37, 2.2) == 2.3
-    assert _round_edge(3.0, 2.0) == 3.0
-    assert _round_edge(1234.0, 100.0) == 1000.0
+def test_edges_are_round_numbers_above_the_previous_edge():
+    assert _round_edge(999.0, 27.0) == 990.0  # pdays: 999 (never) stays above the edge
+    assert _round_edge(437.0, 400.0) == 430.0
+    assert _round_edge(437.0, 432.0) == 437.0  # not below the previous edge
+    assert _round_edge(3.2817, 2.0) == 3.2
+    assert _round_edge(0.01234, 0.0) == 0.012
+    assert _round_edge(1234.0, 100.0) == 1200.0
 
 
 def test_fidelity_known_answers():
@@ -223,8 +224,8 @@ def test_yaml_loads_as_points_rules_and_scores_like_the_card(card, trained, lead
 def test_sql_gives_the_yaml_points_on_every_test_lead(card, trained, leads):
     raw, _ = _test_part(trained.bundle, leads)
     expected = card.points(raw)
-    got = _duckdb_points(raw, card.rules)
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(_duckdb_points(raw, card.rules), expected)
+    np.testing.assert_array_equal(_sqlite_points(raw, card.rules), expected)
     # The written query runs as is and flags MQLs at the card's line.
     con = duckdb.connect()
     con.register("leads", raw)
@@ -302,7 +303,7 @@ def test_cli_on_a_bundle_trained_from_a_file(tmp_path, leads):
     path = tmp_path / "leads.csv"
     leads.iloc[:6000].to_csv(path, index=False)
     cfg = load_config(DATA / "mqlml.yaml").with_overrides(
-        data={"path": path}, model={"refit": False, "n_estimators": 60}
+        data={"path": path}, model={"kind": "logistic", "refit": False}
     )
     train(cfg, out=tmp_path / "model")
     runner = CliRunner()
@@ -351,6 +352,7 @@ def test_cli_on_a_bundle_trained_from_a_file(tmp_path, leads):
 
 def _sqlite_points(frame: pd.DataFrame, rules) -> np.ndarray:
     con = sqlite3.connect(":memory:")
+    frame = frame[list(dict.fromkeys(r.column for r in rules.rules))]
     frame.astype(object).where(frame.notna(), None).to_sql("leads", con, index=False)
     rows = con.execute(f"SELECT {sql_expression(rules)} FROM leads ORDER BY rowid").fetchall()
     return np.asarray([r[0] for r in rows], dtype=float)
