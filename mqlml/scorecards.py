@@ -72,6 +72,7 @@ _MAX_LEVELS = 30
 _CONFIDENCE = 0.90
 _P_CLIP = 1e-9
 _FILES = ("yaml", "csv", "sql", "json", "markdown")
+_EXTENSIONS = ("yaml", "csv", "sql", "json", "md")
 
 
 # ---------------------------------------------------------------------------------------
@@ -914,6 +915,15 @@ def scorecard(
             )
     judge = bundle.backtest or bundle
     config, leads, parts = _leads(bundle, data, frame)
+    if out is not None:
+        from mqlml.atomic import same_path
+
+        source = Path(config.data.path)
+        if any(same_path(Path(out) / f"scorecard.{ext}", source) for ext in _EXTENSIONS):
+            raise DataError(
+                f"--out must not hold the leads file; got {str(out)!r}, where "
+                f"{source.name} would be replaced. Give another folder."
+            )
     refit = bundle.backtest is not None
     fit_rows = np.sort(np.concatenate([parts.train, parts.calibrate])) if refit else parts.train
     part = "train + calibrate parts" if refit else "train part"

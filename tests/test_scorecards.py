@@ -325,6 +325,13 @@ def test_cli_on_a_bundle_trained_from_a_file(tmp_path, leads):
     assert printed["n_criteria"] <= 12
     assert set(printed["paths"]) == {"yaml", "csv", "sql", "json", "markdown"}
     assert (tmp_path / "card" / "scorecard.sql").is_file()
+    # A leads file named like an output is never overwritten.
+    own = tmp_path / "own" / "scorecard.csv"
+    own.parent.mkdir()
+    path.rename(own)
+    with pytest.raises(DataError, match="--out must not hold the leads file"):
+        scorecard(tmp_path / "model", data=own, out=own.parent)
+    own.rename(path)
     moved = tmp_path / "moved.csv"
     path.rename(moved)
     again = runner.invoke(
