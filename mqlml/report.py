@@ -250,7 +250,7 @@ def _md_table(table: Table) -> list[str]:
 
 
 def _scorecard_tables(report: Mapping[str, Any]) -> list[Table]:
-    from mqlml.scorecards import report_tables
+    from mqlml.scorecard_fidelity import report_tables
 
     return report_tables(report.get("scorecard"))
 

@@ -298,7 +298,7 @@ def report_extras(
         :func:`mqlml.scorecards.scorecard`, when the rules compared are one; else None;
         see ``docs/report-json.md``).
     """
-    from mqlml.scorecards import report_section
+    from mqlml.scorecard_fidelity import report_section
 
     settings = bundle.config.get("report") or {}
     labels = settings.get("labels") or {}

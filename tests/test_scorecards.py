@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from mqlml.baseline import PointsBaseline, load_rules, parse_rules
 from mqlml.errors import ConfigError, DataError, RuleError
 from mqlml.rules_sql import sql_expression
-from mqlml.scorecards import _round_edge, fidelity, report_section, scorecard
+from mqlml.scorecard_fit import _round_edge
+from mqlml.scorecards import fidelity, report_section, scorecard
 from tests.conftest import DATA
 
 duckdb = pytest.importorskip("duckdb")
@@ -162,7 +163,7 @@ def test_points_on_a_known_additive_model_double_the_odds_every_ten_points():
 
 
 def test_fitted_on_the_training_leads_only(trained, leads, monkeypatch):
-    import mqlml.scorecards as module
+    import mqlml.scorecard_fit as module
 
     seen = {}
     original = module._candidates
