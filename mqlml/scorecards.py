@@ -11,16 +11,19 @@ the odds of converting), with the MQL threshold in points::
                categories: groups of levels with the same points ("COLUMN in [...]"),
                a row for missing; rare and unseen levels get 0
                yes/no: the "yes" spelling(s), and missing
-    fit        the target is each lead's unclipped score on the bundle's scale,
-               mql_at + pdo x log2(odds(p) / odds(threshold)), p the calibrated probability
-               of the model that judges the test part (``bundle.backtest or bundle``);
+    fit        the target is each lead's score on the bundle's scale,
+               mql_at + pdo x log2(odds(p) / odds(threshold)), with log-odds(p) the straight
+               line in the model's log-odds through its MQL threshold closest to the
+               calibrated log-odds (:func:`mqlml.scorecard_fit.score_target`), for the
+               model that judges the test part (``bundle.backtest or bundle``);
                a lasso path over all candidate criteria picks the support, least squares
                refits it, points are rounded to integers and levels of equal points merged;
                of the cards with at most ``max_rules`` criteria the one closest to the
                model's scores on the fitting leads is kept
     fitted on  the leads that model learned from (train + calibrate with the default refit,
-               the train part with ``model.refit: false``), split again exactly as in
-               training; nothing is fitted on the test part
+               the train part with ``model.refit: false``; a seeded random 50,000 of them
+               at most), split again exactly as in training; nothing is fitted on the
+               test part
     threshold  a lead's points + ``offset`` is its score on the model's scale, so it is an
                MQL at ``ceil(mql_at - offset)`` points or more
 
