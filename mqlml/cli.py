@@ -354,7 +354,7 @@ def train(
     try:
         cfg = load_config(config)
         out = out or cfg.output.models / config.stem
-        with show.stages(err) as stage:
+        with show.stages(err, enabled=not as_json) as stage:
             result = run_training(
                 cfg,
                 target_rate=target_rate,

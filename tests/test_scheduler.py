@@ -32,7 +32,7 @@ case $? in
   *) echo "branch: check failed"; exit 11 ;;
 esac
 
-mqlml train -c project.yaml --no-track --out model --json > train.json 2> train.log \
+mqlml train -c project.yaml --no-track --out model > train.txt 2> train.log \
   && echo "branch: trained" || { echo "branch: train failed"; exit 12; }
 
 mqlml score -m model -i week.csv -o scores.csv --no-reasons 2> score.log \
@@ -108,6 +108,7 @@ def test_a_scheduler_script_branches_on_exit_codes(tmp_path):
     assert summary["written"] and summary["after"]["log_loss"] < summary["before"]["log_loss"]
     assert (tmp_path / "model-v2" / "manifest.json").is_file()
     # progress went to stderr, one line per training stage (not a terminal)
+    assert "bundle saved to model" in (tmp_path / "train.txt").read_text()
     train_log = (tmp_path / "train.log").read_text()
     assert "] fitting the model on the train part (" in train_log
     assert "] saving the bundle" in train_log
