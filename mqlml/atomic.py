@@ -268,6 +268,84 @@ def check_destination(
             f"the output must be a file, not a folder; got {str(target)!r}. Add a file "
             f"name, e.g. {str(target / 'scores.csv')!r}."
         )
+    _check_writable(target)
+
+
+#: What a folder written by Spark holds: part files, checksums, markers.
+_SPARK_FILES = ("part-", "_SUCCESS", "_committed", "_started", ".part-", "._SUCCESS")
+
+
+def check_output_folder(
+    target: str | Path, sources: dict[str, str | Path | None] | None = None
+) -> None:
+    """Refuse, before any work, an output folder that replacing would destroy sources.
+
+    Spark writes its output as a folder of part files and replaces an existing folder of
+    that name, whatever it holds. This refuses what :func:`check_destination` refuses
+    for a file, and also a folder around a source (replacing it deletes the source) and
+    an existing folder that holds anything but a previous Spark output.
+
+    Parameters
+    ----------
+    target : path
+        The local output folder about to be (re)written.
+    sources : dict, optional
+        What must survive, by role: ``{"input": path, "model": folder}``.
+
+    Raises
+    ------
+    DataError
+        When the target is or holds a source, lies inside a source folder, is a file, or
+        is a folder with other files in it.
+    FileError
+        When its folder cannot be created or written to.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "leads.csv").write_text("id\\n1\\n")
+    >>> check_output_folder(d, {"input": d / "leads.csv"})
+    Traceback (most recent call last):
+    ...
+    mqlml.errors.DataError: the output folder must not hold the input; ...
+    """
+    from mqlml.errors import DataError
+
+    target = Path(target)
+    for role, source in (sources or {}).items():
+        if source is None:
+            continue
+        source = Path(source)
+        if inside(source, target):
+            raise DataError(
+                f"the output folder must not hold the {role}; got {str(target)!r}, which "
+                f"holds {str(source)!r}. Spark replaces the whole output folder: write to "
+                f"a new folder, so the {role} stays intact."
+            )
+        if source.is_dir() and inside(target, source):
+            raise DataError(
+                f"the output must not be inside the {role} folder; got {str(target)!r} in "
+                f"{str(source)!r}. Write it to another folder, so the {role} stays intact."
+            )
+    if target.exists() and not target.is_dir():
+        raise DataError(
+            f"the output must be a folder Spark can write part files to; {str(target)!r} is "
+            "a file. Give a new folder name, e.g. scores.parquet."
+        )
+    if target.is_dir():
+        other = sorted(p.name for p in target.iterdir() if not p.name.startswith(_SPARK_FILES))
+        if other:
+            raise DataError(
+                f"the output folder must be new or a previous Spark output; {str(target)!r} "
+                f"holds {len(other)} other entries (e.g. {other[0]!r}), which Spark would "
+                "delete when it replaces the folder. Give a new folder name."
+            )
+    _check_writable(target)
+
+
+def _check_writable(target: Path) -> None:
+    """Refuse a destination whose nearest existing folder is a file or not writable."""
     folder = target.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent

@@ -262,6 +262,11 @@ def _sign(key: bytes, data: bytes) -> str:
 
 
 def _folder(path: str | Path) -> Path:
+    if str(path).startswith("models:/"):
+        raise BundleError(
+            f"a bundle path must be a folder; got the registry URI {str(path)!r}. Load it "
+            "with mqlml.resolve_model (which takes folders and models:/ URIs alike)."
+        )
     folder = Path(path)
     if folder.is_file():
         folder = folder.parent

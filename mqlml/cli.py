@@ -1,32 +1,118 @@
 """The ``mqlml`` command: parses arguments, calls the library, prints the result.
 
-Heavy libraries are imported inside each command so ``mqlml --help`` starts fast.
+Results go to stdout, progress and errors to stderr. Exit codes are those of
+:mod:`mqlml.exitcodes` (0 ok, 1 attention, 2 usage or input error, 3 recalibrate,
+4 retrain). Heavy libraries are imported inside each command so ``mqlml --help`` starts
+fast.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
+try:  # newer typer carries its own copy of click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - older typer on click
+    from click.exceptions import UsageError
+
+from mqlml import progress as show
 from mqlml.errors import MqlmlError
+from mqlml.exitcodes import ATTENTION, OK, USAGE_ERROR
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _usage_words(exc: UsageError) -> str:
+    """A usage error in one line, naming the flag, with where to read the options."""
+    param = getattr(exc, "param", None)
+    message = exc.message
+    if param is not None:
+        names = sorted(getattr(param, "opts", None) or [param.human_readable_name], key=len)
+        flag = names[-1]
+        if type(exc).__name__ == "MissingParameter":
+            message = f"{flag} must be given; got nothing."
+        elif message.startswith("must "):
+            message = f"{flag} {message}"
+        else:
+            message = f"{flag}: {message}"
+    elif "unexpected extra argument" in message:
+        message += "; flags such as --json take no value"
+    where = exc.ctx.command_path if exc.ctx is not None else "mqlml"
+    end = "" if message.endswith((".", "?", "!")) else "."
+    return f"{message}{end} Run `{where} -h` for the options."
+
+
+class _Group(TyperGroup):
+    """The command group: one line (and exit 2) for a usage error, no usage dump."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except UsageError as exc:
+            if not standalone_mode:
+                raise
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `mqlml`: the help
+                err.print(exc.format_message(), highlight=False, markup=False)
+            else:
+                err.print(
+                    f"[bold red]error:[/] {_usage_words(exc)}", highlight=False, soft_wrap=True
+                )
+            sys.exit(USAGE_ERROR)
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            err.print("[bold red]stopped:[/] interrupted; no output was written.")
+            sys.exit(130)
+        if standalone_mode:
+            sys.exit(code if isinstance(code, int) else OK)
+        return code
+
 
 app = typer.Typer(
     name="mqlml",
-    help="Calibrated, explainable lead-conversion probabilities in place of fixed points.",
+    cls=_Group,
+    help="Calibrated, explainable lead-conversion probabilities in place of fixed points. "
+    "Exit codes: 0 ok, 1 attention needed, 2 usage or input error, 3 recalibrate, 4 retrain.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
-err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from mqlml import __version__
+
+        print(f"mqlml {__version__}")
+        raise typer.Exit(OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Calibrated, explainable lead-conversion probabilities in place of fixed points.
+
+    Exit codes: 0 ok, 1 attention needed (check: errors; monitor: watch; recalibrate:
+    not better, nothing written), 2 usage or input error, 3 recalibrate, 4 retrain.
+    """
+
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Project config (YAML).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
@@ -38,7 +124,7 @@ ModelOpt = typer.Option(
 def _fail(exc: Exception) -> None:
     """Print one line for an error and exit 2 (no traceback, no library internals)."""
     err.print(f"[bold red]error:[/] {_words(exc)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+    raise typer.Exit(USAGE_ERROR)
 
 
 def _words(exc: Exception) -> str:
@@ -154,7 +240,9 @@ def sample(
     """Write synthetic leads with known true conversion probabilities (bit-for-bit per seed)."""
     from mqlml.datasets import write_sample
 
-    path = write_sample(out, rows=rows, seed=seed, truth=truth)
+    with show.stages(err) as stage:
+        stage(f"generating {rows:,} synthetic leads")
+        path = write_sample(out, rows=rows, seed=seed, truth=truth)
     console.print(f"wrote {rows:,} synthetic leads (seed {seed}) to {path}")
 
 
@@ -175,7 +263,7 @@ def check(config: ConfigOpt, as_json: JsonOpt = False) -> None:
     else:
         _print_check(report, cfg.data.path)
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(ATTENTION)
 
 
 def _print_check(report, path) -> None:
@@ -261,23 +349,26 @@ def train(
 
     if target_rate is not None and capacity is not None:
         err.print("error: give --target-rate or --capacity, not both.")
-        raise typer.Exit(2)
+        raise typer.Exit(USAGE_ERROR)
     tracked = None
     try:
         cfg = load_config(config)
         out = out or cfg.output.models / config.stem
-        result = run_training(
-            cfg,
-            target_rate=target_rate,
-            capacity=capacity,
-            confidence=confidence,
-            model=model,
-            out=out,
-        )
-        if not no_track:
-            from mqlml.tracking import log_training
+        with show.stages(err, enabled=not as_json) as stage:
+            result = run_training(
+                cfg,
+                target_rate=target_rate,
+                capacity=capacity,
+                confidence=confidence,
+                model=model,
+                out=out,
+                progress=stage,
+            )
+            if not no_track:
+                from mqlml.tracking import log_training
 
-            tracked = log_training(result, cfg)
+                stage("logging the run to MLflow and registering the model")
+                tracked = log_training(result, cfg)
     except (MqlmlError, ValueError, OSError) as exc:
         _fail(_goal_words(exc, cfg if "cfg" in locals() else None, target_rate, capacity))
     summary = result.summary()
@@ -429,12 +520,16 @@ def score(
         str,
         typer.Option(
             help="auto (compiled trees when installed and identical, else LightGBM), "
-            "lightgbm or compiled."
+            "lightgbm or compiled.",
+            callback=_one_of("auto", "lightgbm", "compiled"),
         ),
     ] = "auto",
     attribution: Annotated[
         str,
-        typer.Option(help="Reasons from path attribution (fast) or exact TreeSHAP (slow)."),
+        typer.Option(
+            help="Reasons from path attribution (fast) or exact TreeSHAP (slow): path or shap.",
+            callback=_one_of("path", "shap"),
+        ),
     ] = "path",
     as_json: JsonOpt = False,
 ) -> None:
@@ -448,35 +543,31 @@ def score(
             "error: --keep-prefix, --encoding and --delimiter work with --engine local "
             "only; convert the input to UTF-8 CSV or Parquet first, or use the local engine."
         )
-        raise typer.Exit(2)
-    if predictor not in ("auto", "lightgbm", "compiled"):
-        err.print(f"error: --predictor must be auto, lightgbm or compiled; got {predictor!r}.")
-        raise typer.Exit(2)
-    if attribution not in ("path", "shap"):
-        err.print(f"error: --attribution must be path or shap; got {attribution!r}.")
-        raise typer.Exit(2)
+        raise typer.Exit(USAGE_ERROR)
     if engine == "spark" and events is not None:
         err.print(
             "error: --events works with --engine local only; build the activity-log "
             "features first, or score with the local engine."
         )
-        raise typer.Exit(2)
+        raise typer.Exit(USAGE_ERROR)
     try:
         if engine == "spark":  # same summary, counted from the written output
             from mqlml.scoring import ScoreSummary
             from mqlml.spark import score_files
 
-            done = score_files(
-                model,
-                input,
-                output,
-                master=master,
-                reasons=reasons,
-                keep=keep_cols,
-                unique_ids=unique_ids,
-                predictor=predictor,
-                attribution=attribution,
-            )
+            with show.stages(err, enabled=not as_json) as stage:
+                done = score_files(
+                    model,
+                    input,
+                    output,
+                    master=master,
+                    reasons=reasons,
+                    keep=keep_cols,
+                    unique_ids=unique_ids,
+                    predictor=predictor,
+                    attribution=attribution,
+                    progress=stage,
+                )
             summary = ScoreSummary(**done)
         else:
             from mqlml.atomic import check_destination
@@ -484,7 +575,8 @@ def score(
             bundle = _bundle(model)
             folder = None if model.startswith("models:/") else Path(model)
             check_destination(output, {"input": input, "activity log": events, "model": folder})
-            with _progress(as_json) as advance:
+            total, exact = show.estimate_rows(input)
+            with show.rows(err, total, exact=exact, enabled=not as_json) as advance:
                 summary = score_file(
                     bundle,
                     input,
@@ -528,35 +620,9 @@ def score(
 
 def _bundle(model: str):
     """A bundle from a folder or the MLflow registry (models:/NAME@ALIAS, models:/NAME/V)."""
-    if model.startswith("models:/"):
-        from mqlml.tracking import resolve_model
+    from mqlml.tracking import resolve_model
 
-        return resolve_model(model)
-    from mqlml.bundle import load_bundle
-
-    return load_bundle(model)
-
-
-@contextlib.contextmanager
-def _progress(quiet: bool):
-    """A Rich progress line on a terminal, plain lines otherwise, nothing with --json."""
-    if quiet:
-        yield None
-        return
-    start = time.perf_counter()
-
-    def rate(done: int) -> str:
-        return f"{done:,} rows scored ({done / max(time.perf_counter() - start, 1e-9):,.0f} rows/s)"
-
-    if err.is_terminal:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-        with Progress(*columns, console=err, transient=True) as bar:
-            task = bar.add_task("starting", total=None)
-            yield lambda done: bar.update(task, description=rate(done))
-        return
-    yield lambda done: err.print(rate(done), highlight=False)
+    return resolve_model(model)
 
 
 @app.command()
@@ -573,7 +639,11 @@ def report(
     from mqlml.report import build_report
 
     try:
-        result, paths = build_report(_bundle(model), baseline=baseline, out=out, source=model)
+        with show.stages(err, enabled=not as_json) as stage:
+            stage("loading the model")
+            bundle = _bundle(model)
+            stage("comparing with the points on the test part and writing the report")
+            result, paths = build_report(bundle, baseline=baseline, out=out, source=model)
     except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
     if as_json:
@@ -680,7 +750,8 @@ def monitor(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check new leads: drift (PSI), MQL share, realized rate; exit 0/1/2 = fine/warning/alert."""
+    """Check new leads: drift (PSI), MQL share, realized rate; exit 0 fine, 1 watch, 3
+    recalibrate, 4 retrain."""
     from mqlml.monitor import monitor as run_monitor
     from mqlml.readers import read_table
 
@@ -729,7 +800,7 @@ def _print_monitor(report) -> None:
         )
     style = styles[report.level]
     console.print(
-        f"[{style}]{report.level}[/]: recommendation [bold]{report.recommendation}[/]",
+        f"recommendation: [{style}]{report.recommendation}[/] (exit {report.exit_code})",
         highlight=False,
     )
     for line in report.why:
@@ -747,32 +818,53 @@ def recalibrate(
         typer.Option(help="MQL-to-SQL rate to aim for (default: the bundle's).", callback=_rate),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="New bundle folder (default: MODEL-recalibrated).")
+        Path | None,
+        typer.Option(
+            help="New bundle folder (default: MODEL-recalibrated; required for models:/)."
+        ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write the new bundle even when it is not better.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Refit only the calibration and the MQL threshold on recent outcomes; the trees stay."""
-    from mqlml.bundle import read_manifest
+    """Refit the calibration and the MQL threshold on the older part of recent outcomes;
+    write it only when better on the newer part (exit 0), else write nothing (exit 1)."""
     from mqlml.readers import read_table
     from mqlml.recalibrate import recalibrate as run_recalibration
 
+    registry = model.startswith("models:/")
     try:
-        manifest = read_manifest(model)
-        tokens = manifest["schema"].get("missing_tokens") or ()
-        recent = read_table(data, missing_tokens=tokens)
+        if registry and out is None:
+            raise MqlmlError(
+                f"--out must be given for a registry model; got --model {model} and no "
+                "--out. Name a new folder, e.g. --out models/NAME-recalibrated."
+            )
         out = out or Path(f"{Path(model).resolve()}-recalibrated")
-        _check_new_bundle(out, Path(model), data)
-        _, summary = run_recalibration(model, recent, target_rate=target_rate, out=out)
+        _check_new_bundle(out, None if registry else Path(model), data)
+        bundle = _bundle(model)
+        tokens = bundle.schema.missing_tokens
+        ids = [bundle.schema.id_column or ""]
+        recent = read_table(data, missing_tokens=tokens, text_columns=ids)
+        _, summary = run_recalibration(
+            bundle, recent, target_rate=target_rate, out=out, force=force, source=model
+        )
     except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
+    code = OK if summary["written"] else ATTENTION
     if as_json:
-        print(json.dumps(summary, default=str))
-        return
+        print(json.dumps({**summary, "exit_code": code}, default=str))
+        raise typer.Exit(code)
+    _print_recalibration(summary, model, out)
+    raise typer.Exit(code)
+
+
+def _print_recalibration(summary: dict, model: str, out: Path) -> None:
     before, after = summary["before"], summary["after"]
     table = Table(
         "",
-        "before",
-        "after",
+        "current",
+        "new",
         title=f"on the newest {summary['evaluation_rows']:,} of {summary['rows']:,} leads "
         f"(calibrated on the older {summary['calibration_rows']:,})",
     )
@@ -788,23 +880,39 @@ def recalibrate(
     table.add_row(
         "realized MQL-to-SQL rate", pct(before["realized_rate"]), pct(after["realized_rate"])
     )
+    table.add_row("log loss (the judge)", f"{before['log_loss']:.4f}", f"{after['log_loss']:.4f}")
     table.add_row("calibration error (ECE)", f"{before['ece']:.4f}", f"{after['ece']:.4f}")
     console.print(table)
     goal = summary["target_rate"]
     console.print(
         f"{summary['calibration_method']} calibration"
         + (f" for a target MQL-to-SQL rate of {goal:.0%}" if goal is not None else "")
-        + f"; the trees are unchanged. New bundle: [bold]{summary['bundle']}[/] "
-        f"(parent {model})"
+        + f"; the trees are unchanged. The new calibration is {summary['verdict']}",
+        highlight=False,
+        soft_wrap=True,
     )
+    if summary["written"]:
+        forced = " (--force: written although not better)" if summary["forced"] else ""
+        console.print(
+            f"New bundle: [bold]{summary['bundle']}[/] (parent {model}){forced}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"[yellow]nothing written[/]: keep {model}; {out} was not created or changed. "
+            "Pass --force to write it anyway.",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
-def _check_new_bundle(out: Path, model: Path, data: Path) -> None:
+def _check_new_bundle(out: Path, model: Path | None, data: Path) -> None:
     """Refuse, before any work, a new bundle folder that would overwrite its sources."""
     from mqlml.atomic import inside
     from mqlml.errors import DataError
 
-    if inside(out, model) or inside(model, out):
+    if model is not None and (inside(out, model) or inside(model, out)):
         raise DataError(
             f"--out must be a new folder, not the --model bundle or a folder around or inside "
             f"it; got --out {str(out)!r} and --model {str(model)!r}. Give another folder, "
@@ -916,6 +1024,7 @@ def _demo_monitoring(bundle_path: Path, out: Path) -> None:
     _print_monitor(report)
     console.rule("6. recalibrate on the first half of that period (the trees stay)")
     new, summary = run_recalibration(bundle_path, first, out=out / "model-recalibrated")
+    console.print(f"the new calibration is {summary['verdict']}", highlight=False)
     after = run_monitor(new, rest, outcomes=rest[["lead_id", "converted"]])
     o = after.outcomes
     console.print(
@@ -929,7 +1038,7 @@ def _demo_monitoring(bundle_path: Path, out: Path) -> None:
 def main() -> None:
     """Entry point of the ``mqlml`` console script."""
     try:
-        app()
+        app(prog_name="mqlml")
     except MqlmlError as exc:  # pragma: no cover - commands catch their own
         err.print(f"error: {exc}")
         sys.exit(2)

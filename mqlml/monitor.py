@@ -27,8 +27,10 @@ The recommendation follows one rule, checked in this order:
 
 Batches under :data:`MIN_LEADS` leads are refused: their PSI is mostly noise.
 
-The level is the worst of all signals (a rate that is off and a ranking drop are
-alerts); the exit code is 0, 1 or 2 for ``fine``, ``warning`` or ``alert``.
+Each signal has its own level (``fine``, ``warning`` or ``alert``); the report's level
+follows the recommendation, so the two always agree: ``fine`` -> fine, ``watch`` ->
+warning, ``recalibrate`` and ``retrain`` -> alert. The exit code is the
+recommendation's (:mod:`mqlml.exitcodes`): 0 fine, 1 watch, 3 recalibrate, 4 retrain.
 
 :func:`mqlml.recalibrate.recalibrate` refits only the calibrator and the threshold on
 recent labelled leads; the trees stay as they are.
@@ -48,6 +50,7 @@ from mqlml.bundle import Bundle, load_bundle
 from mqlml.calibration import expected_calibration_error
 from mqlml.drift import PSI_ALERT, PSI_WARNING, SCORE_KEY, psi, psi_level
 from mqlml.errors import DataError, InsufficientDataError, MissingColumnError
+from mqlml.exitcodes import RECOMMENDATION_CODES
 from mqlml.readers import binary_label
 from mqlml.scoring import score_frame
 from mqlml.threshold import realized
@@ -55,6 +58,7 @@ from mqlml.threshold import realized
 __all__ = [
     "AUC_TOLERANCE",
     "LEVELS",
+    "LEVEL_OF",
     "MIN_LEADS",
     "MIN_OUTCOME_MQLS",
     "RATE_TOLERANCE",
@@ -64,8 +68,10 @@ __all__ = [
     "monitor",
 ]
 
-#: Levels, mildest first; their position is the exit code.
+#: Levels, mildest first.
 LEVELS = ("fine", "warning", "alert")
+#: The report's level for each recommendation (they always agree).
+LEVEL_OF = {"fine": "fine", "watch": "warning", "recalibrate": "alert", "retrain": "alert"}
 #: Realized minus expected MQL-to-SQL rate beyond this (5 points) is material.
 RATE_TOLERANCE = 0.05
 #: ROC AUC this far below the test AUC at training is a ranking drop.
@@ -118,7 +124,7 @@ class MonitorReport:
         ``off`` or ``not judged``), ``ece``, ``roc_auc``, ``reference_auc`` and
         ``ranking`` (``held``, ``dropped`` or ``not judged``).
     level : {"fine", "warning", "alert"}
-        The worst signal.
+        The recommendation's level (:data:`LEVEL_OF`); each signal keeps its own.
     recommendation : {"fine", "watch", "recalibrate", "retrain"}
         What to do (see the module docstring for the rule).
     why : tuple of str
@@ -136,8 +142,8 @@ class MonitorReport:
 
     @property
     def exit_code(self) -> int:
-        """0, 1 or 2 for fine, warning or alert."""
-        return LEVELS.index(self.level)
+        """0, 1, 3 or 4 for fine, watch, recalibrate or retrain (:mod:`mqlml.exitcodes`)."""
+        return RECOMMENDATION_CODES[self.recommendation]
 
     def feature_table(self) -> pd.DataFrame:
         """The per-feature PSI as a frame (highest first)."""
@@ -377,7 +383,7 @@ def _verdict(
         levels.append(score["level"])
     if outcomes is not None and (outcomes["ranking"] == "dropped" or outcomes["rate"] == "off"):
         levels.append("alert")
-    level = max(levels, key=LEVELS.index)
+    worst = max(levels, key=LEVELS.index)
 
     moved = [row for row in features if row["level"] != "fine"]
     moved_text = ", ".join(f"{row['feature']} (PSI {row['psi']:.2f})" for row in moved[:5])
@@ -408,10 +414,10 @@ def _verdict(
         )
     else:
         # never "fine" beside a warning or an alert: the signals are to be watched
-        recommendation = "fine" if level == "fine" else "watch"
+        recommendation = "fine" if worst == "fine" else "watch"
         why.append(
             "Nothing calls for action."
-            if level == "fine"
+            if worst == "fine"
             else "No action yet: watch the signals below."
         )
 
@@ -435,7 +441,7 @@ def _verdict(
         score=score,
         mql=mql,
         outcomes=outcomes,
-        level=level,
+        level=LEVEL_OF[recommendation],
         recommendation=recommendation,
         why=tuple(why),
     )

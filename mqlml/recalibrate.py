@@ -1,9 +1,21 @@
 """Recalibrating a bundle on recent outcomes without retraining: the trees stay.
 
 Probabilities go stale when base rates move; the ranking often holds. :func:`recalibrate`
-refits only the calibrator (on the frozen model) and the MQL threshold on recent
-labelled leads, judges old against new on the newest part of them, and writes a new
-bundle whose metadata points to its parent.
+refits only the calibrator (on the frozen model) and the MQL threshold on the older part
+of recent labelled leads, judges the current bundle and the candidate on the newer part
+(leads neither was fitted on), and writes the candidate, whose metadata points to its
+parent, only when it is better there (or when forced).
+
+Better means both, on the newer part:
+
+- a lower log loss of the calibrated probabilities (the trees are the same, so the
+  difference is the calibration's; ECE is shown beside it but is not the judge, as its
+  bins make it noisy on a few thousand leads);
+- for a target rate, the candidate's MQLs not converting clearly below the target: a
+  candidate whose realized MQL-to-SQL rate has its exact 90 % interval wholly below the
+  target is refused, unless the current bundle's is too and falls further short. (A rate
+  above the target costs MQLs, not trust; a rate a little below it, within the noise, is
+  what a threshold aimed at the target gives about half the time.)
 """
 
 from __future__ import annotations
@@ -19,7 +31,8 @@ import pandas as pd
 from mqlml.bundle import Bundle, load_bundle, read_manifest
 from mqlml.calibration import choose_method, expected_calibration_error, fit_score_map
 from mqlml.drift import build_reference
-from mqlml.errors import InsufficientDataError
+from mqlml.errors import BundleError, InsufficientDataError
+from mqlml.evaluate import evaluate
 from mqlml.points import ScoreScale, reference_quantiles
 from mqlml.schema import fingerprint
 from mqlml.threshold import ThresholdResult, choose_threshold, realized
@@ -34,6 +47,8 @@ def recalibrate(
     target_rate: float | None = None,
     out: str | Path | None = None,
     evaluation_share: float = 0.5,
+    force: bool = False,
+    source: str | None = None,
 ) -> tuple[Bundle, dict[str, Any]]:
     """Refit the calibrator and the MQL threshold on recent labelled leads; keep the trees.
 
@@ -54,17 +69,24 @@ def recalibrate(
         target rate, or its capacity: per period as is, a total scaled to the number
         of leads).
     out : str or Path, optional
-        Save the new bundle to this folder.
+        Save the new bundle to this folder, when it is better (see the module docstring)
+        or ``force`` is set.
     evaluation_share : float in (0, 1), default=0.5
         Share of the newest leads kept to judge the recalibration.
+    force : bool, default=False
+        Save the new bundle to ``out`` even when it is not better.
+    source : str, optional
+        Where the bundle came from (e.g. ``models:/NAME@ALIAS``), recorded as the parent's
+        ``source`` when ``bundle`` is a Bundle object.
 
     Returns
     -------
     (Bundle, dict)
         The new bundle (the same model object, a new calibrator, score map, threshold,
         tiers, references; metadata with ``parent`` and ``recalibration``) and a summary
-        with the rates ``before`` and ``after`` on the evaluation part and the folder
-        written (``bundle``).
+        with the rates, log loss and ECE ``before`` and ``after`` on the evaluation part,
+        ``better`` (bool), ``verdict`` (a sentence), ``written`` (bool) and the folder
+        written (``bundle``, None when nothing was written).
 
     Raises
     ------
@@ -82,6 +104,7 @@ def recalibrate(
             f"evaluation_share must be in (0, 1); got {evaluation_share!r}. Use e.g. 0.5."
         )
     parent = _parent(bundle)
+    parent["source"] = source or parent["path"]
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     schema = bundle.schema
     y = schema.labels(data)
@@ -161,7 +184,9 @@ def recalibrate(
         },
         metadata=metadata,
     )
-    path = new.save(out) if out is not None else None
+    better, verdict = _judge(before, after, threshold.target_rate)
+    written = out is not None and (better or force)
+    path = new.save(out) if written else None
     summary = {
         "parent": parent,
         **{key: record[key] for key in ("rows", "calibration_rows", "evaluation_rows")},
@@ -173,6 +198,12 @@ def recalibrate(
         "threshold_after": float(threshold.threshold),
         "before": before,
         "after": after,
+        "measure": "log loss on the evaluation part; at a target rate, also no realized "
+        "MQL-to-SQL rate clearly (90 % interval) below the target",
+        "better": better,
+        "verdict": verdict,
+        "forced": bool(force and not better and out is not None),
+        "written": written,
         "bundle": None if path is None else str(path),
     }
     return new, summary
@@ -180,14 +211,23 @@ def recalibrate(
 
 def _parent(bundle: Bundle | str | Path) -> dict[str, Any]:
     """What the new bundle records about the one it came from."""
-    manifest = {} if isinstance(bundle, Bundle) else read_manifest(bundle)
-    metadata = bundle.metadata if isinstance(bundle, Bundle) else manifest.get("metadata", {})
-    threshold = bundle.threshold.threshold if isinstance(bundle, Bundle) else None
+    loaded = isinstance(bundle, Bundle)
+    folder = bundle.path if loaded else bundle
+    manifest: dict[str, Any] = {}
+    if folder is not None:
+        try:
+            manifest = read_manifest(folder)
+        except BundleError:
+            if not loaded:  # a loaded bundle's folder may have gone since: it is in memory
+                raise
+            folder = None
+    metadata = bundle.metadata if loaded else manifest.get("metadata", {})
+    threshold = bundle.threshold.threshold if loaded else None
     if threshold is None:
         threshold = manifest.get("threshold", {}).get("threshold")
     return {
-        "path": None if isinstance(bundle, Bundle) else str(Path(bundle).resolve()),
-        "digest": manifest.get("digest"),
+        "path": None if folder is None else str(Path(folder).resolve()),
+        "digest": manifest.get("digest") or (bundle.digest if loaded else None),
         "created_at": manifest.get("created_at"),
         "fingerprint": metadata.get("fingerprint"),
         "threshold": threshold,
@@ -206,6 +246,40 @@ def _goal(bundle: Bundle, target_rate: float | None, n_cal: int) -> dict[str, An
     return {"capacity": max(1, round(old.capacity * n_cal / old.n))}
 
 
+def _shortfall(rates: dict[str, Any], target: float) -> float:
+    """How far the realized rate falls below the target (the target itself without MQLs)."""
+    rate = rates["realized_rate"]
+    return target if rate is None else max(0.0, target - rate)
+
+
+def _clearly_below(rates: dict[str, Any], target: float) -> bool:
+    """No MQLs, or the realized rate's 90 % interval lies wholly below the target."""
+    interval = rates["realized_interval"]
+    return rates["realized_rate"] is None or interval is None or interval[1] < target
+
+
+def _judge(before: dict[str, Any], after: dict[str, Any], target: float | None) -> tuple[bool, str]:
+    """Is the candidate better than the current bundle on the evaluation part, and why."""
+    loss = (
+        f"log loss {after['log_loss']:.4f} against {before['log_loss']:.4f} for the current bundle"
+    )
+    if not after["log_loss"] < before["log_loss"]:
+        return False, f"not better: {loss} (no lower)."
+    if target is not None and _clearly_below(after, target):
+        old, new = _shortfall(before, target), _shortfall(after, target)
+        if not _clearly_below(before, target) or new > old:
+            rate = after["realized_rate"]
+            said = "no MQLs" if rate is None else f"a realized rate of {rate:.1%}"
+            return False, (
+                f"not better: {loss}, but {said} at the new threshold falls clearly (90 % "
+                f"interval) below the {target:.0%} target, by {100 * new:.1f} points against "
+                f"{100 * old:.1f} for the current bundle."
+            )
+    return True, f"better: {loss}" + (
+        "" if target is None else ", and its MQLs do not convert clearly below the target."
+    )
+
+
 def _rates(p: np.ndarray, y: np.ndarray, threshold: ThresholdResult) -> dict[str, Any]:
     """The threshold's promise (expected rate) against what its MQLs did here."""
     at = realized(p, y, threshold.threshold)
@@ -221,5 +295,6 @@ def _rates(p: np.ndarray, y: np.ndarray, threshold: ThresholdResult) -> dict[str
         "realized_rate": at["realized_rate"],
         "realized_interval": at["realized_interval"],
         "rate_gap": gap,
+        "log_loss": evaluate(y, p)["log_loss"],
         "ece": expected_calibration_error(y, p),
     }

@@ -68,7 +68,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -244,15 +244,10 @@ def _score(
 
 
 def _load(model: Any) -> Bundle:
-    from mqlml.bundle import Bundle, load_bundle
+    from mqlml.bundle import Bundle
+    from mqlml.tracking import resolve_model
 
-    if isinstance(model, Bundle):
-        return model
-    if isinstance(model, str) and model.startswith("models:/"):
-        from mqlml.tracking import resolve_model
-
-        return resolve_model(model)
-    return load_bundle(model)
+    return model if isinstance(model, Bundle) else resolve_model(model)
 
 
 def _with_threads(bundle: Bundle, num_threads: int) -> Bundle:
@@ -351,6 +346,7 @@ def score_files(
     num_threads: int = 1,
     predictor: str = "auto",
     attribution: str = "path",
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Score a Parquet or CSV file (or folder of part files) with Spark.
 
@@ -382,6 +378,9 @@ def score_files(
         LightGBM threads per Spark task.
     predictor, attribution : str
         As for :class:`mqlml.scoring.Scorer`.
+    progress : callable, optional
+        Called with the name of each stage as it starts (loading, starting Spark,
+        scoring and writing, counting).
 
     Returns
     -------
@@ -394,9 +393,10 @@ def score_files(
     Raises
     ------
     DataError
-        Unknown file type, a local input that does not exist, output equal to input,
-        a repeated id with ``unique_ids``, or a value the schema cannot coerce (raised
-        again on the driver from the worker).
+        Unknown file type, a local input that does not exist, a local output folder
+        whose replacement would destroy the input, the bundle or other files (see
+        :func:`mqlml.atomic.check_output_folder`), a repeated id with ``unique_ids``, or
+        a value the schema cannot coerce (raised again on the driver from the worker).
     MissingColumnError
         A column the bundle needs is absent (before any scoring job).
     BundleError
@@ -407,8 +407,11 @@ def score_files(
     >>> score_files("models/leads", "leads.csv", "scores.parquet")  # doctest: +SKIP
     {'rows': 5000000, 'mqls': 212345, ...}
     """
+    from mqlml.atomic import check_output_folder
     from mqlml.readers import detect_format
 
+    stage = progress or (lambda name: None)
+    stage("loading the model")
     bundle = _load(model)
     in_fmt = input_format or detect_format(input)
     out_fmt = output_format or detect_format(output)
@@ -419,12 +422,12 @@ def score_files(
     local = "://" not in input
     if local and not Path(input).exists():
         raise DataError(f"input file must exist; got {input!r}. Check the path.")
-    if local and "://" not in output and Path(input).resolve() == Path(output).resolve():
-        raise DataError(
-            f"output must differ from the input; got {output!r} for both. "
-            "Spark replaces the output folder, which would destroy the input."
-        )
+    if "://" not in output:
+        sources = {"input": input if local else None, "model": bundle.path}
+        check_output_folder(output, sources)
+    stage("starting Spark")
     with _session(master) as spark, _quiet():
+        stage(f"scoring {input} and writing {output}")
         start = time.perf_counter()
         reader = spark.read
         if in_fmt == "csv":
@@ -454,6 +457,7 @@ def score_files(
             writer = writer.option("header", True).option("sep", delimiter)
         with _worker_errors():
             writer.save(output)
+        stage("counting the written output")
         summary = _summary(spark, scored.schema, output, out_fmt, delimiter)
         if id_column and not unique_ids:
             written = _read_output(spark, scored.schema, output, out_fmt, delimiter)

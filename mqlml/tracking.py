@@ -616,7 +616,10 @@ def _bundle_folder(model_dir: Path) -> Path:
 def resolve_model(
     uri_or_path: str | Path, *, tracking: str | ProjectConfig | None = None
 ) -> Bundle:
-    """Load a bundle from a folder or from the MLflow registry.
+    """Load a bundle from a folder or from the MLflow registry: the one model resolver.
+
+    Every command that takes a model (score, report, monitor, recalibrate, Spark scoring)
+    loads it here, so each accepts the same three forms.
 
     Parameters
     ----------

@@ -27,6 +27,7 @@ order, no date column).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -409,10 +410,14 @@ def _make_bundle(
         tiers=scale.tiers(score.tiers),
         scale=scale,
         config=config.model_dump(mode="json"),
-        # Percentiles against leads the calibrating model did not learn from.
+        # Percentiles against leads the calibrating model did not learn from; the score
+        # drift reference is what this bundle's own model gives those leads, as it will
+        # score new ones (the calibrating model's probabilities differ from a refit's).
         reference={
             "quantiles": reference_quantiles(p),
-            "features": build_reference(X_reference, schema.kinds, p),
+            "features": build_reference(
+                X_reference, schema.kinds, stage.score_map(scorer.decision_function(X_reference))
+            ),
         },
         metadata=metadata,
         backtest=backtest,
@@ -458,6 +463,7 @@ def train(
     confidence: float | None = None,
     model: str | None = None,
     out: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train, calibrate, choose the MQL threshold, backtest on the newest leads and refit.
 
@@ -479,6 +485,9 @@ def train(
         Override the config's model kind.
     out : str or Path, optional
         Save the bundle to this folder.
+    progress : callable, optional
+        Called with the name of each stage as it starts (reading, each fit, calibrating,
+        saving), e.g. to show progress.
 
     Returns
     -------
@@ -512,6 +521,8 @@ def train(
         config = config.with_overrides(threshold={"confidence": confidence})
     if model is not None:
         config = config.with_overrides(model={"kind": model})
+    stage = progress or (lambda name: None)
+    stage("reading and preparing the leads")
     leads = prepare_leads(config, frame, events)
     maturity = leads.maturity
     if maturity.window_days is not None and config.outcome.as_of is None:
@@ -542,10 +553,14 @@ def train(
     method = settings.calibration
     if method == "auto":
         method = choose_method(len(y_cal), int(y_cal.sum()))
+    stage(f"fitting the model on the train part ({len(A):,} leads)")
     m1 = _scorer(config).fit(X.iloc[A], y[A])
+    stage("calibrating and choosing the MQL threshold on the calibration part")
     stage1 = _calibrate_stage(config, m1, X_cal, y_cal, part_times(B), method)
     # The backtest: the deployed procedure one step back (M2 fit on train + calibrate,
     # with M1's calibrator and threshold), judged on the test part nothing in it saw.
+    if refit:
+        stage(f"backtest: refitting on the train and calibration parts ({len(AB):,} leads)")
     judged = m2 = _scorer(config).fit(X.iloc[AB], y[AB]) if refit else m1
     p_test = stage1.score_map(judged.decision_function(X_test))
     threshold = stage1.threshold
@@ -614,6 +629,7 @@ def train(
         if method2 == "auto":
             method2 = choose_method(len(y_test), int(y_test.sum()))
         stage2 = _calibrate_stage(config, m2, X_test, y_test, part_times(C), method2)
+        stage(f"refitting the deployed model on every lead ({len(y):,})")
         m3 = _scorer(config).fit(X, y)
         metadata = {
             **base,
@@ -631,6 +647,8 @@ def train(
         }
         metadata["monthly"] = _monthly(stage2.threshold, part_times(C))
         bundle = _make_bundle(config, schema, m3, stage2, X_test, metadata, backtest=backtest)
+    if out is not None:
+        stage("saving the bundle")
     path = bundle.save(out) if out is not None else None
     return TrainResult(
         bundle=bundle,

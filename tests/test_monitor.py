@@ -1,4 +1,5 @@
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -70,7 +71,7 @@ def test_drift_scenario_with_outcomes_flags_the_rate_gap(bundle, drifted):
     assert o["rate_gap"] > 0.08 and o["rate"] == "off"
     assert o["realized_interval"][0] > o["expected_rate"]
     assert o["ranking"] == "held" and o["roc_auc"] > o["reference_auc"] - 0.05
-    assert report.level == "alert" and report.exit_code == 2
+    assert report.level == "alert" and report.exit_code == 3
     assert report.recommendation == "recalibrate"
     assert "recalibrate" in report.why[0] and "ranking holds" in report.why[0]
     json.dumps(report.to_dict())  # plain JSON, no default needed
@@ -132,6 +133,21 @@ def test_a_moderate_shift_is_a_warning(bundle):
     assert report.recommendation == "watch"  # never "fine" beside a warning
 
 
+def test_level_follows_the_recommendation_even_beside_an_alerted_feature(bundle, steady):
+    # one feature's reference moved far away: that feature alerts, yet the outcomes hold
+    X = bundle.schema.features_frame(steady)
+    moved = X.assign(email_opens=X["email_opens"] * 5 + 7)
+    shifted = build_reference(moved, bundle.schema.kinds, bundle.predict_proba(X))
+    reference = {**bundle.reference["features"], "email_opens": shifted["email_opens"]}
+    odd = replace(bundle, reference={**bundle.reference, "features": reference})
+    report = monitor(odd, steady, outcomes=outcomes_of(steady))
+    assert report.features[0]["feature"] == "email_opens"
+    assert report.features[0]["level"] == "alert"
+    assert report.outcomes["rate"] == "fine" and report.outcomes["ranking"] == "held"
+    assert report.recommendation == "watch"
+    assert report.level == "warning" and report.exit_code == 1
+
+
 def test_lost_ranking_means_retrain(bundle, steady):
     shuffled = outcomes_of(steady).assign(
         converted=np.random.default_rng(0).permutation(steady["converted"].to_numpy())
@@ -139,6 +155,7 @@ def test_lost_ranking_means_retrain(bundle, steady):
     report = monitor(bundle, steady, outcomes=shuffled)
     assert report.outcomes["roc_auc"] < 0.55 and report.outcomes["ranking"] == "dropped"
     assert report.recommendation == "retrain" and report.level == "alert"
+    assert report.exit_code == 4
     assert report.why[0].startswith("Ranking dropped: ROC AUC 0.")
 
 
@@ -147,7 +164,7 @@ def test_score_shift_without_outcomes_asks_for_outcomes_then_recalibration(bundl
     hot = steady[p >= np.median(p)]  # only the upper half of the scores
     report = monitor(bundle, hot)
     assert report.score["psi"] > 0.25 and report.score["level"] == "alert"
-    assert report.recommendation == "recalibrate" and report.exit_code == 2
+    assert report.recommendation == "recalibrate" and report.exit_code == 3
     assert "collect the outcomes of these MQLs, then recalibrate" in report.why[0]
 
 
@@ -259,11 +276,15 @@ def test_cli_monitor_and_recalibrate(trained, drifted, tmp_path):
     runner = CliRunner()
     args = ["monitor", "--model", str(trained.path), "--input", str(leads)]
     result = runner.invoke(app, [*args, "--outcomes", str(outcomes), "--json"])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 3, result.output
     payload = json.loads(result.stdout)
-    assert payload["recommendation"] == "recalibrate" and payload["exit_code"] == 2
+    assert payload["recommendation"] == "recalibrate" and payload["exit_code"] == 3
+    assert payload["level"] == "alert"
     result = runner.invoke(app, args)
-    assert result.exit_code in (1, 2) and "pricing_page_visits" in result.stdout
+    said = " ".join(result.stdout.split())
+    assert result.exit_code in (1, 3) and "pricing_page_visits" in result.stdout
+    assert f"recommendation: {payload['recommendation']}" not in said or result.exit_code == 3
+    assert re.search(r"recommendation: (watch \(exit 1\)|recalibrate \(exit 3\))", said), said
     labelled, out = tmp_path / "recent.csv", tmp_path / "recal"
     first.to_csv(labelled, index=False)
     result = runner.invoke(

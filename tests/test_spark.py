@@ -260,7 +260,7 @@ def test_score_files_refuses_bad_paths(trained, tmp_path):
     with pytest.raises(DataError, match=r"input file must exist; got .*nowhere\.csv"):
         score_files(trained.path, tmp_path / "nowhere.csv", tmp_path / "s.parquet")
     (tmp_path / "leads.parquet").write_bytes(b"x")
-    with pytest.raises(DataError, match="output must differ from the input"):
+    with pytest.raises(DataError, match="the output folder must not hold the input"):
         score_files(trained.path, tmp_path / "leads.parquet", tmp_path / "leads.parquet")
     with pytest.raises(DataError, match=r"file type must be CSV \(.csv\) or Parquet"):
         score_files(trained.path, tmp_path / "leads.parquet", tmp_path / "scores.json")
