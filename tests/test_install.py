@@ -177,7 +177,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo(wheel, tmp_path):
         text=True,
         env={**clean, "COLUMNS": "120"},
         cwd=empty,
-        timeout=1500,  # about a minute on an idle machine
+        timeout=1500,  # generous: the demo trains three models
     )
     assert demo.returncode == 0, (demo.stdout[-2000:], demo.stderr[-2000:])
     assert (empty / "mqlml-out" / "report" / "report.html").is_file()
