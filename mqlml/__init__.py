@@ -30,6 +30,7 @@ _EXPORTS = {
     "binary_label": "readers",
     "make_leads": "datasets",
     "write_sample": "datasets",
+    "example_file": "datasets",
     "check_leads": "checks",
     "CheckReport": "checks",
     "LeadScorer": "model",

@@ -235,15 +235,70 @@ def sample(
     rows: Annotated[int, typer.Option(help="Number of leads.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     truth: Annotated[bool, typer.Option(help="Add the true_probability column.")] = False,
-    out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("data/sample_leads.csv"),
+    out: Annotated[
+        Path, typer.Option(help="CSV file to write (default: sample_leads.csv here).")
+    ] = Path("sample_leads.csv"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write synthetic leads with known true conversion probabilities (bit-for-bit per seed)."""
     from mqlml.datasets import write_sample
+    from mqlml.errors import DataError
 
-    with show.stages(err) as stage:
-        stage(f"generating {rows:,} synthetic leads")
-        path = write_sample(out, rows=rows, seed=seed, truth=truth)
+    try:
+        if out.is_dir():
+            raise DataError(
+                f"--out must be a file name; {str(out)!r} is a folder. Give e.g. "
+                f"{str(out / 'sample_leads.csv')!r}."
+            )
+        if out.exists() and not force:
+            raise DataError(
+                f"--out must not be an existing file; {str(out)!r} exists. Pass --force to "
+                "overwrite it, or give another --out."
+            )
+        with show.stages(err) as stage:
+            stage(f"generating {rows:,} synthetic leads")
+            path = write_sample(out, rows=rows, seed=seed, truth=truth)
+    except (MqlmlError, OSError) as exc:
+        _fail(exc)
     console.print(f"wrote {rows:,} synthetic leads (seed {seed}) to {path}")
+
+
+@app.command()
+def init(
+    data: Annotated[Path, typer.Option("--data", "-d", help="The lead table (.csv or .parquet).")],
+    out: Annotated[Path, typer.Option(help="Config file to write.")] = Path("mqlml.yaml"),
+    label: Annotated[str | None, typer.Option(help="The outcome column (default: found).")] = None,
+    id: Annotated[str | None, typer.Option("--id", help="The lead id column.")] = None,
+    time: Annotated[str | None, typer.Option(help="The creation-time column.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter config from a lead table: roles, features and exclusions, explained."""
+    from mqlml.atomic import atomic_output
+    from mqlml.config import load_config
+    from mqlml.errors import DataError
+    from mqlml.starter import starter_config
+
+    try:
+        if out.exists() and not force:
+            raise DataError(
+                f"--out must not be an existing file; {str(out)!r} exists. Pass --force to "
+                "overwrite it, or give another --out."
+            )
+        proposal = starter_config(data, label=label, id=id, time=time)
+        text = proposal.to_yaml(out)
+        with atomic_output(out) as tmp:
+            Path(tmp).write_text(text, encoding="utf-8")
+            load_config(tmp)  # a proposal that does not load is never written
+    except (MqlmlError, OSError) as exc:
+        _fail(exc)
+    print(text, end="")
+    err.print(
+        f"wrote {out}: {len(proposal.fit)} fit and {len(proposal.engagement)} engagement "
+        f"features, {len(proposal.exclude)} columns excluded. Review it, then "
+        f"`mqlml check --config {out}`.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -928,7 +983,10 @@ def _check_new_bundle(out: Path, model: Path | None, data: Path) -> None:
 
 @app.command()
 def demo(
-    config: ConfigOpt = Path("data/mqlml.yaml"),
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Project config (default: the bundled sample's)."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for every output.")] = Path("mqlml-out"),
 ) -> None:
     """Run the whole job on the bundled synthetic sample: check, train, report, score, monitor."""
@@ -940,6 +998,10 @@ def demo(
     from mqlml.train import train as run_training
 
     try:
+        if config is None:
+            from mqlml.datasets import example_file
+
+            config = example_file("mqlml.yaml")
         cfg = load_config(config)
         console.rule("1. check the leads")
         leads = read_leads(cfg)

@@ -12,11 +12,12 @@ every machine (``${MQLML_DATA_DIR:-../../shared/data}/leads.csv``).
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -41,6 +42,7 @@ __all__ = [
     "ThresholdConfig",
     "TrackingConfig",
     "load_config",
+    "valid_keys",
 ]
 
 DEFAULT_MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
@@ -53,20 +55,39 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     """Where the leads (and optionally an activity log) are and how to read them."""
 
-    path: Path = Field(description="CSV or Parquet file with one row per lead.")
-    format: Literal["auto", "csv", "parquet"] = "auto"
+    path: Path = Field(
+        description="CSV (.csv, .csv.gz) or Parquet file with one row per lead; relative to "
+        "the config file's folder; ${VAR} and ${VAR:-default} are read from the environment."
+    )
+    format: Literal["auto", "csv", "parquet"] = Field(
+        "auto", description="File format; auto: from the file name's extension."
+    )
     delimiter: str = Field("auto", description="CSV delimiter, or 'auto' to sniff it.")
-    encoding: str = "utf-8"
-    events: Path | None = Field(None, description="Optional activity log (issue: events).")
+    encoding: str = Field("utf-8", description="Text encoding of a CSV file, e.g. latin-1.")
+    events: Path | None = Field(
+        None,
+        description="Activity log (lead id, timestamp, event type, optional value) that "
+        "engagement features are computed from; see the events section.",
+    )
 
 
 class ColumnsConfig(_Section):
     """The id, creation-time and outcome columns."""
 
     id: str | None = Field(None, description="Lead id; without one, the row number is the id.")
-    label: str
-    time: str | None = None
-    converted_at: str | None = Field(None, description="When the lead converted, if known.")
+    label: str = Field(
+        description="The outcome column: converted (1, true, yes) or not (0, false, no)."
+    )
+    time: str | None = Field(
+        None,
+        description="Creation time of the lead; with it the split is by time (train on "
+        "older leads, judge on newer) and a capacity per period can be counted.",
+    )
+    converted_at: str | None = Field(
+        None,
+        description="When the lead converted, if known; needed by outcome windows with an "
+        "activity log (snapshots).",
+    )
     positive_labels: list[str | int | bool] | None = Field(
         None, description="Label values that count as converted (default: yes/true/1)."
     )
@@ -75,11 +96,27 @@ class ColumnsConfig(_Section):
 class FeaturesConfig(_Section):
     """Fit and engagement feature groups, or ``infer`` to take every other column."""
 
-    fit: list[str] | Literal["infer"] = "infer"
-    engagement: list[str] | Literal["infer"] = "infer"
-    categorical: list[str] = Field(default_factory=list)
-    numeric: list[str] = Field(default_factory=list)
-    boolean: list[str] = Field(default_factory=list)
+    fit: list[str] | Literal["infer"] = Field(
+        "infer",
+        description="Who the lead is (title, company size, industry...); infer: the "
+        "categorical columns when engagement is infer too, else every column not in "
+        "engagement.",
+    )
+    engagement: list[str] | Literal["infer"] = Field(
+        "infer",
+        description="What the lead did (visits, downloads, webinars...); infer: the numeric "
+        "and yes/no columns when fit is infer too, else every column not in fit.",
+    )
+    categorical: list[str] = Field(
+        default_factory=list,
+        description="Columns read as categories whatever they look like (e.g. integer codes).",
+    )
+    numeric: list[str] = Field(
+        default_factory=list, description="Columns read as numbers (default: inferred)."
+    )
+    boolean: list[str] = Field(
+        default_factory=list, description="Columns read as yes/no (default: inferred)."
+    )
 
 
 class EventsConfig(_Section):
@@ -90,13 +127,22 @@ class EventsConfig(_Section):
         description="Training: each lead is observed at these ages (days after creation), "
         "features as of that moment, label = converted in the outcome window after it.",
     )
-    windows: list[float] = Field(default_factory=lambda: [7.0, 30.0, 90.0])
-    half_life_days: float = Field(14.0, gt=0)
-    event_types: list[str] | None = Field(None, description="Default: the types in the log.")
+    windows: list[float] = Field(
+        default_factory=lambda: [7.0, 30.0, 90.0],
+        description="Count events of each type over these many days before the cutoff.",
+    )
+    half_life_days: float = Field(
+        14.0, gt=0, description="Half-life of the decayed counts, in days."
+    )
+    event_types: list[str] | None = Field(
+        None, description="Event types to make features of (default: the types in the log)."
+    )
     id_column: str | None = Field(None, description="Lead id in the log (default columns.id).")
-    timestamp_column: str = "timestamp"
-    type_column: str = "event_type"
-    value_column: str | None = None
+    timestamp_column: str = Field("timestamp", description="When the event happened.")
+    type_column: str = Field("event_type", description="What kind of event it was.")
+    value_column: str | None = Field(
+        None, description="An optional number per event, summed per type and window."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -120,8 +166,8 @@ class EventsConfig(_Section):
 class Exclusion(_Section):
     """A column never used as a feature, and why (leakage, identifier, free text...)."""
 
-    column: str
-    reason: str
+    column: str = Field(description="The column never used as a feature.")
+    reason: str = Field(description="Why, in words (shown by check and in the report).")
 
 
 class SplitConfig(_Section):
@@ -132,10 +178,17 @@ class SplitConfig(_Section):
         description="auto: by time when columns.time is set, else stratified random; "
         "order: keep the file's row order (rows already in time order).",
     )
-    train: float = Field(0.6, gt=0, lt=1)
-    calibrate: float = Field(0.2, gt=0, lt=1)
-    test: float = Field(0.2, gt=0, lt=1)
-    seed: int = 0
+    train: float = Field(0.6, gt=0, lt=1, description="Share of the oldest leads fit on.")
+    calibrate: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="Share of the next leads the calibration and threshold are learned on.",
+    )
+    test: float = Field(
+        0.2, gt=0, lt=1, description="Share of the newest leads the backtest is judged on."
+    )
+    seed: int = Field(0, description="Seed of the random split.")
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> SplitConfig:
@@ -150,16 +203,34 @@ class SplitConfig(_Section):
 class ModelConfig(_Section):
     """Model settings passed to :class:`mqlml.model.LeadScorer`."""
 
-    kind: Literal["lightgbm", "logistic"] = "lightgbm"
-    n_estimators: int = Field(1000, gt=0)
-    learning_rate: float = Field(0.05, gt=0)
-    num_leaves: int = Field(31, gt=1)
-    min_child_samples: int = Field(20, gt=0)
-    early_stopping_rounds: int = Field(50, gt=0)
-    min_category_count: int = Field(20, gt=0)
-    C: float = Field(1.0, gt=0)
-    calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
-    seed: int = 0
+    kind: Literal["lightgbm", "logistic"] = Field(
+        "lightgbm",
+        description="Gradient-boosted trees (LightGBM) or a one-hot logistic regression.",
+    )
+    n_estimators: int = Field(
+        1000, gt=0, description="Most trees to fit; early stopping usually stops sooner."
+    )
+    learning_rate: float = Field(0.05, gt=0, description="LightGBM's shrinkage per tree.")
+    num_leaves: int = Field(31, gt=1, description="LightGBM's leaves per tree.")
+    min_child_samples: int = Field(20, gt=0, description="LightGBM's fewest leads per leaf.")
+    early_stopping_rounds: int = Field(
+        50,
+        gt=0,
+        description="Stop when the log loss on a held-out slice of the training part has "
+        "not improved for this many trees.",
+    )
+    min_category_count: int = Field(
+        20,
+        gt=0,
+        description="Category levels seen fewer times in training are pooled as 'rare'.",
+    )
+    C: float = Field(1.0, gt=0, description="Inverse regularisation of the logistic model.")
+    calibration: Literal["auto", "isotonic", "sigmoid"] = Field(
+        "auto",
+        description="auto: isotonic from 1,000 leads and 100 conversions in the calibration "
+        "part, sigmoid below.",
+    )
+    seed: int = Field(0, description="Seed of the model's randomness.")
     refit: bool = Field(
         True,
         description="Deploy a refit on the newest mature history (the backtest stays for the "
@@ -184,7 +255,13 @@ class OutcomeConfig(_Section):
 class ThresholdConfig(_Section):
     """What the MQL line aims for: an MQL-to-SQL rate, or a capacity such as ``500/month``."""
 
-    target_rate: float | None = Field(0.25, gt=0, lt=1)
+    target_rate: float | None = Field(
+        0.25,
+        gt=0,
+        lt=1,
+        description="The MQL-to-SQL rate the MQL line aims for (the lowest threshold whose "
+        "expected rate reaches it).",
+    )
     confidence: float | None = Field(
         None,
         ge=0.5,
@@ -192,7 +269,11 @@ class ThresholdConfig(_Section):
         description="Guarantee: the MQLs' rate is at least target_rate with this confidence "
         "(e.g. 0.9), by exact binomial tests; default: the expected-rate rule.",
     )
-    capacity: str | int | None = None
+    capacity: str | int | None = Field(
+        None,
+        description="Instead of a rate: how many MQLs sales can take, in total (1200) or per "
+        "period (500/month; day, week, month, quarter, year; needs columns.time).",
+    )
 
     @model_validator(mode="after")
     def _one_goal(self) -> ThresholdConfig:
@@ -223,21 +304,36 @@ class ScoreConfig(_Section):
 class BaselineConfig(_Section):
     """The rule-based points system the model is compared to."""
 
-    rules: Path | None = None
+    rules: Path | None = Field(
+        None,
+        description="Points rules (YAML) the model is compared to; relative to the config.",
+    )
 
 
 class ChecksConfig(_Section):
     """Bars for ``mqlml check``: data requirements and leakage detection."""
 
-    min_leads_error: int = 200
-    min_conversions_error: int = 30
-    min_leads_warning: int = 1000
-    min_conversions_warning: int = 120
-    leakage_auc: float = Field(0.95, gt=0.5, le=1)
+    min_leads_error: int = Field(200, description="Fewer leads than this is an error.")
+    min_conversions_error: int = Field(30, description="Fewer conversions than this is an error.")
+    min_leads_warning: int = Field(1000, description="Fewer leads than this is a warning.")
+    min_conversions_warning: int = Field(
+        120, description="Fewer conversions than this is a warning."
+    )
+    leakage_auc: float = Field(
+        0.95,
+        gt=0.5,
+        le=1,
+        description="A column whose ROC AUC alone reaches this is flagged as leakage.",
+    )
     leakage_fill_ratio: float = Field(
         0.9, gt=0, le=1, description="Share of a column's values that belong to converted leads."
     )
-    near_constant_share: float = Field(0.995, gt=0.5, le=1)
+    near_constant_share: float = Field(
+        0.995,
+        gt=0.5,
+        le=1,
+        description="A column whose most common value has this share is near-constant.",
+    )
     allow_strong_features: list[str] = Field(
         default_factory=list,
         description="Features allowed to rank converted leads with ROC AUC >= 0.99 alone "
@@ -259,16 +355,24 @@ class ReportConfig(_Section):
 class OutputConfig(_Section):
     """Default output folders."""
 
-    models: Path = Path("models")
-    reports: Path = Path("reports")
+    models: Path = Field(
+        Path("models"), description="Where `mqlml train` saves bundles (models/NAME)."
+    )
+    reports: Path = Field(Path("reports"), description="Where reports go by default.")
 
 
 class TrackingConfig(_Section):
     """MLflow tracking; the default is a SQLite store under the project folder."""
 
-    uri: str | None = None
-    experiment: str = "mqlml"
-    registered_model: str = "mqlml-lead-scorer"
+    uri: str | None = Field(
+        None,
+        description="MLflow tracking URI; MLFLOW_TRACKING_URI wins; default: a SQLite store "
+        "mlruns/mlflow.db under the current folder.",
+    )
+    experiment: str = Field("mqlml", description="MLflow experiment of the training runs.")
+    registered_model: str = Field(
+        "mqlml-lead-scorer", description="Registered model name of each trained bundle."
+    )
 
 
 class ProjectConfig(_Section):
@@ -280,23 +384,49 @@ class ProjectConfig(_Section):
         The file the config was read from (relative paths were resolved against it).
     """
 
-    data: DataConfig
-    columns: ColumnsConfig
-    features: FeaturesConfig = FeaturesConfig()
-    events: EventsConfig = EventsConfig()
-    outcome: OutcomeConfig = OutcomeConfig()
-    exclude: list[Exclusion] = Field(default_factory=list)
-    missing_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING_TOKENS))
-    split: SplitConfig = SplitConfig()
-    model: ModelConfig = ModelConfig()
-    threshold: ThresholdConfig = ThresholdConfig()
-    score: ScoreConfig = ScoreConfig()
-    baseline: BaselineConfig = BaselineConfig()
-    checks: ChecksConfig = ChecksConfig()
-    report: ReportConfig = ReportConfig()
-    output: OutputConfig = OutputConfig()
-    tracking: TrackingConfig = TrackingConfig()
-    source: Path | None = None
+    data: DataConfig = Field(description="Where the leads are and how to read them.")
+    columns: ColumnsConfig = Field(description="The id, creation-time and outcome columns.")
+    features: FeaturesConfig = Field(
+        FeaturesConfig(),
+        description="Fit and engagement features; `features: infer` infers both groups.",
+    )
+    events: EventsConfig = Field(
+        EventsConfig(), description="Engagement features from an activity log."
+    )
+    outcome: OutcomeConfig = Field(
+        OutcomeConfig(), description="The outcome window and the extraction date."
+    )
+    exclude: list[Exclusion] = Field(
+        default_factory=list,
+        description="Columns never used, each with a reason; a list of {column, reason} or a "
+        "mapping column: reason.",
+    )
+    missing_tokens: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MISSING_TOKENS),
+        description="Cell values read as missing.",
+    )
+    split: SplitConfig = Field(SplitConfig(), description="Train, calibrate and test parts.")
+    model: ModelConfig = Field(ModelConfig(), description="The model and its calibration.")
+    threshold: ThresholdConfig = Field(
+        ThresholdConfig(), description="The MQL goal: a target rate or a capacity."
+    )
+    score: ScoreConfig = Field(ScoreConfig(), description="The 0-100 score scale and tiers.")
+    baseline: BaselineConfig = Field(
+        BaselineConfig(), description="The points system to compare with."
+    )
+    checks: ChecksConfig = Field(ChecksConfig(), description="Bars for `mqlml check`.")
+    report: ReportConfig = Field(ReportConfig(), description="Segments and readable names.")
+    output: OutputConfig = Field(OutputConfig(), description="Default output folders.")
+    tracking: TrackingConfig = Field(TrackingConfig(), description="MLflow tracking.")
+    source: Path | None = Field(
+        None, description="The file the config was read from (set on load)."
+    )
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _features_shorthand(cls, value: Any) -> Any:
+        # `features: infer` is both groups inferred.
+        return {} if value == "infer" else value
 
     @field_validator("exclude", mode="before")
     @classmethod
@@ -350,10 +480,63 @@ def _resolve(path: Path | None, base: Path) -> Path | None:
     return expanded if expanded.is_absolute() else (base / expanded)
 
 
+def _section_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The config section (model class) that holds the key at ``loc``, or None."""
+    model: type[BaseModel] = ProjectConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        inner = _section_of(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _section_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _section_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def valid_keys(section: type[BaseModel]) -> list[str]:
+    """The keys a config section accepts, in the order the reference lists them.
+
+    Examples
+    --------
+    >>> valid_keys(ColumnsConfig)
+    ['id', 'label', 'time', 'converted_at', 'positive_labels']
+    """
+    return [name for name in section.model_fields if name != "source"]
+
+
+def _unknown_key(key: str, loc: tuple[Any, ...]) -> str:
+    section = _section_at(loc)
+    if section is None:
+        return f"key '{key}' is not a known setting; remove it or check its spelling"
+    keys = valid_keys(section)
+    close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6)
+    hint = f"did you mean '{'.'.join([*map(str, loc[:-1]), close[0]])}'? " if close else ""
+    hint = hint or "remove it or check its spelling; "
+    where = ".".join(str(p) for p in loc[:-1] if not isinstance(p, int))
+    keys_of = f"the keys of '{where}'" if where else "the top-level keys"
+    return (
+        f"key '{key}' is not a known setting; {hint}{keys_of} are {', '.join(keys)} "
+        "(see docs/config.md)"
+    )
+
+
 def _describe(error: dict[str, Any]) -> str:
     key = ".".join(str(p) for p in error["loc"]) or "(top level)"
     if error["type"] == "extra_forbidden":
-        return f"key '{key}' is not a known setting; remove it or check its spelling"
+        return _unknown_key(key, tuple(error["loc"]))
     if error["type"] == "missing":
         return f"key '{key}' is required; add it"
     got = error.get("input")
@@ -400,13 +583,18 @@ def load_config(path: str | Path) -> ProjectConfig:
             f"got {type(raw).__name__}. See data/mqlml.yaml for an example."
         )
     if "source" in raw:
-        raise ConfigError(f"config {path}: key 'source' is not a known setting; remove it.")
+        raise ConfigError(
+            f"config {path}: key 'source' must not be set (it is where the config was read "
+            "from); remove it."
+        )
     try:
         config = ProjectConfig.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(_describe(e) for e in exc.errors())
         raise ConfigError(f"config {path}: {problems}.") from None
-    base = path.resolve().parent
+    # The folder the file was named in (a link to a config is resolved from where the
+    # link is, as a user reads it).
+    base = Path(os.path.abspath(path)).parent
     data = config.data.model_copy(
         update={
             "path": _resolve(config.data.path, base),

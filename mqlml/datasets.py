@@ -43,12 +43,14 @@ __all__ = [
     "ENGAGEMENT_COLUMNS",
     "ENGAGEMENT_HORIZON_DAYS",
     "EVENT_TYPES",
+    "EXAMPLE_FILES",
     "FIT_COLUMNS",
     "ID_COLUMN",
     "LABEL_COLUMN",
     "SHIFTABLE_FEATURES",
     "TIME_COLUMN",
     "conversion_within",
+    "example_file",
     "make_leads",
     "write_sample",
 ]
@@ -348,6 +350,55 @@ def make_leads(
         conv_at = np.where(converted == 1, cutoff_us + delay_s * _US, np.iinfo(np.int64).min)
         leads["converted_at"] = conv_at.astype("datetime64[us]")
     return leads, _events_frame(ids, created_us, counts, lead_of, offset_s)
+
+
+EXAMPLE_FILES = (
+    "mqlml.yaml",
+    "sample_leads.csv",
+    "rules.yaml",
+    "xeducation.yaml",
+    "rules_xeducation.yaml",
+    "bank.yaml",
+    "rules_bank.yaml",
+)
+"""The files shipped inside the package (``mqlml/data/``): the sample, configs, rules."""
+
+
+def example_file(name: str) -> Path:
+    """The path of a file shipped with the package: the sample, its config, example rules.
+
+    ``mqlml.yaml`` describes ``sample_leads.csv`` (20,000 synthetic leads, ``mqlml sample``
+    with its defaults) and points at ``rules.yaml``; ``xeducation.yaml`` and ``bank.yaml``
+    describe the public datasets, read from ``$MQLML_DATA_DIR``. Read them in place or
+    copy them: they are part of the installed package, not a place to write.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`EXAMPLE_FILES`.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ConfigError
+        When ``name`` is not a shipped file.
+
+    Examples
+    --------
+    >>> example_file("mqlml.yaml").name
+    'mqlml.yaml'
+    >>> example_file("sample_leads.csv").is_file()
+    True
+    """
+    if name not in EXAMPLE_FILES:
+        raise ConfigError(
+            f"example file must be one of {', '.join(EXAMPLE_FILES)}; got {name!r}. "
+            "List them with mqlml.datasets.EXAMPLE_FILES."
+        )
+    return Path(__file__).resolve().parent / "data" / name
 
 
 def write_sample(

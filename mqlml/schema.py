@@ -8,6 +8,7 @@ frame that is scored later.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -214,8 +215,11 @@ class LeadSchema:
             return None
         values = frame[self.time_column]
         try:
-            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-        except (ValueError, TypeError):
+            with warnings.catch_warnings():
+                # pandas < 3 warns (FutureWarning) where pandas 3 refuses mixed zones.
+                warnings.simplefilter("error", FutureWarning)
+                parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+        except (ValueError, TypeError, FutureWarning):
             raise _mixed_zones(values, self.time_column) from None
         bad = parsed.isna() & values.notna()
         if bad.any():

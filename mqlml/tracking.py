@@ -217,7 +217,8 @@ def _define_model_class() -> type:
             reasons = (params or {}).get("reasons") or self.reasons
             return score_frame(self.bundle, model_input, reasons=reasons)
 
-    # Pickled by reference (mqlml.tracking.BundleModel), so a logged model holds no code.
+    # Pickled by reference (mqlml.tracking.BundleModel): the model's code_paths carry
+    # mqlml's sources, which MLflow puts on sys.path before unpickling.
     BundleModel.__qualname__ = "BundleModel"
     return BundleModel
 
@@ -349,16 +350,59 @@ def _metrics(result: TrainResult) -> dict[str, float]:
     return {name: value for name, value in out.items() if value is not None}
 
 
+# What loading and scoring a bundle imports (mqlml itself travels as code, see _code_copy).
+_SCORING_REQUIREMENTS = (
+    "mlflow",
+    "scikit-learn",
+    "lightgbm",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "scipy",
+    "pydantic",
+    "pyyaml",
+    "joblib",
+)
+
+
 def _requirements() -> list[str]:
+    """The logged model's pip requirements: scoring's dependencies, pinned, never mqlml.
+
+    mqlml is on no index the serving side can reach for sure (and a development version
+    is on none), so the model carries mqlml's code instead (``code_paths``) and lists
+    only the libraries that code imports, at the versions that trained the bundle.
+    """
     from importlib import metadata
 
     out = []
-    for name in ("mqlml", "mlflow", "scikit-learn", "lightgbm", "pandas", "numpy", "pyarrow"):
+    for name in _SCORING_REQUIREMENTS:
         try:
             out.append(f"{name}=={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             out.append(name)
     return out
+
+
+def _code_copy(folder: Path) -> Path:
+    """Copy mqlml's Python sources (no data, caches or compiled trees) into ``folder``.
+
+    The copy is logged as the model's ``code_paths``: MLflow puts it on ``sys.path``
+    before it unpickles :class:`BundleModel`, so the model loads where mqlml is not
+    installed (``mlflow models serve``, ``spark_udf`` on a cluster).
+    """
+    import shutil
+
+    source = Path(__file__).resolve().parent
+    target = folder / "mqlml"
+    shutil.copytree(
+        source,
+        target,
+        ignore=lambda where, names: (
+            [n for n in names if not n.endswith(".py") and not (Path(where) / n).is_dir()]
+            + [n for n in names if n in ("__pycache__", "data", ".compiled")]
+        ),
+    )
+    return target
 
 
 def _check_reports(report_paths: dict[str, str | Path] | None) -> dict[str, Path]:
@@ -395,7 +439,10 @@ def log_training(
     numbers, the threshold, the expected and realized MQL-to-SQL rate), artifacts
     (``manifest.json``, the config file and ``config.json``, ``calibration.json``, the
     report files) and the model as an MLflow pyfunc wrapping the bundle folder, with a
-    signature and an input example of five leads.
+    signature and an input example of five leads. The model is self-contained: mqlml's
+    sources travel in it (``code_paths``) and its pip requirements are the scoring
+    libraries at the trained versions, without mqlml, so ``mlflow models serve`` and
+    ``mlflow.pyfunc.spark_udf`` rebuild its environment from any package index.
 
     Parameters
     ----------
@@ -439,6 +486,7 @@ def log_training(
         folder = result.path
         if folder is None:
             folder = bundle.save(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "b")
+        digest = _digest(folder)  # before a temporary folder goes
         mlflow = stack.enter_context(_mlflow(uri, create=True))
         stack.enter_context(_mlflow_errors(f"logging the run to MLflow at {uri}"))
         from mqlml.scoring import score_frame
@@ -470,11 +518,13 @@ def log_training(
                     mlflow.log_artifact(str(path), artifact_path="report")
             # The logged object is a reference to mqlml.tracking.BundleModel plus one
             # string; MLflow's generic warning about pickled Python objects is muted.
+            code = _code_copy(Path(stack.enter_context(tempfile.TemporaryDirectory())))
             with _quiet("mlflow.pyfunc", "mlflow.models.model"):
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     python_model=__getattr__("BundleModel")(),
                     artifacts={"bundle": str(folder)},
+                    code_paths=[str(code)],
                     signature=signature,
                     input_example=example,
                     pip_requirements=_requirements(),
@@ -485,7 +535,7 @@ def log_training(
         # The registry keeps the bundle's digest: loading models:/ checks the download.
         with _mlflow(uri) as mlflow, _mlflow_errors(f"tagging {name} version {version}"):
             client = mlflow.MlflowClient(uri, uri)
-            client.set_model_version_tag(name, str(version), _DIGEST_TAG, _digest(folder))
+            client.set_model_version_tag(name, str(version), _DIGEST_TAG, digest)
     return {
         "run_id": run.info.run_id,
         "experiment_id": experiment_id,

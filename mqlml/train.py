@@ -453,6 +453,24 @@ def _cohort_warnings(config: ProjectConfig, leads: Leads) -> list[str]:
     return [message for _, message in found]
 
 
+def _check_capacity_period(config: ProjectConfig) -> None:
+    """A capacity per period needs creation times to count periods: say so before any work."""
+    from mqlml.threshold import parse_capacity
+
+    capacity = config.threshold.capacity
+    if capacity is None or config.columns.time is not None:
+        return
+    _, period = parse_capacity(capacity)
+    if period is not None:
+        where = f" in {config.source}" if config.source is not None else ""
+        raise ConfigError(
+            f"threshold.capacity {str(capacity)!r} (--capacity) counts MQLs per {period}, so "
+            f"columns.time must name the leads' creation-time column; it is not set{where}. "
+            f"Set columns.time, or give a total capacity over the history (e.g. --capacity "
+            f"1200)."
+        )
+
+
 def train(
     config: ProjectConfig,
     *,
@@ -521,6 +539,7 @@ def train(
         config = config.with_overrides(threshold={"confidence": confidence})
     if model is not None:
         config = config.with_overrides(model={"kind": model})
+    _check_capacity_period(config)
     stage = progress or (lambda name: None)
     stage("reading and preparing the leads")
     leads = prepare_leads(config, frame, events)

@@ -6,6 +6,7 @@ temporary folder and writes its bundle and report there too.
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import nbformat
@@ -31,7 +32,9 @@ def test_committed_notebook_has_no_outputs():
 @pytest.mark.filterwarnings(
     "ignore:The ``noload`` loader strategy is deprecated:sqlalchemy.exc.SADeprecationWarning"
 )
-def test_notebook_runs_and_promotes_a_champion(tmp_path, monkeypatch, trained, sample_config):
+def test_notebook_runs_draws_and_registers_only_when_asked(
+    tmp_path, monkeypatch, trained, sample_config
+):
     from mlflow import MlflowClient
     from nbclient import NotebookClient
 
@@ -42,6 +45,7 @@ def test_notebook_runs_and_promotes_a_champion(tmp_path, monkeypatch, trained, s
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     monkeypatch.setenv("MQLML_OUT", str(tmp_path / "out"))
     monkeypatch.delenv("MQLML_CONFIG", raising=False)
+    monkeypatch.delenv("MQLML_REGISTER", raising=False)
     repo_store_existed = (ROOT / "mlruns").exists()
     # A champion trained on other leads, for the notebook to compare with.
     first = log_training(trained, sample_config)
@@ -50,19 +54,32 @@ def test_notebook_runs_and_promotes_a_champion(tmp_path, monkeypatch, trained, s
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(
         nb,
-        timeout=240,
+        timeout=900,
         kernel_name="python3",
         resources={"metadata": {"path": str(ROOT)}},
     )
-    client.execute()  # raises CellExecutionError naming the cell on any error
+    registry = MlflowClient(store, store)
+
+    def versions() -> list[int]:
+        found = registry.search_model_versions("name = 'mqlml-lead-scorer'")
+        return sorted(int(v.version) for v in found)
+
+    with client.setup_kernel():
+        # A plain run looks and registers nothing.
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)  # raises CellExecutionError naming the cell
+        assert versions() == [1]
+        register_cell = len(nb.cells) - 1
+        assert "not registered: set REGISTER = True" in _stdout(nb.cells[register_cell])
+        # The last cell, asked to register, registers and promotes.
+        ask = nbformat.v4.new_code_cell("REGISTER = True")
+        nb.cells.append(ask)
+        client.execute_cell(ask, len(nb.cells) - 1)
+        client.execute_cell(nb.cells[register_cell], register_cell)
 
     outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
     assert [out for out in outputs if out.output_type == "error"] == []
-    text = "".join(
-        out.get("text", "")
-        for out in outputs
-        if out.output_type == "stream" and out.get("name") == "stdout"
-    )
+    text = "".join(_stdout(cell) for cell in nb.cells if cell.cell_type == "code")
     tables = "".join(out.get("data", {}).get("text/plain", "") for out in outputs)
     assert "no champion to compare with" not in text
     assert "\nchampion " in tables  # the champion's row in the comparison table
@@ -70,9 +87,27 @@ def test_notebook_runs_and_promotes_a_champion(tmp_path, monkeypatch, trained, s
     promoted = "promote the new model: True" in text
     assert promoted != ("promote the new model: False" in text)
 
-    registered = MlflowClient(store, store).get_registered_model("mqlml-lead-scorer")
+    # The three plots are inline PNG images, each after its caption.
+    images = [out for out in outputs if "image/png" in out.get("data", {})]
+    assert len(images) == 3
+    for image in images:
+        assert base64.b64decode(image["data"]["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    captions = "".join(out.get("data", {}).get("text/markdown", "") for out in outputs)
+    for label in ("Reliability", "Gains", "Threshold curve"):
+        assert f"**{label}: " in captions, label
+
+    registered = registry.get_registered_model("mqlml-lead-scorer")
+    assert versions() == [1, 2]
     assert {k: int(v) for k, v in registered.aliases.items()} == {"champion": 2 if promoted else 1}
     assert (tmp_path / "out" / "bundle" / "manifest.json").is_file()
     assert (tmp_path / "out" / "report" / "report.html").is_file()
     assert (tmp_path / "artifacts").is_dir()  # run artifacts beside the store
     assert (ROOT / "mlruns").exists() == repo_store_existed
+
+
+def _stdout(cell) -> str:
+    return "".join(
+        out.get("text", "")
+        for out in cell.get("outputs", [])
+        if out.output_type == "stream" and out.get("name") == "stdout"
+    )
