@@ -320,6 +320,12 @@ def main() -> None:
         metavar="DIR",
         help="a folder holding an earlier mqlml package: its score_file is measured too",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="ROWS:FORMAT:CASE,CASE",
+        help="run just these cases (repeatable), e.g. 5000000:parquet:bare,compiled-none",
+    )
     parser.add_argument("--one", choices=CASES)
     parser.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     parser.add_argument("--part", choices=("engines", "agreement", "warm"))
@@ -340,6 +346,11 @@ def main() -> None:
 
     model()
     steps = plan(args.rows, args.big_rows, args.big_csv, bool(args.before))
+    if args.only:
+        steps = []
+        for item in args.only:
+            rows, fmt, cases = item.split(":")
+            steps.append((int(rows), fmt, tuple(cases.split(","))))
     for rows, fmt, _ in steps:
         if fmt == "csv":
             leads_csv(rows)

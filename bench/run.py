@@ -147,7 +147,9 @@ def score_text(r: dict) -> str:
             f"| {label} | {v['rows_per_s']:,.0f} | {v['rows_per_s'] / base:.1f} | {diff} "
             f"| {same} | {compile_s} |"
         )
-    a = r["agreement"]
+    a = r.get("agreement")
+    if not a:
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         f"Path attribution against exact TreeSHAP on {a['rows']:,} leads: same top reason "

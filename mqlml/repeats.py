@@ -7,7 +7,7 @@ combined with XOR, then the length mixed in): for any two different ids the chan
 equal hashes is about 2**-64, whatever the ids look like, so on a file of 100 million
 leads a false repeat has a chance of about 3 in 10,000.
 
-The hashes stay in memory up to a budget (16 MB by default: 2 million ids); beyond it
+The hashes stay in memory up to a budget (4 MB by default: 500,000 ids); beyond it
 they are spilled to 64 files in a temporary folder by their top 6 bits, and the repeats
 are counted one file at a time. Memory then stays flat as the file grows (a 64th of the
 hashes at the end); the folder holds 8 bytes per id and is removed when counting ends.
@@ -112,7 +112,7 @@ class RepeatCounter:
 
     BUCKETS = 64
 
-    def __init__(self, budget: int = 2_000_000) -> None:
+    def __init__(self, budget: int = 500_000) -> None:
         self.budget = max(int(budget), 1)
         self._parts: list[np.ndarray] = []
         self._held = 0
@@ -133,8 +133,8 @@ class RepeatCounter:
             self._folder = Path(tempfile.mkdtemp(prefix="mqlml-ids-"))
         values = np.concatenate(self._parts)
         self._parts, self._held = [], 0
-        bucket = (values >> np.uint64(58)).astype(np.intp)
-        order = np.argsort(bucket, kind="stable")
+        bucket = (values >> np.uint64(58)).astype(np.uint8)
+        order = np.argsort(bucket, kind="stable")  # a radix sort for 8-bit keys
         values, ends = values[order], np.cumsum(np.bincount(bucket, minlength=self.BUCKETS))
         start = 0
         for b, end in enumerate(ends):
