@@ -349,7 +349,7 @@ def main() -> None:
     if args.only:
         steps = []
         for item in args.only:
-            rows, fmt, cases = item.split(":")
+            rows, fmt, cases = item.split(":", 2)
             steps.append((int(rows), fmt, tuple(cases.split(","))))
     for rows, fmt, _ in steps:
         if fmt == "csv":

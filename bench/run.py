@@ -105,7 +105,6 @@ def score_text(r: dict) -> str:
         lines.append("")
         lines.append("(In-memory engines not measured in this run.)")
         e = {"rows": 0, "trees": 0, "lightgbm": {"rows_per_s": 1.0}, "skip": True}
-    e = r["engines"]
     lines += (
         []
         if e.get("skip")
