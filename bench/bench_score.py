@@ -256,12 +256,76 @@ def agreement(rows: int = 2000) -> dict:
 
 
 CASES = ("bare", "lightgbm-none", "lightgbm-top", "compiled-none", "compiled-top")
+BIG_CASES = ("bare", "lightgbm-none", "compiled-none", "compiled-top")
+
+
+def plan(
+    rows: int, big_rows: int, big_csv: bool, before: bool
+) -> list[tuple[int, str, tuple[str, ...]]]:
+    """(rows, input format, cases) in the order they run (the most telling first)."""
+    extra = ("before:lightgbm-none", "before:compiled-none") if before else ()
+    out = [
+        (rows, "parquet", (*CASES, *extra)),
+        (big_rows, "parquet", BIG_CASES),
+        (rows, "csv", CASES),
+    ]
+    if big_csv:
+        out.append((big_rows, "csv", ("bare", "compiled-none", "compiled-top")))
+    return out
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """Median rate, peak memory and ratio to the bare loop per case.
+
+    Each repeat is a round through every case of one size and format, so a case's ratio is
+    taken against the bare loop of its own round, then the median over rounds.
+    """
+    import numpy as np
+
+    out = []
+    keys = dict.fromkeys((r["rows"], r["format"], r["case"]) for r in runs)
+    for rows, fmt, case in keys:
+        mine = [r for r in runs if (r["rows"], r["format"], r["case"]) == (rows, fmt, case)]
+        ratios = []
+        for r in mine:
+            key = (rows, fmt, "bare", r["round"])
+            bare = [b for b in runs if (b["rows"], b["format"], b["case"], b["round"]) == key]
+            if bare:
+                ratios.append(r["rows_per_s"] / bare[0]["rows_per_s"])
+        out.append(
+            {
+                "rows": rows,
+                "format": fmt,
+                "case": case,
+                "rows_per_s": float(np.median([r["rows_per_s"] for r in mine])),
+                "ratio": float(np.median(ratios)) if ratios else None,
+                "rss_mb": float(np.median([r["rss_mb"] for r in mine])),
+                "repeats": len(mine),
+                "predictor": mine[0]["predictor"],
+            }
+        )
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--big-rows", type=int, default=5_000_000)
+    parser.add_argument("--repeat", type=int, default=2, help="rounds at --rows")
+    parser.add_argument("--big-repeat", type=int, default=1, help="rounds at --big-rows")
+    parser.add_argument("--big-csv", action="store_true", help="also CSV at --big-rows")
+    parser.add_argument("--no-engines", action="store_true", help="skip the in-memory engines")
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="a folder holding an earlier mqlml package: its score_file is measured too",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="ROWS:FORMAT:CASE,CASE",
+        help="run just these cases (repeatable), e.g. 5000000:parquet:bare,compiled-none",
+    )
     parser.add_argument("--one", choices=CASES)
     parser.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     parser.add_argument("--part", choices=("engines", "agreement", "warm"))
@@ -278,27 +342,46 @@ def main() -> None:
     if args.part == "warm":
         print(json.dumps(warm()))
         return
+    import os
+
     model()
-    leads_parquet(args.rows, OUT / f"leads_{args.rows}.parquet")
-    leads_csv(args.rows)
-    leads_parquet(args.big_rows, OUT / f"leads_{args.big_rows}.parquet")
+    steps = plan(args.rows, args.big_rows, args.big_csv, bool(args.before))
+    if args.only:
+        steps = []
+        for item in args.only:
+            rows, fmt, cases = item.split(":", 2)
+            steps.append((int(rows), fmt, tuple(cases.split(","))))
+    for rows, fmt, _ in steps:
+        if fmt == "csv":
+            leads_csv(rows)
+        else:
+            leads_parquet(rows, OUT / f"leads_{rows}.parquet")
     warmed = run_isolated(HERE, "--part", "warm")
+    load = [os.getloadavg()[0]]
+    started = time.perf_counter()
     runs = []
-    for rows, fmt, kinds in (
-        (args.rows, "parquet", CASES),
-        (args.rows, "csv", ("bare", "compiled-none", "compiled-top")),
-        (args.big_rows, "parquet", ("bare", "compiled-none", "compiled-top")),
-    ):
-        for kind in kinds:
-            r = run_isolated(HERE, "--one", kind, "--rows", str(rows), "--format", fmt)
-            runs.append({"rows": rows, "format": fmt, "case": kind, **r})
+    for rows, fmt, kinds in steps:
+        repeat = args.repeat if rows == args.rows else args.big_repeat
+        for round_ in range(repeat):  # interleaved: every case once per round
+            for kind in kinds:
+                code = kind.split(":")[-1]
+                env = {"PYTHONPATH": args.before} if kind.startswith("before:") else None
+                r = run_isolated(HERE, "--one", code, "--rows", str(rows), "--format", fmt, env=env)
+                runs.append({"rows": rows, "format": fmt, "case": kind, "round": round_, **r})
+                load.append(os.getloadavg()[0])
+                with open(OUT / "score_runs.jsonl", "a") as log:  # survives an aborted run
+                    log.write(json.dumps(runs[-1]) + "\n")
     result = {
         "runs": runs,
-        "engines": run_isolated(HERE, "--part", "engines"),
+        "cases": summarise(runs),
+        "engines": None if args.no_engines else run_isolated(HERE, "--part", "engines"),
         "agreement": run_isolated(HERE, "--part", "agreement"),
         "first_compile_s": warmed["seconds"],
         "machine": machine(),
-    }
+        "load_average": {"min": min(load), "median": float(sorted(load)[len(load) // 2]),
+                         "max": max(load)},
+        "minutes": (time.perf_counter() - started) / 60,
+    }  # fmt: skip
     print(json.dumps(result))
 
 

@@ -38,10 +38,17 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_isolated(script: Path, *args: str) -> dict:
-    """Run ``script args`` in a fresh interpreter; it prints one JSON object last."""
+def run_isolated(script: Path, *args: str, env: dict[str, str] | None = None) -> dict:
+    """Run ``script args`` in a fresh interpreter; it prints one JSON object last.
+
+    ``env`` adds to (or replaces in) this process's environment.
+    """
     done = subprocess.run(
-        [sys.executable, str(script), *args], capture_output=True, text=True, check=False
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env} if env else None,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{script.name} {' '.join(args)} failed:\n{done.stderr[-3000:]}")

@@ -74,45 +74,64 @@ def score(rows: int, big_rows: int) -> str:
 
 def score_text(r: dict) -> str:
     """The scoring section of RESULTS.md from bench_score.py's JSON."""
-    bare = {(x["rows"], x["format"]): x["rows_per_s"] for x in r["runs"] if x["case"] == "bare"}
     names = {
         "bare": "bare loop (batches, `predict_proba`, write)",
         "lightgbm-none": "`score_file`, `--predictor lightgbm`, no reasons",
         "lightgbm-top": "`score_file`, `--predictor lightgbm`, default reasons",
         "compiled-none": "`score_file`, `--predictor compiled`, no reasons",
         "compiled-top": "`score_file`, `--predictor compiled`, default reasons",
+        "before:lightgbm-none": "before this change: `--predictor lightgbm`, no reasons",
+        "before:compiled-none": "before this change: `--predictor compiled`, no reasons",
     }
+    load = r.get("load_average") or {}
     lines = [
-        "| rows | input | path | rows/s | x bare loop | peak RSS |",
-        "|---|---|---|---|---|---|",
+        f"Each case in a fresh process, cases interleaved round by round; rates and peak RSS "
+        f"are medians over the rounds, the ratio is the median of each round's ratio to that "
+        f"round's bare loop. Load average during the run {load.get('min', 0):.1f}-"
+        f"{load.get('max', 0):.1f} (median {load.get('median', 0):.1f}) on "
+        f"{r.get('machine', 'this machine')}; {r.get('minutes', 0):.0f} minutes.",
+        "",
+        "| rows | input | path | rounds | rows/s | x bare loop | peak RSS |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for x in r["runs"]:
-        ratio = x["rows_per_s"] / bare[(x["rows"], x["format"])]
-        rss = "n/a" if x.get("rss_mb") is None else f"{x['rss_mb']:,.0f} MB"
+    for x in r["cases"]:
+        ratio = "" if x["ratio"] is None else f"{x['ratio']:.2f}"
         lines.append(
-            f"| {x['rows']:,} | {x['format']} | {names[x['case']]} | {x['rows_per_s']:,.0f} "
-            f"| {ratio:.2f} | {rss} |"
+            f"| {x['rows']:,} | {x['format']} | {names[x['case']]} | {x['repeats']} "
+            f"| {x['rows_per_s']:,.0f} | {ratio} | {x['rss_mb']:,.0f} MB |"
         )
-    e = r["engines"]
-    lines += [
-        "",
-        f"Engines in memory, {e['rows']:,} prepared rows with unseen, rare and missing "
-        f"levels, {e['trees']} trees (best of 3):",
-        "",
-        "| engine | rows/s | x LightGBM | max abs diff in log-odds | bit-identical | compile |",
-        "|---|---|---|---|---|---|",
-    ]
+    e = r.get("engines")
+    if not e:
+        lines.append("")
+        lines.append("(In-memory engines not measured in this run.)")
+        e = {"rows": 0, "trees": 0, "lightgbm": {"rows_per_s": 1.0}, "skip": True}
+    lines += (
+        []
+        if e.get("skip")
+        else [
+            "",
+            f"Engines in memory, {e['rows']:,} prepared rows with unseen, rare and missing "
+            f"levels, {e['trees']} trees (best of 3):",
+            "",
+            "| engine | rows/s | x LightGBM | max abs diff in log-odds | bit-identical | compile |",
+            "|---|---|---|---|---|---|",
+        ]
+    )
     base = e["lightgbm"]["rows_per_s"]
     for key, label in (
-        ("lightgbm", "LightGBM `booster.predict(raw_score=True)`"),
-        ("lightgbm_pred_leaf", "LightGBM `pred_leaf=True`"),
-        ("pylignum_interpreter", "pylignum interpreter"),
-        ("pylignum_compiled", "pylignum compiled"),
-        ("lleaves", "lleaves (probabilities; log-odds recovered with logit)"),
-        ("mqlml_lightgbm_scores", "mqlml lightgbm: log-odds + sub-scores"),
-        ("mqlml_compiled_scores", "mqlml compiled: log-odds + sub-scores"),
-        ("mqlml_lightgbm_contributions", "mqlml lightgbm: per-column contributions"),
-        ("mqlml_compiled_contributions", "mqlml compiled: per-column contributions"),
+        ()
+        if e.get("skip")
+        else (
+            ("lightgbm", "LightGBM `booster.predict(raw_score=True)`"),
+            ("lightgbm_pred_leaf", "LightGBM `pred_leaf=True`"),
+            ("pylignum_interpreter", "pylignum interpreter"),
+            ("pylignum_compiled", "pylignum compiled"),
+            ("lleaves", "lleaves (probabilities; log-odds recovered with logit)"),
+            ("mqlml_lightgbm_scores", "mqlml lightgbm: log-odds + sub-scores"),
+            ("mqlml_compiled_scores", "mqlml compiled: log-odds + sub-scores"),
+            ("mqlml_lightgbm_contributions", "mqlml lightgbm: per-column contributions"),
+            ("mqlml_compiled_contributions", "mqlml compiled: per-column contributions"),
+        )
     ):
         v = e.get(key)
         if v is None:
@@ -127,7 +146,9 @@ def score_text(r: dict) -> str:
             f"| {label} | {v['rows_per_s']:,.0f} | {v['rows_per_s'] / base:.1f} | {diff} "
             f"| {same} | {compile_s} |"
         )
-    a = r["agreement"]
+    a = r.get("agreement")
+    if not a:
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         f"Path attribution against exact TreeSHAP on {a['rows']:,} leads: same top reason "

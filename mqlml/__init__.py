@@ -27,6 +27,7 @@ _EXPORTS = {
     "read_table": "readers",
     "read_leads": "readers",
     "iter_batches": "readers",
+    "LeadFile": "readers",
     "binary_label": "readers",
     "make_leads": "datasets",
     "write_sample": "datasets",

@@ -196,7 +196,12 @@ def _signed(values: np.ndarray) -> pa.Array:
 
 
 def format_reasons(
-    contributions: np.ndarray, raw: pd.DataFrame, features: Sequence[str], *, top: int = 3
+    contributions: np.ndarray,
+    raw: pd.DataFrame,
+    features: Sequence[str],
+    *,
+    top: int = 3,
+    as_arrow: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Format the ``top`` reasons for and against each row.
 
@@ -211,6 +216,8 @@ def format_reasons(
         Column names in the order of ``contributions``.
     top : int
         Reasons per side.
+    as_arrow : bool
+        Return Arrow string arrays instead of object arrays (cheaper to write).
 
     Returns
     -------
@@ -229,6 +236,8 @@ def format_reasons(
     n, k = contributions.shape
     top = min(top, k)
     if n == 0 or top == 0:
+        if as_arrow:
+            return pa.array([""] * n, pa.string()), pa.array([""] * n, pa.string())
         return np.full(n, "", dtype=object), np.full(n, "", dtype=object)
     rows = np.arange(n)[:, None]
     order = np.argsort(-contributions, axis=1, kind="stable")
@@ -263,6 +272,8 @@ def format_reasons(
             piece = pc.binary_join_element_wise(label, " (", number, ")", "")
             longer = pc.binary_join_element_wise(joined, piece, "; ") if i else piece
             joined = pc.if_else(pa.array(mask), longer, joined)
+        if as_arrow:
+            return joined
         return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
 
     return side(True), side(False)

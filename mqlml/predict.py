@@ -141,6 +141,11 @@ class LightGBMPredictor:
         """Engine input for the model's prepared frame (leaf indices are kept once computed)."""
         return {"data": data}
 
+    def from_matrix(self, matrix: np.ndarray) -> dict[str, Any]:
+        """Engine input for the model's float64 matrix (mqlml.encode): the same codes
+        LightGBM makes of the prepared frame, without its pandas conversion."""
+        return {"data": np.ascontiguousarray(matrix, dtype=np.float64)}
+
     def raw(self, inputs: dict[str, Any]) -> np.ndarray:
         """Log-odds, exactly ``booster.predict(raw_score=True)``."""
         out = self.model.booster_.predict(inputs["data"], raw_score=True, **self._kwargs())
@@ -368,6 +373,10 @@ class CompiledPredictor:
     def inputs(self, data: pd.DataFrame) -> np.ndarray:
         """The float64 matrix of the model's prepared frame (:func:`float_matrix`)."""
         return float_matrix(data)
+
+    def from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Engine input for the model's float64 matrix (mqlml.encode)."""
+        return np.ascontiguousarray(matrix, dtype=np.float64)
 
     def _outputs(self, inputs: np.ndarray) -> np.ndarray:
         out = self._predict(self._scores, inputs)

@@ -8,6 +8,7 @@ the rest of mqlml sees one kind of missing value. Labels become 0/1 with
 from __future__ import annotations
 
 import bz2
+import contextlib
 import csv
 import gzip
 import os
@@ -25,6 +26,7 @@ from mqlml.config import ProjectConfig
 from mqlml.errors import DataError, FileError
 
 __all__ = [
+    "LeadFile",
     "binary_label",
     "compression",
     "detect_format",
@@ -106,7 +108,11 @@ def _check_file(path: Path) -> None:
 def sniff_delimiter(path: str | Path, encoding: str = "utf-8") -> str:
     """Guess a CSV file's delimiter among ``, ; TAB |`` from its first lines."""
     with _open_bytes(Path(path)) as handle:
-        head = handle.read(_SNIFF_BYTES).decode(encoding, errors="replace")
+        return _sniff(handle.read(_SNIFF_BYTES), encoding)
+
+
+def _sniff(raw: bytes, encoding: str) -> str:
+    head = raw.decode(encoding, errors="replace")
     lines = head.splitlines()[:50]
     if len(lines) > 1 and not head.endswith(("\n", "\r")):
         lines = lines[:-1]  # the last line may be cut in the middle
@@ -128,9 +134,20 @@ def _open_bytes(path: Path):
     return open(path, "rb")
 
 
-def _first_bad_line(path: Path, encoding: str) -> tuple[int, bytes]:
-    with _open_bytes(path) as handle:
-        for number, raw in enumerate(handle, start=1):
+def _lines(handle) -> Iterator[bytes]:
+    """The lines of a binary stream that has only ``read`` (ends kept)."""
+    rest = b""
+    while chunk := handle.read(1 << 20):
+        *lines, rest = (rest + chunk).split(b"\n")
+        for line in lines:
+            yield line + b"\n"
+    if rest:
+        yield rest
+
+
+def _first_bad_line(path: Path, encoding: str, opener=None) -> tuple[int, bytes]:
+    with (opener or _open_bytes)(path) as handle:
+        for number, raw in enumerate(_lines(handle), start=1):
             try:
                 raw.decode(encoding)
             except UnicodeDecodeError:
@@ -139,7 +156,7 @@ def _first_bad_line(path: Path, encoding: str) -> tuple[int, bytes]:
 
 
 def _csv_options(
-    path: Path,
+    path: Path | None,
     delimiter: str,
     encoding: str,
     missing_tokens: Sequence[str],
@@ -161,8 +178,8 @@ def _csv_options(
     return {"read_options": read, "parse_options": parse, "convert_options": convert}
 
 
-def _encoding_error(path: Path, encoding: str) -> DataError:
-    line, raw = _first_bad_line(path, encoding)
+def _encoding_error(path: Path, encoding: str, opener=None) -> DataError:
+    line, raw = _first_bad_line(path, encoding, opener)
     return DataError(
         f"file {str(path)!r} must be encoded as {encoding}; line {line} is not: {raw!r}. "
         "Re-export it as UTF-8, or give its encoding: mqlml score --encoding latin-1, "
@@ -170,16 +187,16 @@ def _encoding_error(path: Path, encoding: str) -> DataError:
     )
 
 
-def _check_text(schema: pa.Schema, path: Path, encoding: str) -> None:
+def _check_text(schema: pa.Schema, path: Path, encoding: str, opener=None) -> None:
     # pyarrow reads undecodable text as binary rather than failing
     if any(pa.types.is_binary(f.type) for f in schema):
-        raise _encoding_error(path, encoding)
+        raise _encoding_error(path, encoding, opener)
 
 
-def _translate(exc: Exception, path: Path, encoding: str) -> DataError:
+def _translate(exc: Exception, path: Path, encoding: str, opener=None) -> DataError:
     text = str(exc)
     if "UTF8" in text or "utf-8" in text.lower() or isinstance(exc, UnicodeDecodeError):
-        return _encoding_error(path, encoding)
+        return _encoding_error(path, encoding, opener)
     if "conversion error" in text.lower():
         # pyarrow: "In CSV column #3: Row #5: CSV conversion error to double: invalid value 'x'"
         return DataError(
@@ -310,8 +327,7 @@ def iter_batches(
             reader = pq.ParquetFile(path)
             yield from reader.iter_batches(batch_size=chunk_size, columns=columns)
             return
-        # ~200 bytes per row is typical of lead tables; pyarrow cuts by bytes, we by rows.
-        block = int(min(max(chunk_size * 256, 1 << 20), 1 << 30))
+        block = _block_size(chunk_size)
         options = _csv_options(path, delimiter, encoding, missing_tokens, column_types, block)
         if columns:
             options["convert_options"].include_columns = list(columns)
@@ -328,6 +344,216 @@ def iter_batches(
         if isinstance(exc, FileError):
             raise
         raise _translate(exc, path, encoding) from None
+
+
+def _block_size(chunk_size: int) -> int:
+    # ~200 bytes per row is typical of lead tables; pyarrow cuts by bytes, we by rows.
+    return int(min(max(chunk_size * 256, 1 << 20), 1 << 30))
+
+
+class _Borrowed:
+    """A read-only view of an open file that a decompressor may close without closing it."""
+
+    closed = False
+
+    def __init__(self, raw: pa.NativeFile) -> None:
+        self.raw = raw
+
+    def read(self, n: int = -1) -> bytes:
+        return self.raw.read(n) if n is not None and n >= 0 else self.raw.read()
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def _is_text(schema: pa.Schema, name: str) -> bool:
+    kind = schema.field(name).type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+class LeadFile:
+    """A CSV or Parquet file opened once: its header, whole columns and its batches.
+
+    Every read goes through one open file (rewound between passes), so a scoring run
+    that needs the header, the id and time columns of every lead (for activity-log
+    features) and then the batches opens the input once. Use it as a context manager,
+    or call :meth:`close`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (``.csv``, ``.csv.gz``, ``.csv.bz2``, ``.tsv``, ``.parquet``, ...).
+    format : {"auto", "csv", "parquet"}
+        ``auto`` goes by the suffix.
+    delimiter : str
+        CSV delimiter, or ``"auto"`` to sniff it (from the first 64 KiB).
+    encoding : str
+        CSV text encoding.
+
+    Raises
+    ------
+    DataError
+        For a missing, empty, undecodable file, an unknown suffix or a file that is not
+        the table its suffix says (the message names the file).
+    FileError
+        When the file cannot be opened (permission, I/O fault).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "leads.csv").write_text("id;visits\n1;3\n2;5\n")
+    >>> with LeadFile(folder / "leads.csv") as leads:
+    ...     names = leads.names
+    ...     rows = [b.num_rows for b in leads.batches(chunk_size=1)]
+    >>> names, rows
+    (['id', 'visits'], [1, 1])
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        format: str = "auto",
+        delimiter: str = "auto",
+        encoding: str = "utf-8",
+    ) -> None:
+        self.path = Path(path)
+        self.format = detect_format(self.path, format)
+        self.encoding = encoding
+        _check_file(self.path)
+        try:
+            self._raw = pa.OSFile(str(self.path))
+        except OSError as exc:
+            raise file_error(exc, self.path, "read") from None
+        try:
+            if self.format == "parquet":
+                try:
+                    self._parquet = pq.ParquetFile(self._raw)
+                except (pa.ArrowInvalid, OSError) as exc:
+                    raise DataError(
+                        f"file {str(self.path)!r} must be a Parquet file; reading its footer "
+                        f"failed: {str(exc).rstrip('.')}. Export it again."
+                    ) from None
+                self.schema = self._parquet.schema_arrow
+            else:
+                if delimiter == "auto":
+                    try:
+                        delimiter = _sniff(self._text().read(_SNIFF_BYTES), encoding)
+                    except (OSError, EOFError) as exc:
+                        raise self._translate(exc) from None
+                self.delimiter = delimiter
+                stream = self._csv_stream({}, (), None, 1 << 20)
+                self.schema = stream.schema
+        except BaseException:
+            self._raw.close()
+            raise
+
+    # ---------------------------------------------------------------- opening
+    def _text(self):
+        """The file's bytes from the start, decompressed (no new open)."""
+        self._raw.seek(0)
+        kind = compression(self.path)
+        if kind == "gzip":
+            return gzip.GzipFile(fileobj=_Borrowed(self._raw), mode="rb")
+        if kind == "bz2":
+            return bz2.BZ2File(_Borrowed(self._raw), mode="rb")
+        return self._raw
+
+    def _opener(self, _path=None):
+        return contextlib.nullcontext(self._text())
+
+    def _translate(self, exc: Exception) -> DataError:
+        return _translate(exc, self.path, self.encoding, self._opener)
+
+    def _csv_stream(self, column_types, columns, tokens, block_size):
+        options = _csv_options(
+            None, self.delimiter, self.encoding, tokens or (), column_types, block_size
+        )
+        if columns:
+            options["convert_options"].include_columns = list(columns)
+        try:
+            stream = pacsv.open_csv(self._text(), **options)
+        except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+            if isinstance(exc, FileError):
+                raise
+            raise self._translate(exc) from None
+        _check_text(stream.schema, self.path, self.encoding, self._opener)
+        return stream
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def names(self) -> list[str]:
+        """The header: column names in file order (repeats kept)."""
+        return list(self.schema.names)
+
+    def read(self, columns: Sequence[str]) -> pd.DataFrame:
+        """Whole columns of every row as pandas, types as :func:`read_table` infers them."""
+        try:
+            if self.format == "parquet":
+                table = self._parquet.read(columns=list(columns))
+            else:
+                table = self._csv_stream({}, columns, (), None).read_all()
+                _check_text(table.schema, self.path, self.encoding, self._opener)
+        except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+            if isinstance(exc, FileError | DataError):
+                raise
+            raise self._translate(exc) from None
+        return table.to_pandas()
+
+    def batches(
+        self,
+        *,
+        chunk_size: int = 100_000,
+        columns: Sequence[str] | None = None,
+        column_types: dict[str, pa.DataType] | None = None,
+        missing_tokens: Sequence[str] = (),
+        dictionary: Sequence[str] = (),
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows as Arrow record batches of at most ``chunk_size`` rows (see
+        :func:`iter_batches`); each call starts from the first row.
+
+        ``dictionary`` names Parquet text columns to read as Arrow dictionaries (their
+        values decoded once per page, not once per row); ignored for CSV.
+        """
+        try:
+            if self.format == "parquet":
+                names = list(columns) if columns else None
+                parquet = self._parquet
+                text = [c for c in dictionary if c in self.names and _is_text(self.schema, c)]
+                if text:  # the same open file, read with other options
+                    parquet = pq.ParquetFile(
+                        self._raw, metadata=parquet.metadata, read_dictionary=text
+                    )
+                yield from parquet.iter_batches(batch_size=chunk_size, columns=names)
+                return
+            stream = self._csv_stream(
+                column_types or {}, columns, missing_tokens, _block_size(chunk_size)
+            )
+            empty = True
+            for batch in stream:
+                for start in range(0, batch.num_rows, chunk_size):
+                    empty = False
+                    yield batch.slice(start, chunk_size)
+            if empty:  # a header-only file still has a schema
+                yield pa.RecordBatch.from_pylist([], schema=stream.schema)
+        except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+            if isinstance(exc, FileError):
+                raise
+            raise self._translate(exc) from None
+
+    def close(self) -> None:
+        """Release the file."""
+        self._raw.close()
+
+    def __enter__(self) -> LeadFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def binary_label(

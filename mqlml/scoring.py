@@ -22,14 +22,18 @@ written (they cost little with the default path attribution, see mqlml.explain).
 
 Batch files are streamed in chunks with pyarrow (memory stays flat as files grow) and
 written to a temporary file beside the output that is renamed only when complete: a
-failure or a kill leaves no output file and no partial one.
+failure or a kill leaves no output file and no partial one. The input is opened once
+(mqlml.readers.LeadFile: header, the id and time columns for activity-log features, then
+the batches); for LightGBM bundles each batch goes from Arrow straight into the model's
+matrix (mqlml.encode; Parquet text columns read as dictionaries), with pandas only for
+the values shown in reasons. Repeated ids are counted in bounded memory (mqlml.repeats).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,12 +48,14 @@ import pyarrow.parquet as pq
 from mqlml.atomic import atomic_output, check_destination, file_error, handle_signals
 from mqlml.bundle import Bundle, load_bundle
 from mqlml.config import ProjectConfig
+from mqlml.encode import ArrowEncoder, Encoded
 from mqlml.errors import DataError, FileError, MissingColumnError
 from mqlml.events import with_event_features
 from mqlml.explain import PathAttribution, format_reasons, group_matrix
 from mqlml.points import percentile_of
 from mqlml.predict import PREDICTORS, PredictorName, make_predictor
-from mqlml.readers import compression, detect_format, iter_batches, read_table
+from mqlml.readers import LeadFile, compression, detect_format, read_table
+from mqlml.repeats import RepeatCounter, present_ids
 
 __all__ = ["OUTPUT_COLUMNS", "ScoreSummary", "Scorer", "score_file", "score_frame"]
 
@@ -122,6 +128,7 @@ class Scorer:
             self.features, {"fit": schema.fit, "engagement": schema.engagement}
         )
         self.predictor = None
+        self.encoder: ArrowEncoder | None = None
         if cache_dir is None and bundle.path is not None and os.access(bundle.path, os.W_OK):
             cache_dir = Path(bundle.path) / COMPILED_CACHE  # next to the bundle it serves
         if bundle.model.model == "lightgbm":
@@ -130,6 +137,7 @@ class Scorer:
             self.predictor = make_predictor(
                 model, predictor, groups=self.groups, cache_dir=cache_dir, path=path
             )
+            self.encoder = ArrowEncoder(model, schema.kinds, schema.missing_tokens)
         self.attribution_seconds = 0.0  # time spent on exact TreeSHAP
         self.reason_rows = 0
         # Reasons for the two highest tiers by default: at or above the second-highest cut.
@@ -217,9 +225,105 @@ class Scorer:
             out[name] = frame[name].to_numpy()
         return out
 
+    def score_columns(
+        self, columns: Mapping[str, pa.Array], *, row_offset: int = 0
+    ) -> tuple[dict[str, Any], Encoded | None]:
+        """Score one batch of Arrow columns: the fast path of :func:`score_file`.
+
+        The same outputs as :meth:`score` (the id column first, row numbers when the
+        schema has no id column, the input's ids otherwise), as numpy and Arrow arrays,
+        with no pandas frame in between for LightGBM models: category codes come straight
+        from the Arrow columns (mqlml.encode), and only the rows that get reasons are
+        converted, to show their values.
+
+        Parameters
+        ----------
+        columns : mapping of str to pyarrow.Array
+            The feature columns (missing tokens already blanked in text, numeric text
+            already cast), all of one length, plus any others (ignored).
+        row_offset : int
+            Rows before this batch in its file.
+
+        Returns
+        -------
+        (outputs, encoded)
+            ``outputs`` maps the id name and :data:`OUTPUT_COLUMNS` to arrays;
+            ``encoded`` is the batch's :class:`mqlml.encode.Encoded` (None for the
+            logistic model, which is scored through :meth:`score`).
+        """
+        schema = self.bundle.schema
+        if self.encoder is None or self.predictor is None:
+            frame = pa.table(dict(columns)).to_pandas()
+            scored = self.score(frame, row_offset=row_offset)
+            return {c: scored[c].to_numpy() for c in scored.columns}, None
+        encoded = self.encoder.encode(columns, row_offset=row_offset)
+        n = len(encoded.matrix)
+        inputs = self.predictor.from_matrix(encoded.matrix)
+        path = self.attribution == "path"
+        log_odds, sub, _, chosen = self.predictor.explain(
+            inputs, (lambda lo: self._wanted(self.bundle.calibrate(lo))) if path else None
+        )
+        p = self.bundle.calibrate(log_odds)
+        wanted = self._wanted(p)
+        empty = pa.array([""] * n, pa.string())
+        reasons_for = reasons_against = empty
+        if len(wanted):
+            self.reason_rows += len(wanted)
+            if not path:
+                start = time.perf_counter()  # exact TreeSHAP of the same codes
+                rows = np.ascontiguousarray(encoded.matrix[wanted])
+                contrib = self.bundle.model.booster_.predict(
+                    rows, pred_contrib=True, **self.predictor._kwargs()
+                )
+                chosen = np.asarray(contrib, dtype=np.float64)[:, :-1]
+                self.attribution_seconds += time.perf_counter() - start
+            found = format_reasons(
+                chosen, _Rows(columns, wanted, self.features), self.features, top=self.top,
+                as_arrow=True,
+            )  # fmt: skip
+            index = np.zeros(n, dtype=np.int64)
+            index[wanted] = np.arange(1, len(wanted) + 1)
+            index = pa.array(index)
+            reasons_for, reasons_against = (
+                pa.concat_arrays([pa.array([""], pa.string()), side]).take(index) for side in found
+            )
+        ids = (
+            pa.nulls(n, pa.string())
+            if schema.id_column
+            else np.arange(row_offset + 1, row_offset + n + 1)
+        )
+        tiers = self.bundle.tiers
+        band = np.searchsorted(np.asarray(tiers.cuts), p, side="right")
+        names = pa.array(list(tiers.names[::-1]), pa.string())  # lowest band first
+        out = {
+            schema.id_name: ids,
+            "probability": p,
+            "score": self.bundle.score(p),
+            "percentile": percentile_of(p, self.bundle.reference["quantiles"]),
+            "tier": names.take(pa.array(band)),
+            "is_mql": p >= self.bundle.threshold.threshold,
+            "fit_score": np.ascontiguousarray(sub[:, 0]),
+            "engagement_score": np.ascontiguousarray(sub[:, 1]),
+            "reasons_for": reasons_for,
+            "reasons_against": reasons_against,
+        }
+        return out, encoded
+
     def _wanted(self, p: np.ndarray) -> np.ndarray:
         """Rows that get reasons."""
         return np.flatnonzero(p >= self.reason_floor)
+
+
+class _Rows:
+    """Some rows of a batch's columns, converted to pandas one column at a time (the
+    values shown in reasons), as ``format_reasons`` reads them."""
+
+    def __init__(self, columns: Mapping[str, pa.Array], rows: np.ndarray, names) -> None:
+        self.columns, self.names = columns, list(names)
+        self.rows = pa.array(np.asarray(rows, dtype=np.int64))
+
+    def __getitem__(self, name: str) -> pd.Series:
+        return self.columns[name].take(self.rows).to_pandas()
 
 
 def _check_keep(
@@ -382,35 +486,17 @@ class ScoreSummary:
         return {**asdict(self), "warnings": self.warnings}
 
 
-def _header(path: Path, fmt: str, delimiter: str, encoding: str) -> list[str]:
-    if fmt == "parquet":
-        try:
-            return pq.ParquetFile(path).schema_arrow.names
-        except (pa.ArrowInvalid, OSError) as exc:
-            if not path.is_file():
-                msg = f"input file must exist; got {str(path)!r}. Check the path."
-                raise DataError(msg) from None
-            raise DataError(
-                f"file {str(path)!r} must be a Parquet file; reading its footer failed: "
-                f"{str(exc).rstrip('.')}. Export it again."
-            ) from None
-    first = next(
-        iter_batches(path, chunk_size=1, format="csv", delimiter=delimiter, encoding=encoding)
-    )
-    return first.schema.names
+def _event_columns(bundle, source: LeadFile, names, events, as_of) -> pd.DataFrame:
+    """Activity-log features of every lead of ``source``, in file order (none without a log).
 
-
-def _event_columns(bundle, input, names, events, as_of, delimiter, encoding) -> pd.DataFrame:
-    """Activity-log features of every lead of ``input``, in file order (none without a log).
-
-    Only the id and creation time of the leads are read here, once; the chunks are then
-    joined to these rows by position.
+    Only the id and creation time of the leads are read here, through the already open
+    file; the chunks are then joined to these rows by position.
     """
     if bundle.metadata.get("event_types") is None:
         return pd.DataFrame()
     schema = bundle.schema
     key = [c for c in (schema.id_column, schema.time_column) if c and c in names]
-    leads = read_table(input, columns=key, delimiter=delimiter, encoding=encoding)
+    leads = source.read(key)
     if isinstance(events, str | Path):
         events = read_table(events, missing_tokens=schema.missing_tokens)
     with_features = _with_events(bundle, leads, events, as_of)
@@ -454,6 +540,18 @@ class _Oddities:
             if pd.api.types.is_float_dtype(values):
                 self.non_finite[name] += int(np.isinf(values.to_numpy()).sum())
 
+    def add(self, encoded: Encoded) -> None:
+        """Count from an encoded batch (its rare codes, NaN and infinities)."""
+        for name, value in encoded.filled.items():
+            if name in self.filled and value:
+                self.filled[name] = True
+        for name, n in encoded.rare.items():
+            if name in self.unseen:
+                self.unseen[name] += n
+        for name, n in encoded.non_finite.items():
+            if name in self.non_finite:
+                self.non_finite[name] += n
+
     def result(self, rows: int) -> dict[str, Any]:
         return {
             "unseen_categories": {k: v for k, v in self.unseen.items() if v},
@@ -464,6 +562,17 @@ class _Oddities:
 
 def _blank(column: pa.Array, tokens: pa.Array) -> pa.Array:
     """A text column with the missing-value tokens as nulls."""
+    kind = column.type
+    if len(tokens) and pa.types.is_dictionary(kind) and pa.types.is_large_string(kind.value_type):
+        column = column.cast(pa.dictionary(kind.index_type, pa.string()))
+        kind = column.type
+    if len(tokens) and pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type):
+        hit = pc.fill_null(pc.is_in(column.dictionary, value_set=tokens), False)
+        if not pc.any(hit).as_py():
+            return column
+        blank = pc.fill_null(hit.take(column.indices), False)
+        indices = pc.if_else(blank, pa.scalar(None, column.indices.type), column.indices)
+        return pa.DictionaryArray.from_arrays(indices, column.dictionary)
     if len(tokens) == 0 or not (
         pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
     ):
@@ -472,10 +581,10 @@ def _blank(column: pa.Array, tokens: pa.Array) -> pa.Array:
     return pc.if_else(hit, pa.scalar(None, column.type), column)
 
 
-def _features_table(
+def _feature_columns(
     batch: pa.RecordBatch, schema, *, offset: int, path: Path, csv: bool
-) -> pd.DataFrame:
-    """The id and feature columns of a batch as pandas, missing tokens as nulls.
+) -> dict[str, pa.Array]:
+    """The batch's columns, missing tokens as nulls in the features' text.
 
     Numeric text is cast to float64 in Arrow (pandas for what Arrow refuses, such as
     blanks around a number); a value that is no number is an error naming the line.
@@ -490,7 +599,7 @@ def _features_table(
             if schema.kinds[name] == "numeric" and not pa.types.is_floating(column.type):
                 column = _numbers(column, name, offset=offset, path=path, csv=csv)
         columns[name] = column
-    return pa.table(columns).to_pandas()
+    return columns
 
 
 def _numbers(column: pa.Array, name: str, *, offset: int, path: Path, csv: bool) -> pa.Array:
@@ -520,12 +629,6 @@ def _as_id(column: pa.Array) -> pa.Array:
     if pa.types.is_large_string(column.type) or pa.types.is_dictionary(column.type):
         return column.cast(pa.string())
     return pc.cast(column, pa.string())
-
-
-def _missing_ids(ids: pa.Array) -> np.ndarray:
-    """Positions of empty ids (null, or only blanks)."""
-    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(ids), ""), True)
-    return np.flatnonzero(blank.to_numpy(zero_copy_only=False))
 
 
 def _bundle_folder(model: str | Path) -> Path | None:
@@ -634,7 +737,22 @@ def score_file(
     }
     check_destination(output, sources)
     in_fmt, out_fmt = detect_format(input), detect_format(output)
-    names = _header(input, in_fmt, delimiter, encoding)
+    with LeadFile(input, format=in_fmt, delimiter=delimiter, encoding=encoding) as source:
+        return _score_source(
+            model, source, output, out_fmt, chunk_size=chunk_size, reasons=reasons,
+            attribution=attribution, keep=keep, keep_prefix=keep_prefix,
+            unique_ids=unique_ids, events=events, as_of=as_of, progress=progress,
+            predictor=predictor, cache_dir=cache_dir,
+        )  # fmt: skip
+
+
+def _score_source(
+    model, source: LeadFile, output: Path, out_fmt: str, *, chunk_size, reasons, attribution,
+    keep, keep_prefix, unique_ids, events, as_of, progress, predictor, cache_dir,
+) -> ScoreSummary:  # fmt: skip
+    """:func:`score_file` once its input is open (every read goes through ``source``)."""
+    input, in_fmt = source.path, source.format
+    names = source.names
     bundle = model if isinstance(model, Bundle) else load_bundle(model)
     schema = bundle.schema
     keep = list(dict.fromkeys(k for k in keep if not (k == schema.id_column and not keep_prefix)))
@@ -646,7 +764,7 @@ def score_file(
             f"header names the model uses must appear once; {clash} appear more than once "
             f"in {str(input)!r}. Rename or drop the extra columns."
         )
-    extra = _event_columns(bundle, input, names, events, as_of, delimiter, encoding)
+    extra = _event_columns(bundle, source, names, events, as_of)
     schema.check_columns([*names, *extra.columns])
     _check_keep(keep, names, schema.id_name, keep_prefix)
     scorer = Scorer(
@@ -654,13 +772,12 @@ def score_file(
     )
     ids = [schema.id_column] if schema.id_column else []
     wanted = [c for c in dict.fromkeys([*ids, *schema.features, *keep]) if c in names]
-    file_types = None if in_fmt == "csv" else pq.ParquetFile(input).schema_arrow
-    batches = iter_batches(
-        input,
+    file_types = None if in_fmt == "csv" else source.schema
+    categorical = [c for c in schema.features if schema.kinds[c] == "categorical"]
+    batches = source.batches(
         chunk_size=chunk_size,
-        format=in_fmt,
-        delimiter=delimiter,
-        encoding=encoding,
+        # Parquet text read as dictionaries where the codes come from Arrow (LightGBM)
+        dictionary=[c for c in categorical if c not in keep] if scorer.encoder else (),
         missing_tokens=(),  # read as written; tokens are blanked in features only
         column_types=dict.fromkeys(wanted, pa.string()) if in_fmt == "csv" else None,
         columns=wanted,
@@ -669,23 +786,32 @@ def score_file(
     start = time.perf_counter()
     rows = mqls = missing = 0
     expected = 0.0
-    id_hashes: list[np.ndarray] = []
     out_schema: pa.Schema | None = None
-    with handle_signals(), atomic_output(output) as tmp:
+    with handle_signals(), atomic_output(output) as tmp, RepeatCounter() as repeats:
         writer = None
         ok = False
         try:
             for batch in _reading(batches, input):
-                frame = _features_table(batch, schema, offset=rows, path=input, csv=in_fmt == "csv")
-                if len(extra.columns):
-                    part = extra.iloc[rows : rows + len(frame)].set_axis(frame.index)
-                    frame = pd.concat([frame, part], axis=1)
-                scored = scorer.score(frame, row_offset=rows)
-                odd.update(frame)
-                columns = {c: scored[c].to_numpy() for c in scored.columns}
+                n = batch.num_rows
+                if n == 0:  # a header-only CSV: written below
+                    continue
+                columns = _feature_columns(
+                    batch, schema, offset=rows, path=input, csv=in_fmt == "csv"
+                )
+                for name in extra.columns:
+                    part = extra[name].iloc[rows : rows + n]
+                    columns[name] = pa.Array.from_pandas(part.reset_index(drop=True))
+                if scorer.encoder is None:  # the logistic model: through pandas
+                    frame = pa.table(columns).to_pandas()
+                    scored = scorer.score(frame, row_offset=rows)
+                    odd.update(frame)
+                    out = {c: scored[c].to_numpy() for c in scored.columns}
+                else:
+                    out, encoded = scorer.score_columns(columns, row_offset=rows)
+                    odd.add(encoded)
                 if schema.id_column:
                     id_array = _as_id(batch.column(schema.id_column))
-                    blank = _missing_ids(id_array)
+                    present, blank = present_ids(id_array)
                     if len(blank) and unique_ids:
                         raise DataError(
                             f"id column {schema.id_column!r} must have a value in every row "
@@ -694,20 +820,18 @@ def score_file(
                             "drop --unique-ids."
                         )
                     missing += len(blank)
-                    columns[schema.id_name] = id_array
-                    present = np.setdiff1d(np.arange(len(id_array)), blank, assume_unique=True)
-                    values = id_array.take(pa.array(present)).to_numpy(zero_copy_only=False)
-                    id_hashes.append(pd.util.hash_array(values.astype(object)))
+                    out[schema.id_name] = id_array
+                    repeats.add(present)
                 for name in keep:
-                    columns[f"{keep_prefix}{name}"] = batch.column(name)
+                    out[f"{keep_prefix}{name}"] = batch.column(name)
                 if out_schema is None:
-                    out_schema = _output_schema(columns, file_types, keep, keep_prefix)
-                    writer = _writer(tmp, out_schema, out_fmt, output)
-                writer.write_table(_table(columns, out_schema))
-                mql = scored["is_mql"].to_numpy()
-                rows += len(scored)
+                    out_schema = _output_schema(out, file_types, keep, keep_prefix)
+                    writer = _writer(tmp, out_schema, out_fmt, output, [schema.id_name])
+                writer.write_table(_table(out, out_schema))
+                mql = np.asarray(out["is_mql"], dtype=bool)
+                rows += n
                 mqls += int(mql.sum())
-                expected += float(scored["probability"].to_numpy()[mql].sum())
+                expected += float(np.asarray(out["probability"])[mql].sum())
                 if progress is not None:
                     progress(rows)
             if writer is None:  # no rows at all: a header-only output
@@ -715,19 +839,19 @@ def score_file(
                     {c: pd.Series(dtype=object) for c in [*wanted, *extra.columns]}
                 )
                 empty = scorer.score(frame)
-                columns = {c: empty[c].to_numpy() for c in empty.columns}
+                out = {c: empty[c].to_numpy() for c in empty.columns}
                 if schema.id_column:
-                    columns[schema.id_name] = pa.array([], pa.string())
+                    out[schema.id_name] = pa.array([], pa.string())
                 for name in keep:
-                    columns[f"{keep_prefix}{name}"] = pa.array([], pa.string())
-                out_schema = _output_schema(columns, file_types, keep, keep_prefix)
+                    out[f"{keep_prefix}{name}"] = pa.array([], pa.string())
+                out_schema = _output_schema(out, file_types, keep, keep_prefix)
                 writer = _writer(tmp, out_schema, out_fmt, output)
-                writer.write_table(_table(columns, out_schema))
+                writer.write_table(_table(out, out_schema))
             ok = True
         finally:
             if writer is not None:
                 writer.close(ok)
-        duplicated = _count_duplicates(id_hashes)
+        duplicated = repeats.count()
         if duplicated and unique_ids:
             raise DataError(
                 f"id column {schema.id_column!r} must be unique with --unique-ids; "
@@ -782,21 +906,34 @@ def _table(columns: dict, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _writer(path: Path, schema: pa.Schema, fmt: str, target: Path | None = None) -> _Output:
-    """A CSV (compressed for a ``.gz``/``.bz2`` target) or Parquet writer for ``schema``."""
-    return _Output(path, schema, fmt, compression(target or path))
+def _writer(
+    path: Path, schema: pa.Schema, fmt: str, target: Path | None = None, unique: Sequence[str] = ()
+) -> _Output:
+    """A CSV (compressed for a ``.gz``/``.bz2`` target) or Parquet writer for ``schema``
+    (``unique``: text columns whose values rarely repeat, written without a dictionary)."""
+    return _Output(path, schema, fmt, compression(target or path), unique)
 
 
 class _Output:
     """A table writer over a file it owns: closing releases the file even after a fault
     (a full disk must not keep the partial file open)."""
 
-    def __init__(self, path: Path, schema: pa.Schema, fmt: str, kind: str | None) -> None:
+    def __init__(
+        self, path: Path, schema: pa.Schema, fmt: str, kind: str | None, unique: Sequence[str] = ()
+    ) -> None:
         self.raw = pa.OSFile(str(path), "wb")
         self.sink = pa.CompressedOutputStream(self.raw, kind) if kind else self.raw
         try:
             if fmt == "parquet":
-                self.writer = pq.ParquetWriter(self.sink, schema)
+                # dictionaries only where values repeat (tiers, reasons, kept text): on
+                # floats and unique ids they cost time and save nothing
+                text = [
+                    f.name
+                    for f in schema
+                    if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+                    and f.name not in unique
+                ]
+                self.writer = pq.ParquetWriter(self.sink, schema, use_dictionary=text)
             else:
                 self.writer = pacsv.CSVWriter(self.sink, schema)
         except BaseException:
@@ -819,10 +956,3 @@ class _Output:
         finally:
             if not self.raw.closed:
                 self.raw.close()
-
-
-def _count_duplicates(hashes: list[np.ndarray]) -> int:
-    if not hashes:
-        return 0
-    values = np.sort(np.concatenate(hashes))
-    return int((values[1:] == values[:-1]).sum())

@@ -116,3 +116,72 @@ def test_binary_label_errors_name_the_column():
         binary_label(pd.Series(["yes", "maybe"], name="stage"))
     with pytest.raises(DataError, match=r"'y' must have a value in every row; 1 rows.*row 2"):
         binary_label(pd.Series(["yes", None], name="y"))
+
+
+# ----------------------------------------------------------------- one open per file
+def _count_opens(monkeypatch, path):
+    """Record every open of ``path`` through Python, pyarrow's files and its readers."""
+    import builtins
+    import gzip
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    opens = []
+
+    def watch(module, name):
+        original = getattr(module, name)
+
+        def wrapper(source, *args, **kwargs):
+            if str(source) == str(path):
+                opens.append(name)
+            return original(source, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    for module, name in (
+        (builtins, "open"),
+        (pa, "OSFile"),
+        (pa, "memory_map"),
+        (pa, "input_stream"),
+        (gzip, "open"),
+        (pq, "ParquetFile"),
+        (pq, "read_table"),
+        (pacsv, "open_csv"),
+        (pacsv, "read_csv"),
+    ):
+        watch(module, name)
+    return opens
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
+def test_lead_file_reads_header_columns_and_batches_through_one_open(tmp_path, monkeypatch, suffix):
+    from mqlml.readers import LeadFile
+
+    frame = pd.DataFrame({"id": [f"L{i}" for i in range(1000)], "visits": range(1000)})
+    path = tmp_path / f"leads{suffix}"
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False, sep=";")
+    opens = _count_opens(monkeypatch, path)
+    with LeadFile(path) as leads:
+        assert leads.names == ["id", "visits"]
+        assert leads.read(["id"])["id"].tolist() == frame["id"].tolist()
+        for _ in range(2):  # each pass starts from the first row
+            batches = list(leads.batches(chunk_size=300, columns=["id", "visits"]))
+            assert [b.num_rows for b in batches] == [300, 300, 300, 100]
+    assert opens == ["OSFile"]
+
+
+def test_score_file_opens_its_input_once(tmp_path, monkeypatch, trained):
+    from mqlml.datasets import make_leads
+    from mqlml.scoring import score_file
+
+    path = tmp_path / "leads.csv"
+    make_leads(700, seed=2).drop(columns="converted").to_csv(path, index=False)
+    opens = _count_opens(monkeypatch, path)
+    summary = score_file(
+        trained.bundle, path, tmp_path / "o.parquet", chunk_size=200, predictor="lightgbm"
+    )
+    assert summary.rows == 700 and opens == ["OSFile"]

@@ -180,15 +180,15 @@ def test_failure_mid_write_leaves_no_output(tmp_path, bundle, leads, monkeypatch
     src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
     leads.to_csv(src, index=False)
     calls = {"n": 0}
-    original = Scorer.score
+    original = Scorer.score_columns  # what score_file calls per chunk
 
-    def failing(self, frame, **kwargs):
+    def failing(self, columns, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk full")
-        return original(self, frame, **kwargs)
+        return original(self, columns, **kwargs)
 
-    monkeypatch.setattr(Scorer, "score", failing)
+    monkeypatch.setattr(Scorer, "score_columns", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         score_file(bundle, src, dst, chunk_size=500)
     assert not dst.exists()
