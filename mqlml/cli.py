@@ -436,6 +436,13 @@ def score(
         str,
         typer.Option(help="Reasons from path attribution (fast) or exact TreeSHAP (slow)."),
     ] = "path",
+    accounts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write one row per account (columns.account): P(at least one lead "
+            "converts), expected conversions, best lead, leads, MQLs, top reasons."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score a leads file: probability, score, percentile, tier, is_mql, sub-scores, reasons."""
@@ -454,6 +461,9 @@ def score(
         raise typer.Exit(2)
     if attribution not in ("path", "shap"):
         err.print(f"error: --attribution must be path or shap; got {attribution!r}.")
+        raise typer.Exit(2)
+    if engine == "spark" and accounts is not None:
+        err.print("error: --accounts works with --engine local only; use the local engine.")
         raise typer.Exit(2)
     if engine == "spark" and events is not None:
         err.print(
@@ -502,12 +512,18 @@ def score(
                     predictor=predictor,
                     attribution=attribution,
                 )
+            if accounts is not None:
+                from mqlml.accounts import score_accounts_file
+
+                rolled = score_accounts_file(
+                    bundle, input, output, accounts, delimiter=delimiter, encoding=encoding
+                )
     except KeyboardInterrupt as exc:
         _interrupted(exc)
     except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
     if as_json:
-        print(json.dumps(summary.to_dict()))
+        print(json.dumps({**summary.to_dict(), **({"accounts": rolled} if accounts else {})}))
         return
     share = "" if summary.mql_share is None else f" ({summary.mql_share:.1%})"
     console.print(
@@ -517,6 +533,10 @@ def score(
     )
     for line in summary.warnings:
         err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+    if accounts is not None:
+        console.print(
+            f"{rolled['accounts']:,} accounts ({rolled['method']}) -> [bold]{rolled['output']}[/]"
+        )
     if attribution == "shap" and summary.reason_rows:
         rate = summary.reason_rows / max(summary.attribution_seconds, 1e-9)
         console.print(
