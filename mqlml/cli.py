@@ -355,7 +355,8 @@ def _print_training(s: dict, result) -> None:
     console.print(
         f"the bundle that scores: MQL threshold {s['threshold']:.4f} (score "
         f"{result.bundle.scale.mql_at:g}); expected "
-        f"MQL-to-SQL rate {s['expected_rate']:.1%}{at_least}{cost}",
+        f"MQL-to-SQL rate {s['expected_rate']:.1%}{at_least}{cost}"
+        + ("; the overall line, for segments without one of their own" if s["segments"] else ""),
         highlight=False,
         soft_wrap=True,
     )
@@ -365,6 +366,22 @@ def _print_training(s: dict, result) -> None:
         console.print(
             f"at about {monthly['mqls_per_month']:,.0f} MQLs a month, a month's MQL-to-SQL rate "
             f"should fall between {lo:.1%} and {hi:.1%} (90 %)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for row in s.get("segments") or ():  # threshold.segments: each segment's own line
+        realized = "no MQLs"
+        if row["realized_rate"] is not None:
+            lo, hi = row["realized_interval"]
+            realized = f"{row['realized_rate']:.1%} (90 % {lo:.1%} to {hi:.1%})"
+        goal = row.get("target_rate")
+        console.print(
+            f"segment {row['segment']}: "
+            f"{'target ' + format(goal, '.0%') if goal is not None else 'capacity'}, "
+            f"line {s['segment_thresholds'][row['segment']]:.4f} in the bundle that scores; "
+            f"backtest line {row['threshold']:.4f}"
+            f"{'' if row['own_threshold'] else ' (overall)'}: {row['n_mql']:,} test "
+            f"MQLs of {row['leads']:,} leads, realized {realized}",
             highlight=False,
             soft_wrap=True,
         )

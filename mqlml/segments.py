@@ -63,16 +63,16 @@ def segment_values(values: Any, missing_tokens: Sequence[str] = ()) -> np.ndarra
     ['EMEA', 'APAC', None, '1', None]
     """
     tokens = set(missing_tokens) | {""}
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(pd.Series(values, dtype=object).to_numpy()):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
-            out[i] = None
-            continue
+    # Normalise each distinct value once (a segment column has few), then spread.
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    texts = np.empty(len(uniques) + 1, dtype=object)  # the last slot: missing
+    texts[-1] = None
+    for i, v in enumerate(uniques):
         if isinstance(v, float | np.floating) and float(v).is_integer():
             v = int(v)
         text = str(v).strip()
-        out[i] = None if text in tokens else text
-    return out
+        texts[i] = None if text in tokens else text
+    return texts[codes]
 
 
 @dataclass(frozen=True)
@@ -172,10 +172,7 @@ class SegmentLines:
 
     def codes(self, values: Any) -> np.ndarray:
         """The line (index into :attr:`lines`) of each lead, from its segment value."""
-        text = segment_values(values, self.missing_tokens)
-        index = {line.value: i for i, line in enumerate(self.lines[:-1])}
-        rest = len(self.lines) - 1
-        return np.fromiter((index.get(v, rest) for v in text), dtype=np.int64, count=len(text))
+        return _codes(segment_values(values, self.missing_tokens), self.names[:-1])
 
     def codes_of(self, frame: pd.DataFrame) -> np.ndarray:
         """:meth:`codes` of a frame's segment column.
@@ -225,7 +222,8 @@ class SegmentLines:
             rows.append(
                 {
                     "segment": line.value,
-                    **line.goal,
+                    "target_rate": line.goal.get("target_rate"),
+                    "capacity": line.goal.get("capacity"),
                     "threshold": line.threshold.threshold,
                     "own_threshold": line.own_threshold,
                     "own_calibration": line.score_map is not None,
@@ -257,6 +255,14 @@ class SegmentLines:
             lines=tuple(SegmentLine.from_dict(d) for d in data["lines"]),
             missing_tokens=tuple(data.get("missing_tokens") or ()),
         )
+
+
+def _codes(text: np.ndarray, listed: Sequence[str]) -> np.ndarray:
+    """Index of each value in ``listed``; ``len(listed)`` (the rest) for others and missing."""
+    found, uniques = pd.factorize(pd.Series(text, dtype=object), use_na_sentinel=True)
+    index = {v: i for i, v in enumerate(listed)}
+    lookup = np.array([*(index.get(v, len(listed)) for v in uniques), len(listed)], np.int64)
+    return lookup[found]
 
 
 def _check(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
@@ -342,9 +348,7 @@ def fit_segment_lines(
         for v in listed
     ]
     names = [*listed, REST]
-    index = {v: i for i, v in enumerate(listed)}
-    text = segment_values(values, missing_tokens)
-    codes = np.fromiter((index.get(v, len(listed)) for v in text), np.int64, count=len(text))
+    codes = _codes(segment_values(values, missing_tokens), listed)
     lines = []
     for i, (name, line_goal) in enumerate(zip(names, [*goals, rest_goal], strict=True)):
         rows = np.flatnonzero(codes == i)

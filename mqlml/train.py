@@ -183,7 +183,12 @@ class TrainResult:
             "realized_rate": m["realized_rate"],
             "realized_interval": m["realized_interval"],
             "mql_share": m["mql_share"],
-            "segments": m.get("segments"),
+            "segments": m.get("segments"),  # the backtest's lines on the test part
+            "segment_thresholds": (
+                None
+                if self.bundle.segments is None
+                else {x.value: x.threshold.threshold for x in self.bundle.segments.lines}
+            ),
             "drift_warning": m["drift_warning"],
             "rows": self.parts.sizes(),
             "numbers_from": self.bundle.metadata.get("numbers_from"),
@@ -635,11 +640,16 @@ def train(
     )
     line_test = threshold.threshold if lines is None else lines.thresholds(codes_test)
     accounts = _accounts(config, leads, B, stage1.probabilities, C, p_test)
+    promised = threshold.expected_rate
+    if lines is not None and (p_test >= line_test).any():
+        # each test MQL was promised its own segment line's rate: the mean of those
+        by_line = np.array([x.threshold.expected_rate for x in lines.lines])
+        promised = float(by_line[codes_test][p_test >= line_test].mean())
     metrics = evaluate(
         y_test,
         p_test,
         threshold=line_test,
-        expected_rate=threshold.expected_rate if lines is None else None,
+        expected_rate=promised,
         target_rate=threshold.target_rate,
     )
     cohort = _cohort_warnings(config, leads)
