@@ -49,6 +49,8 @@ _EXPORTS = {
     "score_frame": "scoring",
     "score_file": "scoring",
     "Scorer": "scoring",
+    "account_scores": "accounts",
+    "SegmentLines": "segments",
     "compare": "compare",
     "build_report": "report",
     "scorecard": "scorecards",

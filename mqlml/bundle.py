@@ -12,7 +12,9 @@ own text parser:
 ``model.txt``
     LightGBM's trees in LightGBM's own text format (LightGBM models only);
 ``calibration.json``
-    the map from log-odds to probability (mqlml.calibration.ScoreMap);
+    the map from log-odds to probability (mqlml.calibration.ScoreMap); with
+    ``threshold.segments``, each segment's line and own calibration are in the manifest
+    (``segments``, mqlml.segments.SegmentLines);
 ``reference.json``
     the reference distributions for percentiles and drift;
 ``backtest/``
@@ -51,6 +53,7 @@ from mqlml.calibration import ScoreMap
 from mqlml.errors import BundleError
 from mqlml.points import ScoreScale, Tiers
 from mqlml.schema import LeadSchema
+from mqlml.segments import SegmentLines
 from mqlml.threshold import ThresholdResult
 
 __all__ = [
@@ -114,6 +117,9 @@ class Bundle:
     scale : ScoreScale
         The 0-100 score (the MQL threshold at ``score.mql_at``); by default 50 at the
         threshold and 10 points per doubling of the odds.
+    segments : SegmentLines or None
+        With ``threshold.segments``: each segment's calibration and MQL line; a lead's
+        score is then 50 at its segment's line, and tier A its segment's MQLs.
     path : Path or None
         The folder the bundle was loaded from or last saved to.
     digest : str or None
@@ -130,6 +136,7 @@ class Bundle:
     metadata: dict[str, Any] = field(default_factory=dict)
     backtest: Bundle | None = None
     scale: ScoreScale | None = None
+    segments: SegmentLines | None = None
     path: Path | None = field(default=None, compare=False)
     digest: str | None = field(default=None, compare=False)
 
@@ -138,17 +145,68 @@ class Bundle:
             self.scale = ScoreScale(threshold=self.threshold.threshold)
 
     # -- predicting -------------------------------------------------------------------
-    def calibrate(self, log_odds: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities from the model's log-odds (see mqlml.calibration.ScoreMap)."""
-        return self.score_map(log_odds)
+    def segment_codes(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """Each lead's segment line (None without segments); see mqlml.segments."""
+        return None if self.segments is None else self.segments.codes_of(frame)
 
-    def score(self, probability: np.ndarray) -> np.ndarray:
-        """The 0-100 score of calibrated probabilities (see mqlml.points.ScoreScale)."""
-        return self.scale.score(probability)
+    def calibrate(self, log_odds: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probabilities from the model's log-odds (see mqlml.calibration.ScoreMap).
 
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        """Calibrated conversion probability of each row of a coerced feature frame."""
-        return self.calibrate(self.model.decision_function(features))
+        With segments, ``codes`` (from :meth:`segment_codes`) applies each segment's own
+        calibration; without them every lead gets the overall one.
+        """
+        if self.segments is None or codes is None:
+            return self.score_map(log_odds)
+        return self.segments.probabilities(log_odds, codes, self.score_map)
+
+    def thresholds(self, n: int, codes: np.ndarray | None = None) -> np.ndarray:
+        """The MQL threshold of each of ``n`` leads: its segment's line, else the overall one."""
+        if self.segments is None or codes is None:
+            return np.full(n, self.threshold.threshold)
+        return self.segments.thresholds(codes)
+
+    def score(self, probability: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
+        """The 0-100 score of calibrated probabilities (see mqlml.points.ScoreScale).
+
+        With segments and ``codes``, the score is ``score.mql_at`` at each lead's own
+        segment line.
+        """
+        if self.segments is None or codes is None:
+            return self.scale.score(probability)
+        p = np.asarray(probability, dtype=np.float64)
+        out = np.empty(p.shape)
+        for i, scale in enumerate(self._segment_scales()):
+            rows = codes == i
+            out[rows] = scale.score(p[rows])
+        return out
+
+    def tier(self, probability: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
+        """The tier of each lead; with segments, tier A is exactly its segment's MQLs."""
+        if self.segments is None or codes is None:
+            return self.tiers.label(probability)
+        p = np.asarray(probability, dtype=np.float64)
+        out = np.empty(p.shape, dtype=object)
+        cuts = [float(c) for c in self.scale.score(np.asarray(self.tiers.cuts[:-1]))]
+        for i, scale in enumerate(self._segment_scales()):
+            rows = codes == i
+            out[rows] = scale.tiers(cuts).label(p[rows])
+        return out
+
+    def _segment_scales(self) -> list[ScoreScale]:
+        mql_at, pdo = self.scale.mql_at, self.scale.points_to_double_odds
+        return [ScoreScale(line.threshold.threshold, mql_at, pdo) for line in self.segments.lines]
+
+    def predict_proba(self, features: pd.DataFrame, frame: pd.DataFrame | None = None):
+        """Calibrated conversion probability of each row of a coerced feature frame.
+
+        With segments, the segment column is read from ``frame`` (the raw leads) or,
+        when it is a feature, from ``features``.
+        """
+        codes = None
+        if self.segments is not None:
+            source = frame if frame is not None else features
+            codes = self.segment_codes(source)
+        return self.calibrate(self.model.decision_function(features), codes)
 
     # -- saving -----------------------------------------------------------------------
     def _documents(self) -> dict[str, str]:
@@ -227,6 +285,8 @@ class Bundle:
             "config": self.config,
             "metadata": self.metadata,
         }
+        if self.segments is not None:
+            manifest["segments"] = self.segments.to_dict()
         data = (json.dumps(manifest, indent=2, default=_json_default) + "\n").encode("utf-8")
         (folder / _MANIFEST).write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
@@ -422,6 +482,9 @@ def load_bundle(path: str | Path) -> Bundle:
             reference=reference,
             metadata=manifest.get("metadata") or {},
             backtest=backtest,
+            segments=(
+                SegmentLines.from_dict(manifest["segments"]) if "segments" in manifest else None
+            ),
         )
     except BundleError:
         raise

@@ -501,7 +501,8 @@ def _print_training(s: dict, result) -> None:
     console.print(
         f"the bundle that scores: MQL threshold {s['threshold']:.4f} (score "
         f"{result.bundle.scale.mql_at:g}); expected "
-        f"MQL-to-SQL rate {s['expected_rate']:.1%}{at_least}{cost}",
+        f"MQL-to-SQL rate {s['expected_rate']:.1%}{at_least}{cost}"
+        + ("; the overall line, for segments without one of their own" if s["segments"] else ""),
         highlight=False,
         soft_wrap=True,
     )
@@ -511,6 +512,22 @@ def _print_training(s: dict, result) -> None:
         console.print(
             f"at about {monthly['mqls_per_month']:,.0f} MQLs a month, a month's MQL-to-SQL rate "
             f"should fall between {lo:.1%} and {hi:.1%} (90 %)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for row in s.get("segments") or ():  # threshold.segments: each segment's own line
+        realized = "no MQLs"
+        if row["realized_rate"] is not None:
+            lo, hi = row["realized_interval"]
+            realized = f"{row['realized_rate']:.1%} (90 % {lo:.1%} to {hi:.1%})"
+        goal = row.get("target_rate")
+        console.print(
+            f"segment {row['segment']}: "
+            f"{'target ' + format(goal, '.0%') if goal is not None else 'capacity'}, "
+            f"line {s['segment_thresholds'][row['segment']]:.4f} in the bundle that scores; "
+            f"backtest line {row['threshold']:.4f}"
+            f"{'' if row['own_threshold'] else ' (overall)'}: {row['n_mql']:,} test "
+            f"MQLs of {row['leads']:,} leads, realized {realized}",
             highlight=False,
             soft_wrap=True,
         )
@@ -586,6 +603,13 @@ def score(
             callback=_one_of("path", "shap"),
         ),
     ] = "path",
+    accounts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write one row per account (columns.account): P(at least one lead "
+            "converts), expected conversions, best lead, leads, MQLs, top reasons."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score a leads file: probability, score, percentile, tier, is_mql, sub-scores, reasons."""
@@ -598,6 +622,9 @@ def score(
             "error: --keep-prefix, --encoding and --delimiter work with --engine local "
             "only; convert the input to UTF-8 CSV or Parquet first, or use the local engine."
         )
+        raise typer.Exit(USAGE_ERROR)
+    if engine == "spark" and accounts is not None:
+        err.print("error: --accounts works with --engine local only; use the local engine.")
         raise typer.Exit(USAGE_ERROR)
     if engine == "spark" and events is not None:
         err.print(
@@ -649,12 +676,18 @@ def score(
                     predictor=predictor,
                     attribution=attribution,
                 )
+            if accounts is not None:
+                from mqlml.accounts import score_accounts_file
+
+                rolled = score_accounts_file(
+                    bundle, input, output, accounts, delimiter=delimiter, encoding=encoding
+                )
     except KeyboardInterrupt as exc:
         _interrupted(exc)
     except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
     if as_json:
-        print(json.dumps(summary.to_dict()))
+        print(json.dumps({**summary.to_dict(), **({"accounts": rolled} if accounts else {})}))
         return
     share = "" if summary.mql_share is None else f" ({summary.mql_share:.1%})"
     console.print(
@@ -664,6 +697,10 @@ def score(
     )
     for line in summary.warnings:
         err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+    if accounts is not None:
+        console.print(
+            f"{rolled['accounts']:,} accounts ({rolled['method']}) -> [bold]{rolled['output']}[/]"
+        )
     if attribution == "shap" and summary.reason_rows:
         rate = summary.reason_rows / max(summary.attribution_seconds, 1e-9)
         console.print(

@@ -220,8 +220,9 @@ def compare_at_rate(y: Any, model_p: Any, threshold: float, points: Any) -> dict
         Outcomes.
     model_p : array-like of float
         The model's probabilities.
-    threshold : float
-        The model's MQL threshold.
+    threshold : float or array-like of float
+        The model's MQL threshold, or each lead's (segment lines; ``threshold`` is then
+        None in the result).
     points : array-like of float
         The points of each lead.
 
@@ -243,7 +244,8 @@ def compare_at_rate(y: Any, model_p: Any, threshold: float, points: Any) -> dict
     """
     labels, p, pts = _arrays(y, model_p=model_p, points=points)
     n = int(labels.size)
-    model_mql = p >= float(threshold)
+    model_mql = p >= np.asarray(threshold, dtype=float)  # one line, or one per lead
+    threshold = float(threshold) if np.ndim(threshold) == 0 else None
     n_model = int(model_mql.sum())
     conv_model = int(labels[model_mql].sum())
     bar = conv_model / n_model if n_model else None
@@ -255,7 +257,7 @@ def compare_at_rate(y: Any, model_p: Any, threshold: float, points: Any) -> dict
     }
     nothing = {"cutoff": None, "n_mql": 0, "conversions": 0, "rate": None, "share": 0.0}
     if bar is None:
-        return {"threshold": float(threshold), "model": model, "points": nothing, "more_mqls": None}
+        return {"threshold": threshold, "model": model, "points": nothing, "more_mqls": None}
     order = np.argsort(-pts, kind="stable")
     ordered = pts[order]
     ends = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))
@@ -273,7 +275,7 @@ def compare_at_rate(y: Any, model_p: Any, threshold: float, points: Any) -> dict
             "share": float(count[i] / n),
         }
     return {
-        "threshold": float(threshold),
+        "threshold": threshold,
         "model": model,
         "points": points,
         "more_mqls": n_model - points["n_mql"],
@@ -540,19 +542,22 @@ def compare(
     # deployed refit, which learned from those very leads.
     judge = bundle.backtest or bundle
     X = judge.schema.features_frame(raw)
-    p = judge.predict_proba(X)
+    p = judge.predict_proba(X, raw)
     estimator, points, evaluated_on = _baseline_points(rules, raw, X)
     ruleset = estimator.rules
     threshold = judge.threshold
+    lines = judge.thresholds(len(p), judge.segment_codes(raw))  # one line, or per segment
     metrics = evaluate(
         y,
         p,
-        threshold=threshold.threshold,
+        threshold=lines if judge.segments is not None else threshold.threshold,
         expected_rate=threshold.expected_rate,
         target_rate=threshold.target_rate,
     )
     volume = compare_at_volume(y, p, points, ruleset.mql_threshold, n_boot=n_boot, seed=seed)
-    at_target = compare_at_rate(y, p, threshold.threshold, points)
+    at_target = compare_at_rate(
+        y, p, lines if judge.segments is not None else threshold.threshold, points
+    )
     at_target["target_rate"] = threshold.target_rate
     at_target["model"]["interval"] = metrics["realized_interval"]
     at_target["model"]["expected_rate"] = threshold.expected_rate
@@ -624,6 +629,7 @@ def compare(
             evaluated_on,
             calibration_curve=report["calibration"]["curve"],
             source=source,
+            points=np.asarray(points, dtype=float),
         )
     )
     labels = (bundle.config.get("report") or {}).get("labels") or {}

@@ -38,6 +38,7 @@ __all__ = [
     "ProjectConfig",
     "ReportConfig",
     "ScoreConfig",
+    "SegmentsConfig",
     "SplitConfig",
     "ThresholdConfig",
     "TrackingConfig",
@@ -87,6 +88,17 @@ class ColumnsConfig(_Section):
         None,
         description="When the lead converted, if known; needed by outcome windows with an "
         "activity log (snapshots).",
+    )
+    account: str | None = Field(
+        None,
+        description="Account (company) id: never a feature; `mqlml score --accounts` rolls "
+        "the leads up to one row per account.",
+    )
+    account_label: str | None = Field(
+        None,
+        description="An account-level outcome (the account converted, e.g. became an "
+        "opportunity), the same on all of its leads: account probabilities are then "
+        "calibrated on it instead of assuming independent leads. Never a feature.",
     )
     positive_labels: list[str | int | bool] | None = Field(
         None, description="Label values that count as converted (default: yes/true/1)."
@@ -252,6 +264,68 @@ class OutcomeConfig(_Section):
     )
 
 
+class SegmentsConfig(_Section):
+    """An MQL line per segment: a column and a target rate (or a capacity) per value.
+
+    Values not listed (and missing values) form one more group, "the rest", which aims
+    for the top-level ``threshold.target_rate`` (or ``capacity``).
+    """
+
+    column: str = Field(description="The column whose values are the segments, e.g. region.")
+    targets: dict[str, float] = Field(
+        default_factory=dict, description="Value -> MQL-to-SQL rate aimed for in that segment."
+    )
+    capacities: dict[str, str | int] = Field(
+        default_factory=dict, description="Value -> MQLs that segment's sales can take."
+    )
+    min_leads: int = Field(
+        300, gt=0, description="Calibration leads a segment needs for a line of its own."
+    )
+    min_conversions: int = Field(
+        30, gt=0, description="Calibration conversions a segment needs for a line of its own."
+    )
+    calibrate_min_leads: int = Field(
+        1000, gt=0, description="Calibration leads a segment needs for a calibration of its own."
+    )
+    calibrate_min_conversions: int = Field(
+        100,
+        gt=0,
+        description="Calibration conversions a segment needs for a calibration of its own.",
+    )
+
+    @field_validator("targets", "capacities", mode="before")
+    @classmethod
+    def _text_keys(cls, value: Any) -> Any:
+        # YAML reads `1: 0.2` with an integer key; segment values are compared as text.
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _rates(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in value.items() if not 0 < v < 1}
+        if bad:
+            raise ValueError(
+                f"threshold.segments.targets must be rates in (0, 1), e.g. 0.25; got {bad}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_goal_per_value(self) -> SegmentsConfig:
+        both = sorted(set(self.targets) & set(self.capacities))
+        if both:
+            raise ValueError(
+                f"a segment takes a target or a capacity, not both; got both for {both}"
+            )
+        if not self.targets and not self.capacities:
+            raise ValueError(
+                "threshold.segments must list targets or capacities, e.g. "
+                "targets: {EMEA: 0.20, APAC: 0.35}"
+            )
+        return self
+
+
 class ThresholdConfig(_Section):
     """What the MQL line aims for: an MQL-to-SQL rate, or a capacity such as ``500/month``."""
 
@@ -273,6 +347,9 @@ class ThresholdConfig(_Section):
         None,
         description="Instead of a rate: how many MQLs sales can take, in total (1200) or per "
         "period (500/month; day, week, month, quarter, year; needs columns.time).",
+    )
+    segments: SegmentsConfig | None = Field(
+        None, description="An MQL line per segment (mqlml.segments); the goal above for the rest."
     )
 
     @model_validator(mode="after")

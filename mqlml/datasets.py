@@ -22,6 +22,14 @@ truth. The generative story, in order:
    time (-0.2 on the logit from the first to the last day). The truth depends on the
    features only, never on the hidden interest, so shifting the feature distribution
    (``engagement_shift``) leaves ``P(converted | features)`` unchanged.
+
+Two options add structure that sales plans by. ``regions=True`` adds ``region`` (the
+sales territory of the country: AMER, EMEA, APAC) with its own effect on the logit
+(:data:`REGION_EFFECTS`), so the regions' base rates differ. ``accounts=k`` groups the
+leads into accounts of ``k`` leads on average (``account_id``); the leads of an account
+share its company (size, industry, country) and, given their features, convert
+independently, so the account's chance that at least one converts is exactly
+``1 - prod(1 - true_probability)`` over its leads.
 """
 
 from __future__ import annotations
@@ -47,6 +55,8 @@ __all__ = [
     "FIT_COLUMNS",
     "ID_COLUMN",
     "LABEL_COLUMN",
+    "REGIONS",
+    "REGION_EFFECTS",
     "SHIFTABLE_FEATURES",
     "TIME_COLUMN",
     "conversion_within",
@@ -155,6 +165,14 @@ _SOURCE_EFFECT = np.array([0.1, 0.0, 0.6, -0.5, -0.9, 0.3, 0.2, -0.3])
 
 _DISPOSITIONS_WON = ["Meeting booked", "Opportunity created", "Demo held"]
 
+REGIONS = ["AMER", "EMEA", "APAC"]
+"""The sales territories of ``regions=True``."""
+REGION_EFFECTS = {"AMER": 0.0, "EMEA": -0.6, "APAC": 1.0}
+"""Added to the logit of each region's leads (``regions=True``)."""
+# the region of each country in _COUNTRIES
+_COUNTRY_REGION = np.array([0, 1, 1, 0, 2, 1, 2, 1, 0, 1, 1, 2, 2, 0])
+_SHARED_BY_ACCOUNT = ("company_size", "industry", "country", "industry_missing")
+
 
 @overload
 def make_leads(
@@ -171,6 +189,8 @@ def make_leads(
     base_rate_change: tuple[float, float] | None = ...,
     conversion_days: float | None = ...,
     observed_until: str | None = ...,
+    regions: bool = ...,
+    accounts: float | None = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -189,6 +209,8 @@ def make_leads(
     base_rate_change: tuple[float, float] | None = ...,
     conversion_days: float | None = ...,
     observed_until: str | None = ...,
+    regions: bool = ...,
+    accounts: float | None = ...,
 ) -> tuple[pd.DataFrame, pd.DataFrame]: ...
 
 
@@ -206,6 +228,8 @@ def make_leads(
     base_rate_change: tuple[float, float] | None = None,
     conversion_days: float | None = None,
     observed_until: str | None = None,
+    regions: bool = False,
+    accounts: float | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Draw synthetic B2B leads whose conversion probability is known.
 
@@ -248,6 +272,14 @@ def make_leads(
     observed_until : str, optional
         The extraction date: conversions after it are not yet known (``converted`` 0,
         ``converted_at`` NaT), as in a real export. Needs ``conversion_days``.
+    regions : bool, default False
+        Add ``region`` (after ``lead_source``): the territory of the lead's country
+        (:data:`REGIONS`), whose effect on the logit is :data:`REGION_EFFECTS`.
+    accounts : float, optional
+        Group the leads into accounts of this many leads on average (> 1; each lead
+        joins one of ``round(n / accounts)`` accounts at random) and add ``account_id``
+        (after ``lead_id``); the leads of an account share its company size, industry
+        and country. Given their features the leads convert independently.
 
     Returns
     -------
@@ -310,16 +342,34 @@ def make_leads(
             f"observed_until must come with conversion_days; got observed_until="
             f"{observed_until!r} and no conversion_days. Pass conversion_days too."
         )
+    if accounts is not None and not (
+        isinstance(accounts, Real) and not isinstance(accounts, bool) and accounts > 1
+    ):
+        raise ConfigError(
+            f"accounts must be the mean number of leads per account, a number > 1; got "
+            f"{accounts!r}. Use e.g. 3."
+        )
     rng = np.random.default_rng(seed)
+    # Regions and accounts draw from their own stream: the default draw stays as it was.
+    extra = np.random.default_rng([seed, 19])
 
     created_us = start_us + _draw_creation_seconds(rng, n, days, start_ts.weekday()) * _US
     fit = _draw_fit(rng, n)
+    account = None
+    if accounts is not None:
+        account = extra.integers(0, max(1, round(n / float(accounts))), n)
+        _, first, inverse = np.unique(account, return_index=True, return_inverse=True)
+        for col in _SHARED_BY_ACCOUNT:
+            fit[col] = fit[col][first[inverse]]
     counts, lead_of, offset_s = _draw_activity(rng, fit, shift)
     eng = _aggregate(n, counts, lead_of, offset_s)
     t = (created_us - start_us) / (days * _DAY * _US)
     log_scale = np.log(scale)
     if change is not None:
         log_scale = log_scale + np.where(t >= change[0], np.log(change[1]), 0.0)
+    region = _COUNTRY_REGION[fit["country"]]
+    if regions:
+        log_scale = log_scale + np.array([REGION_EFFECTS[r] for r in REGIONS])[region]
     prob = _true_probability(fit, eng, t, log_scale)
     converted = (rng.random(n) < prob).astype(np.int64)
     delay_s = np.floor((1.0 + rng.gamma(2.0, 6.0, n)) * _DAY).astype(np.int64)
@@ -327,6 +377,14 @@ def make_leads(
 
     ids = _lead_ids(n)
     leads = _leads_frame(ids, created_us, fit, eng, converted)
+    if regions:
+        leads.insert(leads.columns.get_loc("lead_source") + 1, "region", _strings(region, REGIONS))
+    if account is not None:
+        width = max(6, len(str(int(account.max()) + 1)))
+        names = pc.binary_join_element_wise(
+            "A", pc.utf8_lpad(pc.cast(pa.array(account + 1), pa.string()), width, "0"), ""
+        )
+        leads.insert(1, "account_id", names.to_pandas())
     if truth:
         leads["true_probability"] = prob
     if leaky:

@@ -44,8 +44,9 @@ def evaluate(
         Outcomes; both classes must be present.
     p : array-like of float in [0, 1]
         Calibrated probabilities, one per outcome.
-    threshold : float, optional
-        The MQL threshold; adds the metrics at the threshold.
+    threshold : float or array-like of float, optional
+        The MQL threshold, or one per lead (segment lines; ``threshold`` is then None in
+        the result); adds the metrics at the threshold.
     expected_rate : float, optional
         The MQL-to-SQL rate expected at the threshold (from the part it was chosen
         on). Defaults to the mean probability of the MQLs in this part.
@@ -120,7 +121,7 @@ def evaluate(
             "and test periods; consider recalibrating on recent leads."
         )
     out.update(
-        threshold=float(threshold),
+        threshold=float(threshold) if np.ndim(threshold) == 0 else None,
         n_mql=at["n_mql"],
         mql_share=at["mql_share"],
         realized_rate=rate,

@@ -38,7 +38,7 @@ recent labelled leads; the trees stay as they are.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,12 @@ class MonitorReport:
         What to do (see the module docstring for the rule).
     why : tuple of str
         Plain sentences: the reason for the recommendation first, then the facts.
+    segments : tuple of dict
+        With segment lines (``threshold.segments``), per segment: ``segment``,
+        ``threshold``, ``leads``, ``n_mql``, ``share``, ``expected_share`` and, with
+        outcomes, ``n_outcomes``, ``expected_rate``, ``realized_rate``,
+        ``realized_interval`` and ``rate`` (``fine``, ``off`` or ``not judged``, by the
+        same rule as the whole batch).
     """
 
     n: int
@@ -139,6 +145,7 @@ class MonitorReport:
     level: str
     recommendation: str
     why: tuple[str, ...]
+    segments: tuple[dict[str, Any], ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -155,6 +162,7 @@ class MonitorReport:
         out = asdict(self)
         out["features"] = [dict(row) for row in self.features]
         out["why"] = list(self.why)
+        out["segments"] = [dict(row) for row in self.segments]
         out["exit_code"] = self.exit_code
         return out
 
@@ -217,12 +225,70 @@ def monitor(
     is_mql = scored["is_mql"].to_numpy(dtype=bool)
     why: list[str] = []
     features, score = _drift(bundle, leads, p, why)
-    mql = _share(bundle, is_mql)
-    checked = None
+    codes = bundle.segment_codes(leads)
+    mql = _share(bundle, is_mql, codes)
+    line = bundle.thresholds(len(p), codes)
+    checked = labels = None
     if outcomes is not None:
         ids = scored[bundle.schema.id_name]
-        checked = _check_outcomes(bundle, ids, p, _outcome_labels(bundle, outcomes))
-    return _verdict(len(leads), features, score, mql, checked, why)
+        labels = _outcome_labels(bundle, outcomes)
+        checked = _check_outcomes(bundle, ids, p, labels, line, codes)
+    report = _verdict(len(leads), features, score, mql, checked, why)
+    if codes is None:
+        return report
+    per_segment = _segment_checks(bundle, scored, codes, labels)
+    off = [row["segment"] for row in per_segment if row.get("rate") == "off"]
+    if off:
+        sentence = (
+            f"The MQL-to-SQL rate is off its line's expected rate in {', '.join(off)} "
+            f"({bundle.segments.column}); see segments."
+        )
+        report = replace(report, why=(*report.why, sentence))
+    return replace(report, segments=tuple(per_segment))
+
+
+def _segment_checks(
+    bundle: Bundle, scored: pd.DataFrame, codes: np.ndarray, labels: pd.Series | None
+) -> list[dict[str, Any]]:
+    """Per segment line: MQL share against its expected share and, with outcomes, its rate."""
+    p = scored["probability"].to_numpy()
+    is_mql = scored["is_mql"].to_numpy(dtype=bool)
+    known = None
+    if labels is not None:
+        keys = scored[bundle.schema.id_name].astype(str).to_numpy()
+        known = pd.Series(labels.to_numpy(), index=labels.index.astype(str))
+        known = known[~known.index.duplicated()].reindex(keys).to_numpy()
+    rows = []
+    for i, line in enumerate(bundle.segments.lines):
+        inside = codes == i
+        n, m = int(inside.sum()), int((inside & is_mql).sum())
+        row: dict[str, Any] = {
+            "segment": line.value,
+            "threshold": line.threshold.threshold,
+            "leads": n,
+            "n_mql": m,
+            "share": m / n if n else None,
+            "expected_share": line.threshold.expected_share,
+        }
+        if known is not None:
+            has = inside & ~pd.isna(known)
+            y = known[has].astype(int)
+            at = realized(p[has], y, line.threshold.threshold) if has.any() else None
+            expected = line.threshold.expected_rate
+            row.update(
+                n_outcomes=int(has.sum()),
+                expected_rate=expected,
+                realized_rate=None if at is None else at["realized_rate"],
+                realized_interval=None if at is None else at["realized_interval"],
+                rate="not judged",
+            )
+            if at is not None and at["n_mql"] >= MIN_OUTCOME_MQLS:
+                lo, hi = at["realized_interval"]
+                gap = at["realized_rate"] - expected
+                outside = not lo <= expected <= hi
+                row["rate"] = "off" if outside and abs(gap) > RATE_TOLERANCE else "fine"
+        rows.append(row)
+    return rows
 
 
 # -- monitor helpers ------------------------------------------------------------------
@@ -259,9 +325,12 @@ def _drift(
     return tuple(rows), score
 
 
-def _share(bundle: Bundle, is_mql: np.ndarray) -> dict[str, Any]:
+def _share(bundle: Bundle, is_mql: np.ndarray, codes: np.ndarray | None = None) -> dict[str, Any]:
     n, n_mql = int(is_mql.size), int(is_mql.sum())
     expected = float(bundle.threshold.expected_share)
+    if codes is not None:  # each segment's line promised its own share of its leads
+        shares = np.array([line.threshold.expected_share for line in bundle.segments.lines])
+        expected = float(shares[codes].mean())
     share = n_mql / n
     ratio = share / expected if expected > 0 else None
     se = np.sqrt(expected * (1.0 - expected) / n)
@@ -312,7 +381,12 @@ def _outcome_labels(bundle: Bundle, outcomes: pd.DataFrame) -> pd.Series:
 
 
 def _check_outcomes(
-    bundle: Bundle, ids: pd.Series, p: np.ndarray, labels: pd.Series
+    bundle: Bundle,
+    ids: pd.Series,
+    p: np.ndarray,
+    labels: pd.Series,
+    line: np.ndarray | None = None,
+    codes: np.ndarray | None = None,
 ) -> dict[str, Any]:
     keys = ids.astype(str)
     repeated = keys.duplicated(keep=False)
@@ -332,9 +406,14 @@ def _check_outcomes(
         )
     rows = position[found]
     y, q = labels.to_numpy()[found], p[rows]
-    threshold = float(bundle.threshold.threshold)
-    at = realized(q, y, threshold)
+    threshold = float(bundle.threshold.threshold) if line is None else line
+    at = realized(q, y, threshold if line is None else line[rows])
     expected = float(bundle.threshold.expected_rate)
+    if codes is not None and at["n_mql"]:
+        # each MQL promised its own line's rate: the batch's promise is their mean
+        promised = np.array([x.threshold.expected_rate for x in bundle.segments.lines])
+        mql = q >= line[rows]
+        expected = float(promised[codes[rows][mql]].mean())
     out: dict[str, Any] = {
         "n": int(y.size),
         "n_unmatched": int((~found).sum()),

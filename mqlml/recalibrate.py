@@ -144,10 +144,27 @@ def recalibrate(
     scale = ScoreScale(threshold.threshold, bundle.scale.mql_at, bundle.scale.points_to_double_odds)
     tiers = scale.tiers((config.get("score") or {}).get("tiers"))
 
+    segments = _segment_lines(bundle, config, data, X_cal, y_cal, times, cal, score_map, threshold)
+
     X_eval, y_eval = X.iloc[held], y[held]
-    before = _rates(bundle.predict_proba(X_eval), y_eval, bundle.threshold)
-    p_eval = score_map(bundle.model.decision_function(X_eval))
-    after = _rates(p_eval, y_eval, threshold)
+    raw_eval = data.iloc[held]
+    codes = bundle.segment_codes(raw_eval)
+    before = _rates(
+        bundle.predict_proba(X_eval, raw_eval),
+        y_eval,
+        bundle.threshold,
+        None if codes is None else bundle.thresholds(len(held), codes),
+    )
+    log_odds = bundle.model.decision_function(X_eval)
+    if segments is None:
+        p_eval, lines = score_map(log_odds), None
+    else:
+        codes = segments.codes_of(raw_eval)
+        p_eval, lines = (
+            segments.probabilities(log_odds, codes, score_map),
+            segments.thresholds(codes),
+        )
+    after = _rates(p_eval, y_eval, threshold, lines)
 
     span = (None, None) if times is None else (str(times.min()), str(times.max()))
     record = {
@@ -183,6 +200,7 @@ def recalibrate(
             "features": build_reference(X_cal, schema.kinds, p_cal),
         },
         metadata=metadata,
+        segments=segments,
     )
     better, verdict = _judge(before, after, threshold.target_rate)
     written = out is not None and (better or force)
@@ -280,9 +298,35 @@ def _judge(before: dict[str, Any], after: dict[str, Any], target: float | None) 
     )
 
 
-def _rates(p: np.ndarray, y: np.ndarray, threshold: ThresholdResult) -> dict[str, Any]:
+def _segment_lines(bundle, config, data, X_cal, y_cal, times, cal, score_map, threshold):
+    """The segment lines refitted on the recalibration part (None without segments)."""
+    if bundle.segments is None:
+        return None
+    from mqlml.config import ProjectConfig
+    from mqlml.segments import fit_segment_lines
+
+    project = ProjectConfig.model_validate(config)
+    bundle.segments.codes_of(data)  # MissingColumnError naming the segment column
+    return fit_segment_lines(
+        project.threshold.segments,
+        project.threshold,
+        data[bundle.segments.column].to_numpy(dtype=object)[cal],
+        bundle.model,
+        X_cal,
+        y_cal,
+        None if times is None else times.iloc[cal],
+        score_map,
+        threshold,
+        method=project.model.calibration,
+        missing_tokens=bundle.segments.missing_tokens,
+    )
+
+
+def _rates(
+    p: np.ndarray, y: np.ndarray, threshold: ThresholdResult, lines: np.ndarray | None = None
+) -> dict[str, Any]:
     """The threshold's promise (expected rate) against what its MQLs did here."""
-    at = realized(p, y, threshold.threshold)
+    at = realized(p, y, threshold.threshold if lines is None else lines)
     gap = None
     if at["realized_rate"] is not None:
         gap = at["realized_rate"] - threshold.expected_rate

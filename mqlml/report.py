@@ -186,6 +186,41 @@ def _segment_tables(report: Mapping[str, Any]) -> list[Table]:
     return out
 
 
+def _segment_lines_table(report: Mapping[str, Any]) -> Table | None:
+    lines = report.get("segment_lines")
+    if not lines:
+        return None
+    rows = []
+    for r in lines["rows"]:
+        goal = (
+            f"target {percent(r['target_rate'])}"
+            if r.get("target_rate") is not None
+            else f"capacity {r.get('capacity')}"
+        )
+        line = f"{r['threshold']:.4g}" + ("" if r["own_threshold"] else " (overall)")
+        points = r.get("points")
+        rows.append(
+            [
+                r["segment"],
+                goal,
+                line,
+                f"{r['leads']:,}",
+                f"{r['n_mql']:,}",
+                percent(r["expected_rate"]),
+                _rate(r["realized_rate"], r["realized_interval"]),
+                "n/a" if not points else _rate(points["rate"], points["interval"]),
+            ]
+        )
+    caption = (
+        f"Each {lines['column']}'s own MQL line (threshold.segments), chosen on the calibration "
+        "part and judged on the test leads: the rate it promised (expected), the rate its "
+        "MQLs reached (90 % exact interval), and the points' rate when they pass as many "
+        "MQLs in that segment. '(overall)': too few calibration leads for a line of its own."
+    )
+    header = [lines["column"], "goal", "threshold", "leads", "MQLs", "expected", "realized"]
+    return (f"MQL line by {lines['column']}", caption, [*header, "points, same volume"], rows)
+
+
 def _rules_table(report: Mapping[str, Any]) -> Table:
     base = report["baseline"]
     rows = []
@@ -257,8 +292,10 @@ def _scorecard_tables(report: Mapping[str, Any]) -> list[Table]:
 
 def _tables(report: Mapping[str, Any]) -> list[Table]:
     monthly = _monthly_table(report)
+    lines = _segment_lines_table(report)
     return [
         _tier_table(report),
+        *([lines] if lines else []),
         *([monthly] if monthly else []),
         *_segment_tables(report),
         _rules_table(report),

@@ -216,6 +216,26 @@ def _segments(
     return out
 
 
+def _segment_lines(
+    bundle: Any, y: np.ndarray, p: np.ndarray, points: np.ndarray | None, codes: np.ndarray | None
+) -> dict[str, Any] | None:
+    """Per segment line (threshold.segments): leads, MQLs, expected and realized rate, and
+    the points at equal volume (the segment's leads with the most points, as many as its
+    MQLs)."""
+    if bundle.segments is None or codes is None:
+        return None
+    rows = bundle.segments.table(y, p, codes)
+    for i, row in enumerate(rows):
+        inside = np.flatnonzero(codes == i)
+        m = row["n_mql"]
+        row["points"] = None
+        if points is not None and m:
+            top = inside[np.argsort(-points[inside], kind="stable")[:m]]
+            k = int(y[top].sum())
+            row["points"] = {"n_mql": m, "rate": k / m, "interval": _interval_pair(k, m)}
+    return {"column": bundle.segments.column, "rows": rows}
+
+
 def _quantile_curve(bundle: Any, y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     """Rate and volume at thresholds on probability quantiles (equal numbers of leads)."""
     share = np.linspace(1.0, 0.01, _N_QUANTILE_POINTS - 1)
@@ -287,13 +307,15 @@ def report_extras(
     *,
     calibration_curve: list[Mapping[str, Any]],
     source: str | None = None,
+    points: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The report's reader-facing tables, computed on the same test leads as the rest.
 
     Returns
     -------
     dict
-        ``context``, ``rules``, ``tiers``, ``monthly``, ``segments``, ``curves_quantile``,
+        ``context``, ``rules``, ``tiers``, ``monthly``, ``segments``, ``segment_lines``
+        (None without ``threshold.segments``), ``curves_quantile``,
         ``reliability_intervals`` and ``scorecard`` (the fidelity of a scorecard made by
         :func:`mqlml.scorecards.scorecard`, when the rules compared are one; else None;
         see ``docs/report-json.md``).
@@ -302,7 +324,8 @@ def report_extras(
 
     settings = bundle.config.get("report") or {}
     labels = settings.get("labels") or {}
-    mql = p >= bundle.threshold.threshold
+    codes = bundle.segment_codes(raw)
+    mql = p >= bundle.thresholds(len(p), codes)
     return {
         "scorecard": report_section(estimator.rules.source, bundle),
         "context": _context(bundle, raw, source),
@@ -310,6 +333,7 @@ def report_extras(
         "tiers": _tiers(bundle, y, p),
         "monthly": _periods(y, mql, raw, bundle),
         "segments": _segments(y, mql, raw, list(settings.get("segments") or []), labels),
+        "segment_lines": _segment_lines(bundle, y, p, points, codes),
         "curves_quantile": _quantile_curve(bundle, y, p),
         "reliability_intervals": _reliability_bands(calibration_curve),
     }

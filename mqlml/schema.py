@@ -93,13 +93,30 @@ class LeadSchema:
             and a feature, or no feature is left.
         """
         cols, feats = config.columns, config.features
-        for role, name in (("id", cols.id), ("label", cols.label), ("time", cols.time)):
+        roles = (("id", cols.id), ("label", cols.label), ("time", cols.time))
+        for role, name in (
+            *roles,
+            ("account", cols.account),
+            ("account_label", cols.account_label),
+        ):
             if name is not None and name not in frame.columns:
                 raise MissingColumnError(
                     f"columns.{role} must name a column of the data; got {name!r}, which is "
                     f"not among {_preview(frame.columns)}. Fix columns.{role} in the config."
                 )
-        reserved = {c for c in (cols.id, cols.label, cols.time, cols.converted_at) if c}
+        # An account id identifies a company, like a lead id: never a feature.
+        reserved = {
+            c
+            for c in (
+                cols.id,
+                cols.label,
+                cols.time,
+                cols.converted_at,
+                cols.account,
+                cols.account_label,
+            )
+            if c
+        }
         excluded = set(config.excluded_columns)
         listed = [c for group in (feats.fit, feats.engagement) if group != "infer" for c in group]
         for name in listed:

@@ -8,6 +8,8 @@ Every input row gets one output row, in the same order, with its id and:
 ``percentile``       where the lead falls among the leads the model was calibrated on
 ``tier``             ``A`` (the MQLs) to ``D``, from the threshold (see mqlml.points)
 ``is_mql``           probability >= the MQL threshold
+``threshold``        with segment lines only (``threshold.segments``): the lead's MQL
+                     threshold, its segment's; score, tier and is_mql follow it
 ``fit_score``        the fit columns' part of the log-odds (who the lead is)
 ``engagement_score`` the engagement columns' part of the log-odds (what the lead did)
 ``reasons_for``      up to 3 columns pushing the lead up, ``col=value (+0.81)``
@@ -137,7 +139,9 @@ class Scorer:
             self.predictor = make_predictor(
                 model, predictor, groups=self.groups, cache_dir=cache_dir, path=path
             )
-            self.encoder = ArrowEncoder(model, schema.kinds, schema.missing_tokens)
+            # Segment lines need each lead's segment: those bundles go through pandas.
+            if bundle.segments is None:
+                self.encoder = ArrowEncoder(model, schema.kinds, schema.missing_tokens)
         self.attribution_seconds = 0.0  # time spent on exact TreeSHAP
         self.reason_rows = 0
         # Reasons for the two highest tiers by default: at or above the second-highest cut.
@@ -146,6 +150,14 @@ class Scorer:
             "all": -np.inf,
             "none": np.inf,
             "top": cuts[-2] if len(cuts) > 1 else cuts[-1],
+        }[reasons]
+        # With segment lines the tiers sit at the same scores in every segment.
+        self.score_floor = {
+            "all": -np.inf,
+            "none": np.inf,
+            "top": float(bundle.scale.score(np.array([self.reason_floor]))[0])
+            if reasons == "top"
+            else 0.0,
         }[reasons]
 
     def score(self, frame: pd.DataFrame, *, row_offset: int = 0, keep: Sequence[str] = ()):
@@ -177,6 +189,7 @@ class Scorer:
         _check_keep(keep, frame.columns)
         X = schema.features_frame(frame, row_offset=row_offset)
         n = len(X)
+        codes = self.bundle.segment_codes(frame)
         contrib = chosen = None
         if n == 0:
             sub, log_odds = np.zeros((0, 2)), np.zeros(0)
@@ -184,17 +197,20 @@ class Scorer:
             inputs = self.predictor.inputs(model._prepare(X)[0])
             path = self.attribution == "path"
             log_odds, sub, _, chosen = self.predictor.explain(
-                inputs, (lambda lo: self._wanted(self.bundle.calibrate(lo))) if path else None
+                inputs,
+                (lambda lo: self._wanted(self.bundle.calibrate(lo, codes), codes))
+                if path
+                else None,
             )
         else:
             contrib_frame, base_rows = model.contributions(X)
             contrib = contrib_frame.to_numpy()
             sub = contrib @ self.groups
             log_odds = base_rows + sub.sum(axis=1)
-        p = self.bundle.calibrate(log_odds)
+        p = self.bundle.calibrate(log_odds, codes)
         reasons_for = np.full(n, "", dtype=object)
         reasons_against = np.full(n, "", dtype=object)
-        wanted = self._wanted(p)
+        wanted = self._wanted(p, codes)
         if len(wanted):
             self.reason_rows += len(wanted)
             if contrib is not None:
@@ -207,14 +223,17 @@ class Scorer:
             reasons_for[wanted], reasons_against[wanted] = format_reasons(
                 chosen, raw, self.features, top=self.top
             )
+        line = self.bundle.thresholds(n, codes)
+        tier = self.bundle.tier(p, codes)
         out = pd.DataFrame(
             {
                 schema.id_name: schema.ids(frame, offset=row_offset).to_numpy(),
                 "probability": p,
-                "score": self.bundle.score(p),
+                "score": self.bundle.score(p, codes),
                 "percentile": percentile_of(p, self.bundle.reference["quantiles"]),
-                "tier": self.bundle.tiers.label(p).astype(str) if n else np.array([], str),
-                "is_mql": p >= self.bundle.threshold.threshold,
+                "tier": tier.astype(str) if n else np.array([], str),
+                "is_mql": p >= line,
+                **({"threshold": line} if codes is not None else {}),
                 "fit_score": sub[:, 0],
                 "engagement_score": sub[:, 1],
                 "reasons_for": reasons_for,
@@ -249,7 +268,7 @@ class Scorer:
         (outputs, encoded)
             ``outputs`` maps the id name and :data:`OUTPUT_COLUMNS` to arrays;
             ``encoded`` is the batch's :class:`mqlml.encode.Encoded` (None for the
-            logistic model, which is scored through :meth:`score`).
+            logistic model and for segment lines, scored through :meth:`score`).
         """
         schema = self.bundle.schema
         if self.encoder is None or self.predictor is None:
@@ -309,9 +328,11 @@ class Scorer:
         }
         return out, encoded
 
-    def _wanted(self, p: np.ndarray) -> np.ndarray:
+    def _wanted(self, p: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
         """Rows that get reasons."""
-        return np.flatnonzero(p >= self.reason_floor)
+        if codes is None:
+            return np.flatnonzero(p >= self.reason_floor)
+        return np.flatnonzero(self.bundle.score(p, codes) >= self.score_floor)
 
 
 class _Rows:
@@ -335,7 +356,7 @@ def _check_keep(
         raise MissingColumnError(
             f"--keep columns must exist in the input; missing {absent}. Check their spelling."
         )
-    taken = {*OUTPUT_COLUMNS, *([id_name] if id_name else [])}
+    taken = {*OUTPUT_COLUMNS, "threshold", *([id_name] if id_name else [])}
     clash = [c for c in dict.fromkeys(keep) if f"{prefix}{c}" in taken]
     if clash:
         raise DataError(
@@ -766,12 +787,15 @@ def _score_source(
         )
     extra = _event_columns(bundle, source, names, events, as_of)
     schema.check_columns([*names, *extra.columns])
+    if bundle.segments is not None:
+        bundle.segments.codes_of(pd.DataFrame(columns=names))  # the segment column is there
     _check_keep(keep, names, schema.id_name, keep_prefix)
     scorer = Scorer(
         bundle, reasons=reasons, attribution=attribution, predictor=predictor, cache_dir=cache_dir
     )
     ids = [schema.id_column] if schema.id_column else []
-    wanted = [c for c in dict.fromkeys([*ids, *schema.features, *keep]) if c in names]
+    segment = [bundle.segments.column] if bundle.segments is not None else []
+    wanted = [c for c in dict.fromkeys([*ids, *schema.features, *segment, *keep]) if c in names]
     file_types = None if in_fmt == "csv" else source.schema
     categorical = [c for c in schema.features if schema.kinds[c] == "categorical"]
     batches = source.batches(
@@ -801,7 +825,7 @@ def _score_source(
                 for name in extra.columns:
                     part = extra[name].iloc[rows : rows + n]
                     columns[name] = pa.Array.from_pandas(part.reset_index(drop=True))
-                if scorer.encoder is None:  # the logistic model: through pandas
+                if scorer.encoder is None:  # logistic or segment lines: through pandas
                     frame = pa.table(columns).to_pandas()
                     scored = scorer.score(frame, row_offset=rows)
                     odd.update(frame)

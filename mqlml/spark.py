@@ -216,12 +216,21 @@ def _score(
     double, string = T.DoubleType(), T.StringType()
     kinds = {"tier": string, "is_mql": T.BooleanType()}
     kinds |= {"reasons_for": string, "reasons_against": string}
-    fields += [T.StructField(c, kinds.get(c, double)) for c in OUTPUT_COLUMNS]
+    outputs = list(OUTPUT_COLUMNS)
+    segment = [bundle.segments.column] if bundle.segments is not None else []
+    if segment:  # each lead's segment line (mqlml.segments)
+        outputs.insert(outputs.index("is_mql") + 1, "threshold")
+    fields += [T.StructField(c, kinds.get(c, double)) for c in outputs]
     extra = [c for c in keep if c != schema.id_name]
     fields += [T.StructField(c, types[c]) for c in extra]
     columns = [f.name for f in fields]
 
-    needed = [*([schema.id_column] if schema.id_column else []), *schema.features, *keep]
+    needed = [
+        *([schema.id_column] if schema.id_column else []),
+        *schema.features,
+        *segment,
+        *keep,
+    ]
     needed = list(dict.fromkeys(needed))
     # Partitions of df are those of this narrow selection: offsets computed on it hold.
     source = df.select(*[F.col(f"`{c}`") for c in needed])

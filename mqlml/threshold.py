@@ -443,8 +443,8 @@ def realized(
         Calibrated probabilities of the leads.
     labels : array-like of 0/1
         Their outcomes.
-    threshold : float
-        Leads with probability ``>= threshold`` are MQLs.
+    threshold : float or array-like of float
+        Leads with probability ``>= threshold`` are MQLs; one per lead for segment lines.
     level : float, default=0.90
         Coverage of the exact (Clopper-Pearson) interval of the realized rate.
 
@@ -466,7 +466,8 @@ def realized(
     """
     p = numbers(probabilities, "probabilities", probabilities=True)
     y = outcomes(labels, "labels", n=p.size)
-    threshold = float(threshold)
+    # one threshold, or one per lead (each lead's segment line, mqlml.segments)
+    threshold = np.asarray(threshold, dtype=float)
     mql = p >= threshold
     n, n_mql = int(p.size), int(mql.sum())
     total_conversions = int(y.sum())

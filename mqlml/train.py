@@ -36,12 +36,13 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from mqlml.accounts import account_evaluation
 from mqlml.bundle import Bundle, package_versions
 from mqlml.calibration import ScoreMap, choose_method, diagnose, fit_score_map
 from mqlml.checks import check_before_training
 from mqlml.config import ProjectConfig
 from mqlml.drift import build_reference
-from mqlml.errors import ConfigError, DataError, InsufficientDataError
+from mqlml.errors import ConfigError, DataError, InsufficientDataError, MissingColumnError
 from mqlml.evaluate import evaluate
 from mqlml.events import snapshot_features
 from mqlml.model import LeadScorer
@@ -56,6 +57,7 @@ from mqlml.outcome import (
 from mqlml.points import ScoreScale, reference_quantiles
 from mqlml.readers import read_leads, read_table
 from mqlml.schema import LeadSchema, fingerprint
+from mqlml.segments import SegmentLines, fit_segment_lines
 from mqlml.threshold import PERIOD_DAYS, ThresholdResult, choose_threshold, monthly_range
 
 __all__ = [
@@ -182,6 +184,12 @@ class TrainResult:
             "realized_rate": m["realized_rate"],
             "realized_interval": m["realized_interval"],
             "mql_share": m["mql_share"],
+            "segments": m.get("segments"),  # the backtest's lines on the test part
+            "segment_thresholds": (
+                None
+                if self.bundle.segments is None
+                else {x.value: x.threshold.threshold for x in self.bundle.segments.lines}
+            ),
             "drift_warning": m["drift_warning"],
             "rows": self.parts.sizes(),
             "numbers_from": self.bundle.metadata.get("numbers_from"),
@@ -365,6 +373,21 @@ class _Stage:
     score_map: ScoreMap
     threshold: ThresholdResult
     probabilities: np.ndarray  # the slice's calibrated probabilities
+    segments: SegmentLines | None = None
+
+
+def _segment_values(config: ProjectConfig, leads: Leads) -> np.ndarray | None:
+    """The segment value of each row (threshold.segments.column), or None without segments."""
+    settings = config.threshold.segments
+    if settings is None:
+        return None
+    if settings.column not in leads.frame.columns:
+        raise MissingColumnError(
+            f"threshold.segments.column must name a column of the leads; got "
+            f"{settings.column!r}, which is not among {list(leads.frame.columns)[:8]}. Fix "
+            "threshold.segments.column in the config."
+        )
+    return leads.frame[settings.column].to_numpy(dtype=object)
 
 
 def _calibrate_stage(
@@ -374,9 +397,11 @@ def _calibrate_stage(
     y: np.ndarray,
     times: pd.Series | None,
     method: str,
+    segment_values: np.ndarray | None = None,
 ) -> _Stage:
     score_map = fit_score_map(scorer, X, y, method=method)
-    p = score_map(scorer.decision_function(X))
+    log_odds = scorer.decision_function(X)
+    p = score_map(log_odds)
     goal = config.threshold
     threshold = choose_threshold(
         p,
@@ -386,7 +411,60 @@ def _calibrate_stage(
         times=times,
         confidence=None if goal.capacity is not None else goal.confidence,
     )
-    return _Stage(score_map, threshold, p)
+    if goal.segments is None or segment_values is None:
+        return _Stage(score_map, threshold, p)
+    segments = fit_segment_lines(
+        goal.segments,
+        goal,
+        segment_values,
+        scorer,
+        X,
+        y,
+        times,
+        score_map,
+        threshold,
+        method=config.model.calibration,
+        missing_tokens=config.missing_tokens,
+    )
+    codes = segments.codes(segment_values)
+    return _Stage(
+        score_map, threshold, segments.probabilities(log_odds, codes, score_map), segments
+    )
+
+
+def _accounts(
+    config: ProjectConfig,
+    leads: Leads,
+    fit_rows: np.ndarray,
+    fit_p: np.ndarray,
+    test_rows: np.ndarray,
+    test_p: np.ndarray,
+) -> dict[str, Any] | None:
+    """Account probabilities fitted on one part's scores, judged on another's (mqlml.accounts).
+
+    The account outcome is ``columns.account_label`` when set (then calibrated), else
+    "any lead converted" (independence, checked).
+    """
+    cols = config.columns
+    if cols.account is None or leads.groups is not None:
+        return None
+    accounts = leads.frame[cols.account].to_numpy(dtype=object)
+    if cols.account_label is not None:
+        from mqlml.readers import binary_label
+
+        labels = binary_label(leads.frame[cols.account_label])
+    else:
+        labels = leads.y
+    _, report = account_evaluation(
+        fit_p,
+        accounts[fit_rows],
+        labels[fit_rows],
+        test_p,
+        accounts[test_rows],
+        labels[test_rows],
+        calibrate=cols.account_label is not None,
+    )
+    return {"column": cols.account, "label": cols.account_label, **report}
 
 
 def _make_bundle(
@@ -421,6 +499,7 @@ def _make_bundle(
         },
         metadata=metadata,
         backtest=backtest,
+        segments=stage.segments,
     )
 
 
@@ -548,6 +627,7 @@ def train(
         # Record the extraction date, so the test part is found again exactly.
         config = config.with_overrides(outcome={"as_of": maturity.as_of.to_pydatetime()})
     schema, X, y, times = leads.schema, leads.X, leads.y, leads.times
+    seg = _segment_values(config, leads)
     check_before_training(config, X, y, times)
     parts = _split(config, leads)
     for name in _PARTS:
@@ -569,28 +649,49 @@ def train(
     def part_times(rows: np.ndarray) -> pd.Series | None:
         return None if times is None else times.iloc[rows]
 
+    def part_values(rows: np.ndarray) -> np.ndarray | None:
+        return None if seg is None else seg[rows]
+
     method = settings.calibration
     if method == "auto":
         method = choose_method(len(y_cal), int(y_cal.sum()))
     stage(f"fitting the model on the train part ({len(A):,} leads)")
     m1 = _scorer(config).fit(X.iloc[A], y[A])
     stage("calibrating and choosing the MQL threshold on the calibration part")
-    stage1 = _calibrate_stage(config, m1, X_cal, y_cal, part_times(B), method)
+    stage1 = _calibrate_stage(config, m1, X_cal, y_cal, part_times(B), method, part_values(B))
     # The backtest: the deployed procedure one step back (M2 fit on train + calibrate,
     # with M1's calibrator and threshold), judged on the test part nothing in it saw.
     if refit:
         stage(f"backtest: refitting on the train and calibration parts ({len(AB):,} leads)")
     judged = m2 = _scorer(config).fit(X.iloc[AB], y[AB]) if refit else m1
-    p_test = stage1.score_map(judged.decision_function(X_test))
     threshold = stage1.threshold
+    lines = stage1.segments
+    codes_test = None if lines is None else lines.codes(part_values(C))
+    p_test = (
+        stage1.score_map(judged.decision_function(X_test))
+        if lines is None
+        else lines.probabilities(judged.decision_function(X_test), codes_test, stage1.score_map)
+    )
+    line_test = threshold.threshold if lines is None else lines.thresholds(codes_test)
+    accounts = _accounts(config, leads, B, stage1.probabilities, C, p_test)
+    promised = threshold.expected_rate
+    if lines is not None and (p_test >= line_test).any():
+        # each test MQL was promised its own segment line's rate: the mean of those
+        by_line = np.array([x.threshold.expected_rate for x in lines.lines])
+        promised = float(by_line[codes_test][p_test >= line_test].mean())
     metrics = evaluate(
         y_test,
         p_test,
-        threshold=threshold.threshold,
-        expected_rate=threshold.expected_rate,
+        threshold=line_test,
+        expected_rate=promised,
         target_rate=threshold.target_rate,
     )
-    warnings = _cohort_warnings(config, leads)
+    cohort = _cohort_warnings(config, leads)
+    warnings = list(cohort)
+    if lines is not None:
+        # The backtest's segment lines judged on the test part nothing in them saw.
+        metrics["segments"] = lines.table(y_test, p_test, codes_test)
+        warnings += [f"backtest: {w}" if refit else w for w in lines.warnings]
     base = {
         "data": str(config.data.path),
         "fingerprint": fingerprint(X, y),
@@ -611,7 +712,8 @@ def train(
             for name in _PARTS
         },
         "outcome": maturity.to_dict(),
-        "outcome_warnings": warnings,
+        "outcome_warnings": cohort,
+        "accounts": accounts,
         "metrics": metrics,
         "versions": package_versions(),
     }
@@ -647,7 +749,11 @@ def train(
         method2 = settings.calibration
         if method2 == "auto":
             method2 = choose_method(len(y_test), int(y_test.sum()))
-        stage2 = _calibrate_stage(config, m2, X_test, y_test, part_times(C), method2)
+        stage2 = _calibrate_stage(
+            config, m2, X_test, y_test, part_times(C), method2, part_values(C)
+        )
+        if stage2.segments is not None:
+            warnings += stage2.segments.warnings
         stage(f"refitting the deployed model on every lead ({len(y):,})")
         m3 = _scorer(config).fit(X, y)
         metadata = {
@@ -665,6 +771,11 @@ def train(
             },
         }
         metadata["monthly"] = _monthly(stage2.threshold, part_times(C))
+        if accounts is not None and "calibration" in accounts:
+            # The deployed account calibration: on the test part, with M2's scores of it
+            # (the backtest's, fitted on the calibration part, was judged above).
+            redo = _accounts(config, leads, C, stage2.probabilities, C, stage2.probabilities)
+            metadata["accounts"] = {**accounts, "calibration": redo["calibration"]}
         bundle = _make_bundle(config, schema, m3, stage2, X_test, metadata, backtest=backtest)
     if out is not None:
         stage("saving the bundle")

@@ -367,10 +367,11 @@ def _at(report: dict, path: str) -> list:
     objects = [report]
     for part in path.split("."):
         many = part.endswith("[]")
-        objects = [o[part.removesuffix("[]")] for o in objects]
+        # a section documented as "object or null" has no fields to check when null
+        objects = [o[part.removesuffix("[]")] for o in objects if o is not None]
         if many:
-            objects = [item for o in objects for item in o]
-    return objects
+            objects = [item for o in objects if o is not None for item in o]
+    return [o for o in objects if o is not None]
 
 
 def _check_type(value, kind: str, where: str) -> None:
