@@ -351,22 +351,14 @@ def check_accounts(accounts: Sequence[str] | None, column: str | None) -> str:
     return column
 
 
-def _read_columns(path: Any, columns: list[str], *, delimiter: str, encoding: str) -> pd.DataFrame:
+def _read_columns(source: Any, columns: list[str]) -> pd.DataFrame:
+    """Whole columns of an open :class:`mqlml.readers.LeadFile`, CSV text kept as text."""
     import pyarrow as pa
 
-    from mqlml.readers import detect_format, iter_batches
-
-    text = {c: pa.string() for c in columns}
-    fmt = detect_format(path)
-    batches = iter_batches(
-        path,
-        format=fmt,
-        delimiter=delimiter,
-        encoding=encoding,
-        columns=columns,
-        column_types=text if fmt == "csv" else None,
-    )
-    tables = [pa.Table.from_batches([b]) for b in batches]
+    text = {c: pa.string() for c in columns} if source.format == "csv" else None
+    tables = [
+        pa.Table.from_batches([b]) for b in source.batches(columns=columns, column_types=text)
+    ]
     if not tables:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     return pa.concat_tables(tables).to_pandas()
@@ -416,18 +408,16 @@ def score_accounts_file(
 
     from mqlml.atomic import atomic_output
     from mqlml.errors import DataError
-    from mqlml.readers import detect_format
-    from mqlml.scoring import _header
+    from mqlml.readers import LeadFile, detect_format
 
     input, scores, output = Path(input), Path(scores), Path(output)
     config = bundle.config.get("columns") or {}
-    names = _header(input, detect_format(input), delimiter, encoding)
-    column = check_accounts(names, config.get("account"))
-    accounts = _read_columns(input, [column], delimiter=delimiter, encoding=encoding)[column]
+    with LeadFile(input, delimiter=delimiter, encoding=encoding) as source:
+        column = check_accounts(source.names, config.get("account"))
+        accounts = _read_columns(source, [column])[column]
     id_name = bundle.schema.id_name
-    scored = _read_columns(
-        scores, [id_name, "probability", "is_mql", "reasons_for"], delimiter=",", encoding="utf-8"
-    )
+    with LeadFile(scores, delimiter=",") as source:
+        scored = _read_columns(source, [id_name, "probability", "is_mql", "reasons_for"])
     if len(scored) != len(accounts):
         raise DataError(
             f"the scores must have one row per lead of the input; got {len(scored):,} rows in "

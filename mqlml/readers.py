@@ -375,7 +375,7 @@ def _is_text(schema: pa.Schema, name: str) -> bool:
 
 
 class LeadFile:
-    """A CSV or Parquet file opened once: its header, whole columns and its batches.
+    r"""A CSV or Parquet file opened once: its header, whole columns and its batches.
 
     Every read goes through one open file (rewound between passes), so a scoring run
     that needs the header, the id and time columns of every lead (for activity-log

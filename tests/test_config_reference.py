@@ -80,7 +80,7 @@ def test_features_infer_is_shorthand_for_both_groups(write_config):
             "data: {path: leads.csv}\ncolumns: {label: converted, positive: [won]}\n",
             r"key 'columns.positive' is not a known setting; did you mean "
             r"'columns.positive_labels'\? the keys of 'columns' are id, label, time, "
-            r"converted_at, positive_labels",
+            r"converted_at, account, account_label, positive_labels",
         ),
         (MINIMAL + "modle: {kind: logistic}\n", r"did you mean 'model'\? the top-level keys are"),
         (MINIMAL + "exclude: [{column: a, reasn: b}]\n", r"did you mean 'exclude.0.reason'\?"),
