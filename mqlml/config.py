@@ -554,7 +554,8 @@ def _resolve(path: Path | None, base: Path) -> Path | None:
     if path is None:
         return None
     expanded = Path(_expand(str(path))).expanduser()
-    return expanded if expanded.is_absolute() else (base / expanded)
+    # lexically: "data/../x" stays beside the folder named, even when data/ is a link
+    return expanded if expanded.is_absolute() else Path(os.path.normpath(base / expanded))
 
 
 def _section_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -589,7 +590,7 @@ def valid_keys(section: type[BaseModel]) -> list[str]:
     Examples
     --------
     >>> valid_keys(ColumnsConfig)
-    ['id', 'label', 'time', 'converted_at', 'positive_labels']
+    ['id', 'label', 'time', 'converted_at', 'account', 'account_label', 'positive_labels']
     """
     return [name for name in section.model_fields if name != "source"]
 

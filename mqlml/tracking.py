@@ -18,6 +18,7 @@ MLflow is imported only inside the functions here (``import mlflow`` takes secon
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import math
@@ -485,7 +486,9 @@ def log_training(
     with contextlib.ExitStack() as stack:
         folder = result.path
         if folder is None:
-            folder = bundle.save(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "b")
+            # saved as a copy: the caller's bundle must not point at a folder that goes
+            temporary = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "b"
+            folder = copy.copy(bundle).save(temporary)
         digest = _digest(folder)  # before a temporary folder goes
         mlflow = stack.enter_context(_mlflow(uri, create=True))
         stack.enter_context(_mlflow_errors(f"logging the run to MLflow at {uri}"))

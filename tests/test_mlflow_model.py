@@ -159,5 +159,7 @@ def test_a_registered_unsaved_result_is_tagged_with_its_digest(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{(tmp_path / 'm.db').as_posix()}")
     unsaved = dataclasses.replace(trained, path=None)
     logged = log_training(unsaved, sample_config, input_example=leads_20k)
+    # the shared bundle still names its own folder, not the temporary one logged
+    assert trained.bundle.path == trained.path
     loaded = resolve_model(logged["registered_uri"])  # checks the tagged digest
     assert loaded.threshold.threshold == trained.bundle.threshold.threshold
