@@ -319,31 +319,13 @@ def iter_batches(
     ------
     pyarrow.RecordBatch
     """
-    path = Path(path)
-    kind = detect_format(path, format)
-    _check_file(path)
-    try:
-        if kind == "parquet":
-            reader = pq.ParquetFile(path)
-            yield from reader.iter_batches(batch_size=chunk_size, columns=columns)
-            return
-        block = _block_size(chunk_size)
-        options = _csv_options(path, delimiter, encoding, missing_tokens, column_types, block)
-        if columns:
-            options["convert_options"].include_columns = list(columns)
-        stream = pacsv.open_csv(path, **options)
-        _check_text(stream.schema, path, encoding)
-        empty = True
-        for batch in stream:
-            for start in range(0, batch.num_rows, chunk_size):
-                empty = False
-                yield batch.slice(start, chunk_size)
-        if empty:  # a header-only file still has a schema
-            yield pa.RecordBatch.from_pylist([], schema=stream.schema)
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
-        if isinstance(exc, FileError):
-            raise
-        raise _translate(exc, path, encoding) from None
+    with LeadFile(path, format=format, delimiter=delimiter, encoding=encoding) as source:
+        yield from source.batches(
+            chunk_size=chunk_size,
+            columns=columns,
+            column_types=column_types,
+            missing_tokens=missing_tokens,
+        )
 
 
 def _block_size(chunk_size: int) -> int:
