@@ -186,13 +186,35 @@ def _python_strings(values: pd.Series) -> pa.Array:
     )
 
 
+_CENTS = 10_000  # signed strings kept in a table up to +-100.00
+_SIGNED: list[pa.Array] = []  # "+0.00" ... "+99.99", then "-0.00" ... "-99.99"
+
+
 def _signed(values: np.ndarray) -> pa.Array:
-    """``+0.81`` / ``-0.20`` for each value (two decimals), vectorised."""
+    """``+0.81`` / ``-0.20`` for each value (two decimals), from a table of cents."""
+    values = np.asarray(values, dtype=np.float64)
     cents = np.rint(np.abs(values) * 100).astype(np.int64)
-    whole = pa.array(cents // 100).cast(pa.string())
-    frac = pc.utf8_lpad(pa.array(cents % 100).cast(pa.string()), 2, "0")
-    sign = pa.array(np.where(values < 0, "-", "+"))
-    return pc.binary_join_element_wise(sign, whole, ".", frac, "")
+    negative = values < 0
+    if len(cents) and cents.max() >= _CENTS:  # rare: formatted one by one
+        return pa.array(
+            [
+                f"{'-' if m else '+'}{c // 100}.{c % 100:02d}"
+                for m, c in zip(negative, cents, strict=True)
+            ],
+            pa.string(),
+        )
+    if not _SIGNED:
+        text = [f"{c // 100}.{c % 100:02d}" for c in range(_CENTS)]
+        _SIGNED.append(pa.array([f"+{t}" for t in text] + [f"-{t}" for t in text]))
+    return _SIGNED[0].take(pa.array(cents + np.where(negative, _CENTS, 0)))
+
+
+def _pick(raw, name: str, rows: np.ndarray) -> pd.Series:
+    """Column ``name`` at ``rows`` of ``raw`` (a DataFrame, or anything with ``pick``)."""
+    pick = getattr(raw, "pick", None)
+    if pick is not None:
+        return pick(name, rows)
+    return raw[name].iloc[rows].reset_index(drop=True)
 
 
 def format_reasons(
@@ -211,7 +233,8 @@ def format_reasons(
         Per-feature contributions to the log-odds.
     raw : pandas.DataFrame
         The same rows as read (values are shown as the user knows them, rounded as in
-        :func:`display_values`).
+        :func:`display_values`); only the values a reason shows are read, through
+        ``raw.pick(name, rows)`` when ``raw`` has it (a column at some rows, as a Series).
     features : sequence of str
         Column names in the order of ``contributions``.
     top : int
@@ -239,44 +262,44 @@ def format_reasons(
         if as_arrow:
             return pa.array([""] * n, pa.string()), pa.array([""] * n, pa.string())
         return np.full(n, "", dtype=object), np.full(n, "", dtype=object)
-    rows = np.arange(n)[:, None]
     order = np.argsort(-contributions, axis=1, kind="stable")
-    sides = {True: order[:, :top], False: order[:, ::-1][:, :top]}
-    keep = {
-        positive: (c > 0.005) if positive else (c < -0.005)
-        for positive, columns in sides.items()
-        for c in [contributions[rows, columns]]
-    }
-    used = sorted(
-        {int(j) for positive, cols in sides.items() for j in np.unique(cols[keep[positive]])}
-    )
-    slot = np.full(k, -1, dtype=np.int64)  # feature -> block in the label table
+    # The reasons shown, both sides: row, column and value of each, row by row, strongest
+    # first within a row (kept reasons are a prefix of the sorted slots).
+    shown = []
+    for positive in (True, False):
+        columns = order[:, :top] if positive else order[:, ::-1][:, :top]
+        values = np.take_along_axis(contributions, columns, axis=1)
+        keep = values > 0.005 if positive else values < -0.005
+        rows, slots = np.nonzero(keep)
+        shown.append((rows, columns[rows, slots], values[rows, slots], keep.sum(axis=1)))
+    rows = np.concatenate([s[0] for s in shown])
+    columns = np.concatenate([s[1] for s in shown])
+    number = _signed(np.concatenate([s[2] for s in shown]))
+    # Each value shown is displayed once, a column at a time (its reasons grouped by a
+    # stable sort), then the pieces are put back in the order of the reasons.
+    by_column = np.argsort(columns, kind="stable")
+    starts = np.flatnonzero(np.diff(columns[by_column], prepend=-1))
     blocks = []
-    for b, j in enumerate(used):
-        slot[j] = b
-        name = pa.scalar(f"{features[j]}=")
-        column = display_values(raw[features[j]].reset_index(drop=True))
-        blocks.append(pc.binary_join_element_wise(name, column, ""))
-    labels = pa.concat_arrays(blocks) if blocks else pa.array([], pa.string())
-
-    def side(positive: bool) -> np.ndarray:
-        chosen = sides[positive]
-        joined = pa.array([""] * n, pa.string())
-        for i in range(top):  # kept reasons are a prefix of the slots (sorted by strength)
-            columns, mask = chosen[:, i], keep[positive][:, i]
-            if not mask.any():
-                break
-            index = np.where(mask, slot[columns] * n + np.arange(n), 0)
-            label = labels.take(pa.array(index))
-            number = _signed(contributions[np.arange(n), columns])
-            piece = pc.binary_join_element_wise(label, " (", number, ")", "")
-            longer = pc.binary_join_element_wise(joined, piece, "; ") if i else piece
-            joined = pc.if_else(pa.array(mask), longer, joined)
-        if as_arrow:
-            return joined
-        return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
-
-    return side(True), side(False)
+    groups = np.split(by_column, starts[1:]) if len(by_column) else []
+    for at in groups:
+        name = features[columns[at[0]]]
+        text = display_values(_pick(raw, name, rows[at]))
+        value = number.take(pa.array(at))
+        blocks.append(pc.binary_join_element_wise(f"{name}=", text, " (", value, ")", ""))
+    pieces = pa.concat_arrays(blocks) if blocks else pa.array([], pa.string())
+    inverse = np.empty_like(by_column)
+    inverse[by_column] = np.arange(len(by_column))
+    pieces = pieces.take(pa.array(inverse))
+    out, start = [], 0
+    for *_, counts in shown:
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        side = pieces.slice(start, int(offsets[-1]))
+        start += int(offsets[-1])
+        joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), side), "; ")
+        out.append(
+            joined if as_arrow else np.asarray(joined.to_numpy(zero_copy_only=False), object)
+        )
+    return out[0], out[1]
 
 
 def feature_contributions(

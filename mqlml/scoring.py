@@ -29,13 +29,15 @@ failure or a kill leaves no output file and no partial one. The input is opened 
 the batches); for LightGBM bundles each batch goes from Arrow straight into the model's
 matrix (mqlml.encode; Parquet text columns read as dictionaries), with pandas only for
 the values shown in reasons. Repeated ids are counted in bounded memory (mqlml.repeats).
+The work on each batch (checks, codes, trees, reasons) runs one batch ahead in a worker
+thread (mqlml.ahead) while the caller writes the one before and reads the one after.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +49,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from mqlml.ahead import ahead
 from mqlml.atomic import atomic_output, check_destination, file_error, handle_signals
 from mqlml.bundle import Bundle, load_bundle
 from mqlml.config import ProjectConfig
@@ -297,7 +300,7 @@ class Scorer:
                 chosen = np.asarray(contrib, dtype=np.float64)[:, :-1]
                 self.attribution_seconds += time.perf_counter() - start
             found = format_reasons(
-                chosen, _Rows(columns, wanted, self.features), self.features, top=self.top,
+                chosen, _Rows(columns, wanted), self.features, top=self.top,
                 as_arrow=True,
             )  # fmt: skip
             index = np.zeros(n, dtype=np.int64)
@@ -336,15 +339,14 @@ class Scorer:
 
 
 class _Rows:
-    """Some rows of a batch's columns, converted to pandas one column at a time (the
-    values shown in reasons), as ``format_reasons`` reads them."""
+    """Some rows of a batch's columns, as ``format_reasons`` reads them: ``pick(name, i)``
+    converts to pandas only the values shown (the ``i``-th of these rows)."""
 
-    def __init__(self, columns: Mapping[str, pa.Array], rows: np.ndarray, names) -> None:
-        self.columns, self.names = columns, list(names)
-        self.rows = pa.array(np.asarray(rows, dtype=np.int64))
+    def __init__(self, columns: Mapping[str, pa.Array], rows: np.ndarray) -> None:
+        self.columns, self.rows = columns, np.asarray(rows, dtype=np.int64)
 
-    def __getitem__(self, name: str) -> pd.Series:
-        return self.columns[name].take(self.rows).to_pandas()
+    def pick(self, name: str, rows: np.ndarray) -> pd.Series:
+        return self.columns[name].take(pa.array(self.rows[rows])).to_pandas()
 
 
 def _check_keep(
@@ -667,6 +669,14 @@ def _reading(batches, path: Path):
         raise file_error(exc, path, "read") from None
 
 
+def _numbered(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Each batch with the number of rows before it."""
+    offset = 0
+    for batch in batches:
+        yield batch, offset
+        offset += batch.num_rows
+
+
 def score_file(
     model: Bundle | str | Path,
     input: str | Path,
@@ -806,6 +816,21 @@ def _score_source(
         column_types=dict.fromkeys(wanted, pa.string()) if in_fmt == "csv" else None,
         columns=wanted,
     )
+
+    def work(item: tuple[pa.RecordBatch, int]):
+        """Everything per batch up to its outputs (runs one batch ahead)."""
+        batch, offset = item
+        n = batch.num_rows
+        columns = _feature_columns(batch, schema, offset=offset, path=input, csv=in_fmt == "csv")
+        for name in extra.columns:
+            part = extra[name].iloc[offset : offset + n]
+            columns[name] = pa.Array.from_pandas(part.reset_index(drop=True))
+        if scorer.encoder is None:  # logistic or segment lines: through pandas
+            frame = pa.table(columns).to_pandas()
+            scored = scorer.score(frame, row_offset=offset)
+            return {c: scored[c].to_numpy() for c in scored.columns}, frame
+        return scorer.score_columns(columns, row_offset=offset)
+
     odd = _Oddities(bundle)
     start = time.perf_counter()
     rows = mqls = missing = 0
@@ -815,24 +840,11 @@ def _score_source(
         writer = None
         ok = False
         try:
-            for batch in _reading(batches, input):
+            # a header-only CSV has an empty batch: its output is written below
+            numbered = _numbered(b for b in _reading(batches, input) if b.num_rows)
+            for (batch, _), (out, seen) in ahead(numbered, work):
                 n = batch.num_rows
-                if n == 0:  # a header-only CSV: written below
-                    continue
-                columns = _feature_columns(
-                    batch, schema, offset=rows, path=input, csv=in_fmt == "csv"
-                )
-                for name in extra.columns:
-                    part = extra[name].iloc[rows : rows + n]
-                    columns[name] = pa.Array.from_pandas(part.reset_index(drop=True))
-                if scorer.encoder is None:  # logistic or segment lines: through pandas
-                    frame = pa.table(columns).to_pandas()
-                    scored = scorer.score(frame, row_offset=rows)
-                    odd.update(frame)
-                    out = {c: scored[c].to_numpy() for c in scored.columns}
-                else:
-                    out, encoded = scorer.score_columns(columns, row_offset=rows)
-                    odd.add(encoded)
+                (odd.update if scorer.encoder is None else odd.add)(seen)
                 if schema.id_column:
                     id_array = _as_id(batch.column(schema.id_column))
                     present, blank = present_ids(id_array)
