@@ -239,13 +239,13 @@ class CompiledPredictor:
         self._lignum = lignum
         self.model = model
         self.groups = np.asarray(groups, dtype=np.float64)
-        self.path = path or PathAttribution.from_booster(model.booster_, model.best_iteration_)
-        self.base = self.path.base
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.note = ""
         text = model.booster_.model_to_string(num_iteration=model.best_iteration_)
         self._text = _ModelText(text)
         self.key = hashlib.sha256(text.encode()).hexdigest()
+        self.path = path or self._cached_path()
+        self.base = self.path.base
         # One compiled multi-output ensemble: output 0 the model itself, then one per
         # sub-score but the last (which is what remains of the log-odds).
         leaf_values = [
@@ -259,6 +259,33 @@ class CompiledPredictor:
         self._check(self._parity_sample(sample))
 
     # ------------------------------------------------------------ building
+    def _cached_path(self) -> PathAttribution:
+        """The model's per-leaf tables, from the cache (plain arrays) or built into it."""
+        file = self.cache_dir / f"{self.key}.path.{_DERIVATION}.npz"
+        try:
+            with np.load(file, allow_pickle=False) as saved:
+                flat, sizes = saved["tables"], saved["sizes"]
+                tables = np.split(flat, np.cumsum(sizes)[:-1]) if len(sizes) else []
+                return PathAttribution(tables=list(tables), base=float(saved["base"]))
+        except (OSError, ValueError, KeyError):
+            pass  # absent or damaged: build it again
+        model = self.model
+        path = PathAttribution.from_booster(model.booster_, model.best_iteration_)
+        sizes = np.array([len(t) for t in path.tables], dtype=np.int64)
+        width = len(model.feature_names_in_)
+        flat = np.concatenate(path.tables) if path.tables else np.zeros((0, width))
+        tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as out:
+                np.savez(out, tables=flat, sizes=sizes, base=np.float64(path.base))
+            os.replace(tmp, file)
+        except OSError:
+            pass  # a read-only cache: the tables are rebuilt next time
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
     def _engine(self, part: str, text: Callable[[], str], detail: bytes = b""):
         """A compiled lignum model, loaded from the cache or built (from ``text()``) into it.
 
@@ -471,7 +498,6 @@ def make_predictor(
             f"a predictor needs model='lightgbm'; got {getattr(model, 'model', None)!r}. "
             "The logistic model predicts with scikit-learn."
         )
-    path = path or PathAttribution.from_booster(model.booster_, model.best_iteration_)
     if predictor != "lightgbm":
         try:
             return CompiledPredictor(model, groups, cache_dir=cache_dir, path=path, sample=sample)

@@ -56,7 +56,7 @@ from mqlml.config import ProjectConfig
 from mqlml.encode import ArrowEncoder, Encoded
 from mqlml.errors import DataError, FileError, MissingColumnError
 from mqlml.events import with_event_features
-from mqlml.explain import PathAttribution, format_reasons, group_matrix
+from mqlml.explain import format_reasons, group_matrix
 from mqlml.points import percentile_of
 from mqlml.predict import PREDICTORS, PredictorName, make_predictor
 from mqlml.readers import LeadFile, compression, detect_format, read_table
@@ -138,9 +138,8 @@ class Scorer:
             cache_dir = Path(bundle.path) / COMPILED_CACHE  # next to the bundle it serves
         if bundle.model.model == "lightgbm":
             model = bundle.model
-            path = PathAttribution.from_booster(model.booster_, model.best_iteration_)
             self.predictor = make_predictor(
-                model, predictor, groups=self.groups, cache_dir=cache_dir, path=path
+                model, predictor, groups=self.groups, cache_dir=cache_dir
             )
             # Segment lines need each lead's segment: those bundles go through pandas.
             if bundle.segments is None:

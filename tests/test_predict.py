@@ -141,6 +141,36 @@ def test_cache_is_keyed_by_the_model_text_and_reused(rare_model, cache, monkeypa
 
 
 @needs_cc
+def test_path_tables_are_cached_as_plain_arrays_and_rebuilt_when_damaged(
+    rare_model, tmp_path, monkeypatch
+):
+    from mqlml.explain import PathAttribution
+
+    want = PathAttribution.from_booster(rare_model.booster_, rare_model.best_iteration_)
+    groups = _groups(rare_model)
+    make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
+    (saved,) = tmp_path.glob("*.path.*.npz")
+    with np.load(saved, allow_pickle=False) as arrays:  # data, not a pickle
+        assert sorted(arrays.files) == ["base", "sizes", "tables"]
+
+    def no_dump(self, *args, **kwargs):
+        raise AssertionError("the tables were built again despite the cache")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(type(rare_model.booster_), "dump_model", no_dump)
+        again = make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
+    assert isinstance(again, CompiledPredictor)
+    assert again.path.base == want.base
+    assert len(again.path.tables) == len(want.tables)
+    assert all(np.array_equal(a, b) for a, b in zip(again.path.tables, want.tables, strict=True))
+    saved.write_bytes(b"damaged")
+    rebuilt = make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
+    assert all(np.array_equal(a, b) for a, b in zip(rebuilt.path.tables, want.tables, strict=True))
+    with np.load(saved, allow_pickle=False) as arrays:
+        assert arrays["base"] == want.base
+
+
+@needs_cc
 def test_a_corrupt_cached_library_is_rebuilt(rare_model, tmp_path):
     groups = _groups(rare_model)
     make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
