@@ -141,9 +141,7 @@ class Scorer:
             self.predictor = make_predictor(
                 model, predictor, groups=self.groups, cache_dir=cache_dir
             )
-            # Segment lines need each lead's segment: those bundles go through pandas.
-            if bundle.segments is None:
-                self.encoder = ArrowEncoder(model, schema.kinds, schema.missing_tokens)
+            self.encoder = ArrowEncoder(model, schema.kinds, schema.missing_tokens)
         self.attribution_seconds = 0.0  # time spent on exact TreeSHAP
         self.reason_rows = 0
         # Reasons for the two highest tiers by default: at or above the second-highest cut.
@@ -270,7 +268,7 @@ class Scorer:
         (outputs, encoded)
             ``outputs`` maps the id name and :data:`OUTPUT_COLUMNS` to arrays;
             ``encoded`` is the batch's :class:`mqlml.encode.Encoded` (None for the
-            logistic model and for segment lines, scored through :meth:`score`).
+            logistic model, scored through :meth:`score`).
         """
         schema = self.bundle.schema
         if self.encoder is None or self.predictor is None:
@@ -279,13 +277,20 @@ class Scorer:
             return {c: scored[c].to_numpy() for c in scored.columns}, None
         encoded = self.encoder.encode(columns, row_offset=row_offset)
         n = len(encoded.matrix)
+        codes = None
+        if self.bundle.segments is not None:  # each lead's segment line
+            segment = columns[self.bundle.segments.column]
+            if pa.types.is_dictionary(segment.type):
+                segment = segment.dictionary_decode()
+            codes = self.bundle.segments.codes(segment.to_pandas())
         inputs = self.predictor.from_matrix(encoded.matrix)
         path = self.attribution == "path"
         log_odds, sub, _, chosen = self.predictor.explain(
-            inputs, (lambda lo: self._wanted(self.bundle.calibrate(lo))) if path else None
+            inputs,
+            (lambda lo: self._wanted(self.bundle.calibrate(lo, codes), codes)) if path else None,
         )
-        p = self.bundle.calibrate(log_odds)
-        wanted = self._wanted(p)
+        p = self.bundle.calibrate(log_odds, codes)
+        wanted = self._wanted(p, codes)
         empty = pa.array([""] * n, pa.string())
         reasons_for = reasons_against = empty
         if len(wanted):
@@ -313,16 +318,21 @@ class Scorer:
             if schema.id_column
             else np.arange(row_offset + 1, row_offset + n + 1)
         )
-        tiers = self.bundle.tiers
-        band = np.searchsorted(np.asarray(tiers.cuts), p, side="right")
-        names = pa.array(list(tiers.names[::-1]), pa.string())  # lowest band first
+        if codes is None:
+            tiers = self.bundle.tiers
+            band = np.searchsorted(np.asarray(tiers.cuts), p, side="right")
+            tier = pa.array(list(tiers.names[::-1]), pa.string()).take(pa.array(band))
+        else:
+            tier = pa.array(self.bundle.tier(p, codes).astype(str), pa.string())
+        line = self.bundle.thresholds(n, codes)
         out = {
             schema.id_name: ids,
             "probability": p,
-            "score": self.bundle.score(p),
+            "score": self.bundle.score(p, codes),
             "percentile": percentile_of(p, self.bundle.reference["quantiles"]),
-            "tier": names.take(pa.array(band)),
-            "is_mql": p >= self.bundle.threshold.threshold,
+            "tier": tier,
+            "is_mql": p >= line,
+            **({"threshold": line} if codes is not None else {}),
             "fit_score": np.ascontiguousarray(sub[:, 0]),
             "engagement_score": np.ascontiguousarray(sub[:, 1]),
             "reasons_for": reasons_for,
@@ -824,7 +834,7 @@ def _score_source(
         for name in extra.columns:
             part = extra[name].iloc[offset : offset + n]
             columns[name] = pa.Array.from_pandas(part.reset_index(drop=True))
-        if scorer.encoder is None:  # logistic or segment lines: through pandas
+        if scorer.encoder is None:  # logistic: through pandas
             frame = pa.table(columns).to_pandas()
             scored = scorer.score(frame, row_offset=offset)
             return {c: scored[c].to_numpy() for c in scored.columns}, frame

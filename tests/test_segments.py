@@ -391,3 +391,33 @@ def test_recalibration_refits_every_segment_line(trained):
         assert line.threshold.expected_rate == pytest.approx(TARGETS[line.value], abs=0.01)
     after = summary["after"]
     assert abs(after["realized_rate"] - after["mean_probability"]) < 0.03
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_lightgbm_segment_bundles_score_files_through_arrow_as_in_memory(tmp_path, fmt):
+    # The file path takes each lead's segment from the Arrow batch (a dictionary column
+    # in Parquet, text in CSV); every output must equal the in-memory pandas path.
+    from mqlml.scoring import Scorer, score_file
+
+    frame = make_leads(20_000, seed=21, regions=True)
+    config = _config().with_overrides(model={"kind": "lightgbm"}, columns={"account": None})
+    bundle = train(config, frame=frame).bundle
+    assert "region" in bundle.schema.features
+    fresh = make_leads(3_000, seed=22, regions=True, start="2026-01-01", days=30)
+    fresh.loc[fresh.index[:40], "region"] = "Antarctica"  # no line of its own: the rest
+    source = tmp_path / f"in.{fmt}"
+    fresh.to_csv(source, index=False) if fmt == "csv" else fresh.to_parquet(source)
+    summary = score_file(bundle, source, tmp_path / "out.parquet", predictor="lightgbm")
+    got = pd.read_parquet(tmp_path / "out.parquet")
+    want = Scorer(bundle, predictor="lightgbm").score(fresh)
+    assert list(got.columns) == list(want.columns)
+    assert "threshold" in got.columns and got["threshold"].nunique() == 4
+    for name in want.columns:
+        if name == "lead_id":
+            assert got[name].tolist() == [str(v) for v in want[name]]
+        elif not pd.api.types.is_float_dtype(want[name]):  # text and flags
+            assert got[name].tolist() == want[name].tolist(), name
+        else:
+            np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-12, err_msg=name)
+    assert summary.mqls == int(want["is_mql"].sum())
+    assert (got["tier"] == "A").tolist() == got["is_mql"].tolist()
