@@ -227,6 +227,24 @@ def test_parity_failure_falls_back(rare_model, cache, monkeypatch):
         make_predictor(rare_model, "compiled", groups=_groups(rare_model), cache_dir=cache)
 
 
+def test_compiled_leaves_that_differ_from_lightgbm_are_refused(rare_model, tmp_path, monkeypatch):
+    compiled = make_predictor(
+        rare_model, "compiled", groups=_groups(rare_model), cache_dir=tmp_path
+    )
+    real = lignum.Model.predict
+
+    def one_leaf_off(self, X, raw_score=False, **kwargs):
+        out = real(self, X, raw_score=raw_score, **kwargs)
+        if out.ndim == 2 and out.shape[1] == len(compiled._text.trees):  # the leaves
+            out = out.copy()
+            out[::7, 3] += 1.0
+        return out
+
+    monkeypatch.setattr(lignum.Model, "predict", one_leaf_off)
+    with pytest.raises(PredictorError, match=r"leaf numbers must equal LightGBM's pred_leaf; \d+"):
+        compiled.contributions(np.zeros((2, len(rare_model.feature_names_in_))), np.array([0]))
+
+
 def test_bad_predictor_name_and_logistic_model(rare_model):
     with pytest.raises(ValueError, match=r"predictor must be one of auto, lightgbm, compiled"):
         make_predictor(rare_model, "fast", groups=_groups(rare_model))
