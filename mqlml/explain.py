@@ -24,7 +24,9 @@ a column's one-hot parts; both attributions give the same for it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -97,17 +99,27 @@ class PathAttribution:
         if not len(offsets) or not len(leaves):
             return out
         # A row's leaves as a 0/1 sparse row over all leaves of the model, times the
-        # stacked tables: the sums in tree order, a slice of rows at a time (bounded memory).
+        # stacked tables: the sums in tree order, a slice of rows at a time (bounded
+        # memory), the slices on every core (scipy's product releases the GIL).
         from scipy.sparse import csr_matrix
 
         trees = len(offsets)
         step = max(1, 2_000_000 // trees)
-        for start in range(0, len(leaves), step):
+
+        def fill(start: int) -> None:
             part = leaves[start : start + step]
             index = (part.astype(np.int32) + offsets).ravel()
             rows = np.arange(0, index.size + 1, trees, dtype=np.int32)
             picks = csr_matrix((np.ones(index.size), index, rows), shape=(len(part), len(flat)))
             out[start : start + len(part)] = picks @ table
+
+        starts = range(0, len(leaves), step)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        if len(starts) > 1 and (cores or 1) > 1:
+            with ThreadPoolExecutor(min(len(starts), cores)) as pool:
+                list(pool.map(fill, starts))
+        else:
+            fill(0)
         return out
 
     @cached_property
