@@ -299,3 +299,29 @@ def test_cli_score_engine_spark(spark, trained, small_parquet, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rows"] == 500
     assert list(pd.read_parquet(out).columns) == ["lead_id", *OUTPUT_COLUMNS]
+
+
+def test_segment_lines_score_on_spark_as_locally(spark, tmp_path):
+    # Each lead's own line (threshold.segments) travels with the bundle to the executors.
+    from mqlml.config import ProjectConfig
+    from mqlml.train import train
+
+    config = ProjectConfig(
+        data={"path": "-"},
+        columns={"id": "lead_id", "label": "converted", "time": "created_at"},
+        threshold={
+            "target_rate": 0.25,
+            "segments": {"column": "region", "targets": {"EMEA": 0.2, "AMER": 0.3}},
+        },
+    )
+    result = train(config, frame=make_leads(20_000, seed=31, regions=True), out=tmp_path / "m")
+    leads = make_leads(3_000, seed=32, regions=True)
+    out = score(_frame(spark, leads, len(leads)), result.path)
+    names = [name for name, _ in out.dtypes]
+    assert names[names.index("is_mql") + 1] == "threshold"
+    got = out.toPandas()
+    want = score_frame(result.bundle, leads)
+    _same_scores(got, want, "lead_id")
+    merged = got.merge(want[["lead_id", "threshold"]], on="lead_id", suffixes=("", "_local"))
+    np.testing.assert_array_equal(merged["threshold"], merged["threshold_local"])
+    assert merged["threshold"].nunique() == 3  # EMEA, AMER and the rest
