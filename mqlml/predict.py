@@ -427,9 +427,14 @@ class CompiledPredictor:
         their leaves from the compiled trees, then the path tables summed over them."""
         if not len(rows):
             return np.zeros((0, len(self.model.feature_names_in_)))
-        matrix = np.ascontiguousarray(inputs[rows])
-        leaves = self._predict(self._leaves_engine(), matrix).reshape(len(matrix), -1)
-        return self.path.contributions(leaves)
+        engine, rows = self._leaves_engine(), np.asarray(rows)
+        out = np.empty((len(rows), len(self.model.feature_names_in_)))
+        step = max(1, 4_000_000 // max(1, len(self._text.trees)))  # leaves: ~32 MB a slice
+        for start in range(0, len(rows), step):
+            matrix = np.ascontiguousarray(inputs[rows[start : start + step]])
+            leaves = self._predict(engine, matrix).reshape(len(matrix), -1)
+            out[start : start + len(matrix)] = self.path.contributions(leaves)
+        return out
 
     def explain(self, inputs: np.ndarray, select: Selector | None = None) -> Explained:
         """As :meth:`LightGBMPredictor.explain`."""
