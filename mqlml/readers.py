@@ -40,6 +40,10 @@ _POSITIVE = {"1", "1.0", "yes", "y", "true", "t", "converted"}
 _NEGATIVE = {"0", "0.0", "no", "n", "false", "f", "not converted"}
 _DELIMITERS = ",;\t|"
 _SNIFF_BYTES = 64 * 1024
+# Parquet column chunks are read through a buffer of this size, not pre-buffered whole:
+# pyarrow's default pre-buffering fetches row groups ahead and keeps each one fetched until
+# the reader ends, so a streamed file would be held, compressed, up to its last row group.
+PARQUET_BUFFER = 1 << 20
 
 
 _COMPRESSED = {".gz": "gzip", ".bz2": "bz2"}
@@ -414,7 +418,7 @@ class LeadFile:
         try:
             if self.format == "parquet":
                 try:
-                    self._parquet = pq.ParquetFile(self._raw)
+                    self._parquet = self._open_parquet()
                 except (pa.ArrowInvalid, OSError) as exc:
                     raise DataError(
                         f"file {str(self.path)!r} must be a Parquet file; reading its footer "
@@ -444,6 +448,11 @@ class LeadFile:
         if kind == "bz2":
             return bz2.BZ2File(_Borrowed(self._raw), mode="rb")
         return self._raw
+
+    def _open_parquet(self, **options) -> pq.ParquetFile:
+        """A Parquet reader over the open file whose memory stays flat as the file grows:
+        column chunks streamed through :data:`PARQUET_BUFFER` bytes, not pre-buffered."""
+        return pq.ParquetFile(self._raw, pre_buffer=False, buffer_size=PARQUET_BUFFER, **options)
 
     def _opener(self, _path=None):
         return contextlib.nullcontext(self._text())
@@ -507,9 +516,7 @@ class LeadFile:
                 parquet = self._parquet
                 text = [c for c in dictionary if c in self.names and _is_text(self.schema, c)]
                 if text:  # the same open file, read with other options
-                    parquet = pq.ParquetFile(
-                        self._raw, metadata=parquet.metadata, read_dictionary=text
-                    )
+                    parquet = self._open_parquet(metadata=parquet.metadata, read_dictionary=text)
                 yield from parquet.iter_batches(batch_size=chunk_size, columns=names)
                 return
             stream = self._csv_stream(

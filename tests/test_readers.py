@@ -185,3 +185,45 @@ def test_score_file_opens_its_input_once(tmp_path, monkeypatch, trained):
         trained.bundle, path, tmp_path / "o.parquet", chunk_size=200, predictor="lightgbm"
     )
     assert summary.rows == 700 and opens == ["OSFile"]
+
+
+@pytest.mark.parametrize("dictionary", [(), ("title",)])
+def test_parquet_batches_hold_one_chunk_not_the_file_read_so_far(tmp_path, dictionary):
+    """Arrow memory held while streaming is one batch and a read buffer per column.
+
+    Random doubles do not compress, so a reader that pre-buffers the row groups (pyarrow's
+    default keeps every one it has fetched until the reader ends) holds up to the whole
+    ~19 MB file; a streamed one holds the same few MB at the first batch and the last.
+    """
+    import pyarrow.parquet as pq
+
+    from mqlml.readers import PARQUET_BUFFER, LeadFile
+
+    rng = np.random.default_rng(5)
+    rows = 1_200_000
+    table = pa.table(
+        {
+            "x": rng.random(rows),
+            "y": rng.random(rows),
+            "title": pa.array(np.array(["CEO", "CTO", "VP"])[rng.integers(0, 3, rows)]),
+        }
+    )
+    path = tmp_path / "leads.parquet"
+    pq.write_table(table, path, row_group_size=25_000)  # 48 row groups
+    del table
+    chunk = 10_000
+    before = pa.total_allocated_bytes()
+    held, seen = [], 0
+    with LeadFile(path) as leads:
+        for batch in leads.batches(chunk_size=chunk, dictionary=dictionary):
+            assert batch.num_rows <= chunk
+            seen += batch.num_rows
+            held.append(pa.total_allocated_bytes())
+            del batch
+    assert seen == rows
+    one_chunk = chunk * 17  # two doubles and a one-byte code (or a short string) per row
+    bound = 3 * PARQUET_BUFFER + 4 * one_chunk
+    assert path.stat().st_size > 5 * bound
+    assert max(held) - before < bound, (max(held) - before) / 2**20
+    growth = max(held[-10:]) - max(held[:10])
+    assert growth < one_chunk, growth / 2**20
