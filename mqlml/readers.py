@@ -337,6 +337,15 @@ def _block_size(chunk_size: int) -> int:
     return int(min(max(chunk_size * 256, 1 << 20), 1 << 30))
 
 
+def _released(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The batches, with the memory Arrow's allocator has freed handed back to the system
+    after each one is used (mimalloc and jemalloc keep freed pages, so the peak creeps)."""
+    pool = pa.default_memory_pool()
+    for batch in batches:
+        yield batch
+        pool.release_unused()
+
+
 class _Borrowed:
     """A read-only view of an open file that a decompressor may close without closing it."""
 
@@ -517,13 +526,13 @@ class LeadFile:
                 text = [c for c in dictionary if c in self.names and _is_text(self.schema, c)]
                 if text:  # the same open file, read with other options
                     parquet = self._open_parquet(metadata=parquet.metadata, read_dictionary=text)
-                yield from parquet.iter_batches(batch_size=chunk_size, columns=names)
+                yield from _released(parquet.iter_batches(batch_size=chunk_size, columns=names))
                 return
             stream = self._csv_stream(
                 column_types or {}, columns, missing_tokens, _block_size(chunk_size)
             )
             empty = True
-            for batch in stream:
+            for batch in _released(stream):
                 for start in range(0, batch.num_rows, chunk_size):
                     empty = False
                     yield batch.slice(start, chunk_size)
