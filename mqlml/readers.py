@@ -332,9 +332,39 @@ def iter_batches(
         )
 
 
+# pyarrow's CSV stream reads up to 32 blocks ahead of its parser (more when the disk is
+# faster than the parsing), so its memory is about 32 blocks, whatever the file's size.
+CSV_BLOCK = 1 << 20
+
+
 def _block_size(chunk_size: int) -> int:
+    """A CSV block of about a chunk: column types are inferred from the first block."""
     # ~200 bytes per row is typical of lead tables; pyarrow cuts by bytes, we by rows.
-    return int(min(max(chunk_size * 256, 1 << 20), 1 << 30))
+    return int(min(max(chunk_size * 256, CSV_BLOCK), 1 << 30))
+
+
+def _rechunked(batches: Iterator[pa.RecordBatch], chunk_size: int) -> Iterator[pa.RecordBatch]:
+    """The rows of ``batches`` in batches of ``chunk_size`` rows (the last one shorter)."""
+    parts: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        start = 0
+        while start < batch.num_rows:
+            take = min(chunk_size - held, batch.num_rows - start)
+            parts.append(batch.slice(start, take))
+            held += take
+            start += take
+            if held == chunk_size:
+                yield _joined(parts)
+                parts, held = [], 0
+    if parts:
+        yield _joined(parts)
+
+
+def _joined(parts: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(parts) == 1:
+        return parts[0]
+    return pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
 
 
 def _released(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -518,6 +548,12 @@ class LeadFile:
 
         ``dictionary`` names Parquet text columns to read as Arrow dictionaries (their
         values decoded once per page, not once per row); ignored for CSV.
+
+        Memory is bounded whatever the file's size: Parquet column chunks are streamed
+        through :data:`PARQUET_BUFFER` bytes per column; CSV is parsed in blocks of
+        :data:`CSV_BLOCK` bytes when ``column_types`` gives every column read (else of
+        about a chunk, the types being inferred from the first block), joined into
+        batches of ``chunk_size`` rows.
         """
         try:
             if self.format == "parquet":
@@ -528,14 +564,14 @@ class LeadFile:
                     parquet = self._open_parquet(metadata=parquet.metadata, read_dictionary=text)
                 yield from _released(parquet.iter_batches(batch_size=chunk_size, columns=names))
                 return
-            stream = self._csv_stream(
-                column_types or {}, columns, missing_tokens, _block_size(chunk_size)
-            )
+            # small blocks (little read ahead) where no type is left to infer from the first
+            pinned = set(columns or self.names) <= set(column_types or {})
+            block = CSV_BLOCK if pinned else _block_size(chunk_size)
+            stream = self._csv_stream(column_types or {}, columns, missing_tokens, block)
             empty = True
-            for batch in _released(stream):
-                for start in range(0, batch.num_rows, chunk_size):
-                    empty = False
-                    yield batch.slice(start, chunk_size)
+            for batch in _rechunked(_released(stream), chunk_size):
+                empty = False
+                yield batch
             if empty:  # a header-only file still has a schema
                 yield pa.RecordBatch.from_pylist([], schema=stream.schema)
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:

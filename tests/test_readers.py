@@ -227,3 +227,32 @@ def test_parquet_batches_hold_one_chunk_not_the_file_read_so_far(tmp_path, dicti
     assert max(held) - before < bound, (max(held) - before) / 2**20
     growth = max(held[-10:]) - max(held[:10])
     assert growth < one_chunk, growth / 2**20
+
+
+def test_csv_batches_read_a_bounded_way_ahead_when_every_type_is_given(tmp_path):
+    """pyarrow parses CSV up to 32 blocks behind its reads; with every column's type given
+    the blocks are small, so the Arrow memory held is ~32 MiB on an 80 MB file, not all
+    of it, and the batches are still ``chunk_size`` rows."""
+    import pyarrow.csv as pacsv
+
+    from mqlml.readers import CSV_BLOCK, LeadFile
+
+    rng = np.random.default_rng(6)
+    rows = 1_500_000
+    table = pa.table({name: rng.random(rows) for name in ("x", "y", "z")})
+    path = tmp_path / "leads.csv"
+    pacsv.write_csv(table, path)
+    del table
+    chunk = 20_000
+    before = pa.total_allocated_bytes()
+    held, sizes = [], []
+    with LeadFile(path) as leads:
+        types = dict.fromkeys(leads.names, pa.string())
+        for batch in leads.batches(chunk_size=chunk, column_types=types):
+            sizes.append(batch.num_rows)
+            held.append(pa.total_allocated_bytes())
+            del batch
+    assert sizes == [chunk] * (rows // chunk)
+    peak = max(held) - before
+    assert path.stat().st_size > 2.4 * (32 * CSV_BLOCK)
+    assert peak < 32 * CSV_BLOCK + 8 * chunk * 3 * 24, peak / 2**20
