@@ -11,8 +11,8 @@ interpreter and compiled trees, lleaves when importable) on 200,000 prepared row
 how path attribution and exact TreeSHAP agree on 2,000 leads.
 
 With ``--memory``, only peak memory: the bare loop and ``compiled-none`` at ``--rows`` and
-``--big-rows`` (Parquet), ``--repeat`` fresh processes each, and how much the peak grows
-from the smaller file to the bigger one (flat is the aim).
+``--big-rows`` (Parquet, or CSV with ``--format csv``), ``--repeat`` fresh processes each,
+and how much the peak grows from the smaller file to the bigger one (flat is the aim).
 
 Usage: python bench/bench_score.py [--rows 1000000] [--big-rows 5000000] [--memory]
 """
@@ -380,7 +380,7 @@ def main() -> None:
     steps = plan(args.rows, args.big_rows, args.big_csv, bool(args.before))
     if args.memory:
         extra = ("before:compiled-none",) if args.before else ()
-        steps = [(n, "parquet", (*MEMORY_CASES, *extra)) for n in (args.rows, args.big_rows)]
+        steps = [(n, args.format, (*MEMORY_CASES, *extra)) for n in (args.rows, args.big_rows)]
         args.big_repeat = args.repeat
     if args.only:
         steps = []
