@@ -10,7 +10,11 @@ Also measured, in memory on the same model: the scoring engines (LightGBM, pylig
 interpreter and compiled trees, lleaves when importable) on 200,000 prepared rows, and
 how path attribution and exact TreeSHAP agree on 2,000 leads.
 
-Usage: python bench/bench_score.py [--rows 1000000] [--big-rows 5000000]
+With ``--memory``, only peak memory: the bare loop and ``compiled-none`` at ``--rows`` and
+``--big-rows`` (Parquet, or CSV with ``--format csv``), ``--repeat`` fresh processes each,
+and how much the peak grows from the smaller file to the bigger one (flat is the aim).
+
+Usage: python bench/bench_score.py [--rows 1000000] [--big-rows 5000000] [--memory]
 """
 
 from __future__ import annotations
@@ -105,10 +109,13 @@ def one(kind: str, rows: int, fmt: str) -> dict:
             )
         predictor = summary.predictor
     target.unlink()
+    import pyarrow as pa
+
     return {
         "seconds": t.seconds,
         "rows_per_s": rows / t.seconds,
         "rss_mb": peak_rss_mb(),
+        "arrow_peak_mb": pa.default_memory_pool().max_memory() / 2**20,
         "predictor": predictor,
     }
 
@@ -274,6 +281,26 @@ def plan(
     return out
 
 
+MEMORY_CASES = ("bare", "compiled-none")
+
+
+def memory(runs: list[dict], rows: int, big_rows: int) -> list[dict]:
+    """Per case: median peak RSS and Arrow peak at each size, and the growth between them."""
+    import numpy as np
+
+    out = []
+    for case in dict.fromkeys(r["case"] for r in runs):
+        row = {"case": case}
+        for size, key in ((rows, "small"), (big_rows, "big")):
+            mine = [r for r in runs if r["case"] == case and r["rows"] == size]
+            row[f"{key}_rows"] = size
+            row[f"{key}_rss_mb"] = [round(r["rss_mb"], 1) for r in mine]
+            row[f"{key}_arrow_peak_mb"] = [round(r.get("arrow_peak_mb", 0.0), 1) for r in mine]
+        row["growth_mb"] = float(np.median(row["big_rss_mb"]) - np.median(row["small_rss_mb"]))
+        out.append(row)
+    return out
+
+
 def summarise(runs: list[dict]) -> list[dict]:
     """Median rate, peak memory and ratio to the bare loop per case.
 
@@ -326,6 +353,11 @@ def main() -> None:
         metavar="ROWS:FORMAT:CASE,CASE",
         help="run just these cases (repeatable), e.g. 5000000:parquet:bare,compiled-none",
     )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="only peak memory: bare and compiled-none at --rows and --big-rows, --repeat each",
+    )
     parser.add_argument("--one", choices=CASES)
     parser.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     parser.add_argument("--part", choices=("engines", "agreement", "warm"))
@@ -346,6 +378,10 @@ def main() -> None:
 
     model()
     steps = plan(args.rows, args.big_rows, args.big_csv, bool(args.before))
+    if args.memory:
+        extra = ("before:compiled-none",) if args.before else ()
+        steps = [(n, args.format, (*MEMORY_CASES, *extra)) for n in (args.rows, args.big_rows)]
+        args.big_repeat = args.repeat
     if args.only:
         steps = []
         for item in args.only:
@@ -371,6 +407,15 @@ def main() -> None:
                 load.append(os.getloadavg()[0])
                 with open(OUT / "score_runs.jsonl", "a") as log:  # survives an aborted run
                     log.write(json.dumps(runs[-1]) + "\n")
+    if args.memory:
+        result = {
+            "runs": runs,
+            "memory": memory(runs, args.rows, args.big_rows),
+            "machine": machine(),
+            "minutes": (time.perf_counter() - started) / 60,
+        }
+        print(json.dumps(result))
+        return
     result = {
         "runs": runs,
         "cases": summarise(runs),

@@ -40,6 +40,10 @@ _POSITIVE = {"1", "1.0", "yes", "y", "true", "t", "converted"}
 _NEGATIVE = {"0", "0.0", "no", "n", "false", "f", "not converted"}
 _DELIMITERS = ",;\t|"
 _SNIFF_BYTES = 64 * 1024
+# Parquet column chunks are read through a buffer of this size, not pre-buffered whole:
+# pyarrow's default pre-buffering fetches row groups ahead and keeps each one fetched until
+# the reader ends, so a streamed file would be held, compressed, up to its last row group.
+PARQUET_BUFFER = 1 << 20
 
 
 _COMPRESSED = {".gz": "gzip", ".bz2": "bz2"}
@@ -328,9 +332,48 @@ def iter_batches(
         )
 
 
+# pyarrow's CSV stream reads up to 32 blocks ahead of its parser (more when the disk is
+# faster than the parsing), so its memory is about 32 blocks, whatever the file's size.
+CSV_BLOCK = 1 << 20
+
+
 def _block_size(chunk_size: int) -> int:
+    """A CSV block of about a chunk: column types are inferred from the first block."""
     # ~200 bytes per row is typical of lead tables; pyarrow cuts by bytes, we by rows.
-    return int(min(max(chunk_size * 256, 1 << 20), 1 << 30))
+    return int(min(max(chunk_size * 256, CSV_BLOCK), 1 << 30))
+
+
+def _rechunked(batches: Iterator[pa.RecordBatch], chunk_size: int) -> Iterator[pa.RecordBatch]:
+    """The rows of ``batches`` in batches of ``chunk_size`` rows (the last one shorter)."""
+    parts: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        start = 0
+        while start < batch.num_rows:
+            take = min(chunk_size - held, batch.num_rows - start)
+            parts.append(batch.slice(start, take))
+            held += take
+            start += take
+            if held == chunk_size:
+                yield _joined(parts)
+                parts, held = [], 0
+    if parts:
+        yield _joined(parts)
+
+
+def _joined(parts: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(parts) == 1:
+        return parts[0]
+    return pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
+
+
+def _released(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The batches, with the memory Arrow's allocator has freed handed back to the system
+    after each one is used (mimalloc and jemalloc keep freed pages, so the peak creeps)."""
+    pool = pa.default_memory_pool()
+    for batch in batches:
+        yield batch
+        pool.release_unused()
 
 
 class _Borrowed:
@@ -414,7 +457,7 @@ class LeadFile:
         try:
             if self.format == "parquet":
                 try:
-                    self._parquet = pq.ParquetFile(self._raw)
+                    self._parquet = self._open_parquet()
                 except (pa.ArrowInvalid, OSError) as exc:
                     raise DataError(
                         f"file {str(self.path)!r} must be a Parquet file; reading its footer "
@@ -444,6 +487,11 @@ class LeadFile:
         if kind == "bz2":
             return bz2.BZ2File(_Borrowed(self._raw), mode="rb")
         return self._raw
+
+    def _open_parquet(self, **options) -> pq.ParquetFile:
+        """A Parquet reader over the open file whose memory stays flat as the file grows:
+        column chunks streamed through :data:`PARQUET_BUFFER` bytes, not pre-buffered."""
+        return pq.ParquetFile(self._raw, pre_buffer=False, buffer_size=PARQUET_BUFFER, **options)
 
     def _opener(self, _path=None):
         return contextlib.nullcontext(self._text())
@@ -500,6 +548,12 @@ class LeadFile:
 
         ``dictionary`` names Parquet text columns to read as Arrow dictionaries (their
         values decoded once per page, not once per row); ignored for CSV.
+
+        Memory is bounded whatever the file's size: Parquet column chunks are streamed
+        through :data:`PARQUET_BUFFER` bytes per column; CSV is parsed in blocks of
+        :data:`CSV_BLOCK` bytes when ``column_types`` gives every column read (else of
+        about a chunk, the types being inferred from the first block), joined into
+        batches of ``chunk_size`` rows.
         """
         try:
             if self.format == "parquet":
@@ -507,19 +561,17 @@ class LeadFile:
                 parquet = self._parquet
                 text = [c for c in dictionary if c in self.names and _is_text(self.schema, c)]
                 if text:  # the same open file, read with other options
-                    parquet = pq.ParquetFile(
-                        self._raw, metadata=parquet.metadata, read_dictionary=text
-                    )
-                yield from parquet.iter_batches(batch_size=chunk_size, columns=names)
+                    parquet = self._open_parquet(metadata=parquet.metadata, read_dictionary=text)
+                yield from _released(parquet.iter_batches(batch_size=chunk_size, columns=names))
                 return
-            stream = self._csv_stream(
-                column_types or {}, columns, missing_tokens, _block_size(chunk_size)
-            )
+            # small blocks (little read ahead) where no type is left to infer from the first
+            pinned = set(columns or self.names) <= set(column_types or {})
+            block = CSV_BLOCK if pinned else _block_size(chunk_size)
+            stream = self._csv_stream(column_types or {}, columns, missing_tokens, block)
             empty = True
-            for batch in stream:
-                for start in range(0, batch.num_rows, chunk_size):
-                    empty = False
-                    yield batch.slice(start, chunk_size)
+            for batch in _rechunked(_released(stream), chunk_size):
+                empty = False
+                yield batch
             if empty:  # a header-only file still has a schema
                 yield pa.RecordBatch.from_pylist([], schema=stream.schema)
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:

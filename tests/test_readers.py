@@ -185,3 +185,74 @@ def test_score_file_opens_its_input_once(tmp_path, monkeypatch, trained):
         trained.bundle, path, tmp_path / "o.parquet", chunk_size=200, predictor="lightgbm"
     )
     assert summary.rows == 700 and opens == ["OSFile"]
+
+
+@pytest.mark.parametrize("dictionary", [(), ("title",)])
+def test_parquet_batches_hold_one_chunk_not_the_file_read_so_far(tmp_path, dictionary):
+    """Arrow memory held while streaming is one batch and a read buffer per column.
+
+    Random doubles do not compress, so a reader that pre-buffers the row groups (pyarrow's
+    default keeps every one it has fetched until the reader ends) holds up to the whole
+    ~19 MB file; a streamed one holds the same few MB at the first batch and the last.
+    """
+    import pyarrow.parquet as pq
+
+    from mqlml.readers import PARQUET_BUFFER, LeadFile
+
+    rng = np.random.default_rng(5)
+    rows = 1_200_000
+    table = pa.table(
+        {
+            "x": rng.random(rows),
+            "y": rng.random(rows),
+            "title": pa.array(np.array(["CEO", "CTO", "VP"])[rng.integers(0, 3, rows)]),
+        }
+    )
+    path = tmp_path / "leads.parquet"
+    pq.write_table(table, path, row_group_size=25_000)  # 48 row groups
+    del table
+    chunk = 10_000
+    before = pa.total_allocated_bytes()
+    held, seen = [], 0
+    with LeadFile(path) as leads:
+        for batch in leads.batches(chunk_size=chunk, dictionary=dictionary):
+            assert batch.num_rows <= chunk
+            seen += batch.num_rows
+            held.append(pa.total_allocated_bytes())
+            del batch
+    assert seen == rows
+    one_chunk = chunk * 17  # two doubles and a one-byte code (or a short string) per row
+    bound = 3 * PARQUET_BUFFER + 4 * one_chunk
+    assert path.stat().st_size > 5 * bound
+    assert max(held) - before < bound, (max(held) - before) / 2**20
+    growth = max(held[-10:]) - max(held[:10])
+    assert growth < one_chunk, growth / 2**20
+
+
+def test_csv_batches_read_a_bounded_way_ahead_when_every_type_is_given(tmp_path):
+    """pyarrow parses CSV up to 32 blocks behind its reads; with every column's type given
+    the blocks are small, so the Arrow memory held is ~32 MiB on an 80 MB file, not all
+    of it, and the batches are still ``chunk_size`` rows."""
+    import pyarrow.csv as pacsv
+
+    from mqlml.readers import CSV_BLOCK, LeadFile
+
+    rng = np.random.default_rng(6)
+    rows = 1_500_000
+    table = pa.table({name: rng.random(rows) for name in ("x", "y", "z")})
+    path = tmp_path / "leads.csv"
+    pacsv.write_csv(table, path)
+    del table
+    chunk = 20_000
+    before = pa.total_allocated_bytes()
+    held, sizes = [], []
+    with LeadFile(path) as leads:
+        types = dict.fromkeys(leads.names, pa.string())
+        for batch in leads.batches(chunk_size=chunk, column_types=types):
+            sizes.append(batch.num_rows)
+            held.append(pa.total_allocated_bytes())
+            del batch
+    assert sizes == [chunk] * (rows // chunk)
+    peak = max(held) - before
+    assert path.stat().st_size > 2.4 * (32 * CSV_BLOCK)
+    assert peak < 32 * CSV_BLOCK + 8 * chunk * 3 * 24, peak / 2**20

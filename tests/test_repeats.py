@@ -48,6 +48,32 @@ def test_memory_stays_bounded_when_spilling():
         assert counter.count() == 0
 
 
+def _counted_peak(rows: int, chunk: int = 20_000) -> tuple[int, int]:
+    """(repeats counted, peak bytes traced) for ``rows`` ids, a quarter of them repeats."""
+    import tracemalloc
+
+    distinct = rows * 3 // 4
+    tracemalloc.start()
+    try:
+        with RepeatCounter(budget=50_000) as counter:
+            for start in range(0, rows, chunk):
+                ids = np.arange(start, start + chunk) % distinct
+                counter.add(pa.array(ids).cast(pa.string()))
+            found = counter.count()
+        return found, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_counting_memory_does_not_grow_with_the_number_of_ids():
+    """Eight times the ids, the same peak: a budget's worth of hashes in memory, then one
+    spill file (a 64th of them) at a time; holding them all would need 13 MB more."""
+    small, small_peak = _counted_peak(200_000)
+    big, big_peak = _counted_peak(1_600_000)
+    assert (small, big) == (50_000, 400_000)
+    assert big_peak < small_peak + 2**20, (small_peak / 2**20, big_peak / 2**20)
+
+
 def test_blank_ids_are_set_apart():
     present, blank = present_ids(pa.array(["a", "", None, "  ", "b"]))
     assert present.to_pylist() == ["a", "b"] and blank.tolist() == [1, 2, 3]
