@@ -14,7 +14,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from mqlml import exitcodes
-from mqlml.atomic import check_output_folder
+from mqlml.atomic import check_destination, check_output_folder
 from mqlml.cli import app
 from mqlml.datasets import make_leads
 from mqlml.errors import DataError
@@ -267,6 +267,30 @@ def test_spark_output_folder_checks(tmp_path):
         (previous / name).write_text("")
     check_output_folder(previous, sources)  # a previous Spark output may be replaced
     check_output_folder(tmp_path / "new" / "scores.parquet", sources)
+
+
+def test_output_checks_share_the_source_rules(tmp_path):
+    """A file and a folder output are refused inside a source folder alike; each its own way
+    otherwise, and a missing source (None) is no source."""
+    leads, model = tmp_path / "leads.csv", tmp_path / "model"
+    leads.write_text("id\n1\n")
+    (model / "trees").mkdir(parents=True)
+    sources = {"input": leads, "activity log": None, "model": model}
+    inner = model / "trees" / "scores.parquet"
+    for check in (check_destination, check_output_folder):
+        with pytest.raises(DataError, match=r"must not be inside the model folder; .*trees"):
+            check(inner, sources)
+        check(tmp_path / "out" / "scores.parquet", sources)  # beside the sources: fine
+        check(inner, {"model": None})
+    with pytest.raises(DataError, match=r"output must not be inside the model folder"):
+        check_destination(model, sources)  # the bundle folder itself, as a file target
+    with pytest.raises(DataError, match=r"output folder must not hold the model; .*replaces"):
+        check_output_folder(model, sources)
+    with pytest.raises(DataError, match=r"output must not be the input; .*another file"):
+        check_destination(tmp_path / "." / "leads.csv", sources)
+    with pytest.raises(DataError, match=r"output folder must not hold the input"):
+        check_output_folder(tmp_path / "." / "leads.csv", sources)  # a source file named as it
+    assert leads.read_text() == "id\n1\n" and sorted(p.name for p in model.iterdir()) == ["trees"]
 
 
 # -- the score drift reference of a refit bundle ---------------------------------------
