@@ -43,6 +43,35 @@ def test_exit_codes_are_distinct_and_the_readme_table_lists_each():
         assert re.search(rf"^\| {code} \|", table, re.M), code
 
 
+def test_exit_codes_are_named_where_the_package_exits():
+    """No literal code where the package exits: each is a name from mqlml.exitcodes."""
+    import ast
+    import signal
+
+    from mqlml.atomic import Interrupted
+
+    def codes(node):  # the expressions that become an exit code
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name in ("sys.exit", "typer.Exit", "SystemExit", "exit", "os._exit"):
+                return node.args
+            if name == "getattr" and ast.unparse(node.args[1]) == "'exit_code'":
+                return node.args[2:]
+        if isinstance(node, ast.FunctionDef) and node.name in ("main", "_main"):
+            return [r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value]
+        return []
+
+    literal = [
+        f"{path.name}:{node.lineno}: {ast.unparse(node)[:60]}"
+        for path in sorted((ROOT / "mqlml").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if any(isinstance(c, ast.Constant) and isinstance(c.value, int) for c in codes(node))
+    ]
+    assert literal == []
+    assert Interrupted(signal.SIGINT).exit_code == exitcodes.INTERRUPTED
+    assert Interrupted(signal.SIGTERM).exit_code == exitcodes.TERMINATED
+
+
 # -- CLI conventions ------------------------------------------------------------------
 def test_version_and_short_help():
     from mqlml import __version__
