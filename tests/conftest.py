@@ -74,3 +74,30 @@ def trained(tmp_path_factory, sample_config, leads_20k):
 
     out = tmp_path_factory.mktemp("bundle") / "model"
     return train(sample_config, frame=leads_20k.drop(columns="true_probability"), out=out)
+
+
+# -- MLflow ---------------------------------------------------------------------------
+#: The marks of a test module that uses MLflow: its own store (:func:`mlflow_store`), and
+#: the SQLAlchemy deprecation that opening MLflow's SQLite store from a test (not through
+#: mqlml.tracking, which silences MLflow's own noise) triggers inside MLflow.
+MLFLOW_MODULE = [
+    pytest.mark.filterwarnings(
+        "ignore:The ``noload`` loader strategy is deprecated:sqlalchemy.exc.SADeprecationWarning"
+    ),
+    pytest.mark.usefixtures("mlflow_store"),
+]
+
+
+@pytest.fixture(scope="module")
+def mlflow_store(tmp_path_factory):
+    """A SQLite MLflow store in a temporary folder, one per test module.
+
+    MLFLOW_TRACKING_URI names it while the module's tests and fixtures run (a module
+    asks for it with ``pytestmark = pytest.mark.usefixtures("mlflow_store")``); a test
+    may change the variable with monkeypatch, which puts it back afterwards.
+    """
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{(folder / 'mlflow.db').as_posix()}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        yield uri
