@@ -76,6 +76,30 @@ def trained(tmp_path_factory, sample_config, leads_20k):
     return train(sample_config, frame=leads_20k.drop(columns="true_probability"), out=out)
 
 
+# -- models ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def rare_model():
+    """A LeadScorer whose training data has a level too rare to keep and missing values.
+
+    'Rare Industry' is on 15 leads, fewer than min_category_count=20; job_title and
+    pricing_page_visits are missing on some. One thread: on a busy machine LightGBM's
+    threads made this fit 30x slower. Fitted once: use it, never refit or set it.
+    """
+    import numpy as np
+
+    from mqlml.datasets import make_leads
+    from mqlml.model import LeadScorer
+
+    frame = make_leads(6000, seed=3)
+    y = frame.pop("converted")
+    frame = frame.drop(columns=["lead_id", "created_at"])
+    frame.loc[frame.index[:15], "industry"] = "Rare Industry"  # < min_category_count
+    frame.loc[frame.index[15:30], "job_title"] = None
+    frame.loc[frame.index[30:200], "pricing_page_visits"] = np.nan
+    model = LeadScorer(n_estimators=60, min_category_count=20, random_state=0, n_jobs=1)
+    return model.fit(frame, y)
+
+
 # -- MLflow ---------------------------------------------------------------------------
 #: The marks of a test module that uses MLflow: its own store (:func:`mlflow_store`), and
 #: the SQLAlchemy deprecation that opening MLflow's SQLite store from a test (not through
