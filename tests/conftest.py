@@ -76,6 +76,42 @@ def trained(tmp_path_factory, sample_config, leads_20k):
     return train(sample_config, frame=leads_20k.drop(columns="true_probability"), out=out)
 
 
+# -- synthetic leads to train on ------------------------------------------------------
+#: The id, label and time columns of a make_leads() frame.
+LEAD_COLUMNS = {"id": "lead_id", "label": "converted", "time": "created_at"}
+
+
+def leads_config(columns: dict | None = None, **sections):
+    """A config that trains on a make_leads() frame given to train() (data path "-").
+
+    ``columns`` adds to the id, label and time columns (an account or conversion-time
+    column) or overrides them; ``sections`` are the other sections as ProjectConfig
+    takes them.
+    """
+    from mqlml.config import ProjectConfig
+
+    return ProjectConfig(
+        data={"path": "-"}, columns={**LEAD_COLUMNS, **(columns or {})}, **sections
+    )
+
+
+@pytest.fixture(scope="session")
+def leads_4k():
+    """4,000 synthetic leads (seed 2; no regions, accounts or truth). Copy before changing."""
+    from mqlml.datasets import make_leads
+
+    return make_leads(4_000, seed=2)
+
+
+@pytest.fixture(scope="session")
+def logistic_trained(tmp_path_factory, leads_4k):
+    """A logistic bundle on leads_4k (target rate 30 %; no segments, no accounts), saved."""
+    from mqlml.train import train
+
+    config = leads_config(model={"kind": "logistic"}, threshold={"target_rate": 0.3})
+    return train(config, frame=leads_4k, out=tmp_path_factory.mktemp("logistic") / "model")
+
+
 # -- models ---------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def rare_model():
