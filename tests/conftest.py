@@ -136,6 +136,12 @@ def rare_model():
     return model.fit(frame, y)
 
 
+@pytest.fixture(scope="session")
+def compiled_cache(tmp_path_factory):
+    """One folder of compiled trees for the session, so each model is compiled once."""
+    return tmp_path_factory.mktemp("compiled")
+
+
 # -- MLflow ---------------------------------------------------------------------------
 #: The marks of a test module that uses MLflow: its own store (:func:`mlflow_store`), and
 #: the SQLAlchemy deprecation that opening MLflow's SQLite store from a test (not through

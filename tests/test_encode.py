@@ -141,8 +141,8 @@ def bundle(trained):
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("compiled")
+def cache(compiled_cache):
+    return compiled_cache
 
 
 def _odd_bundle_leads(n, seed):

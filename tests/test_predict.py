@@ -39,10 +39,10 @@ def _odd_leads(n: int, seed: int) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
+def cache(compiled_cache):
     if shutil.which("cc") is None:
         pytest.skip("compiling trees needs a C compiler (cc)")
-    return tmp_path_factory.mktemp("compiled")
+    return compiled_cache
 
 
 def _groups(model):
