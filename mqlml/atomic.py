@@ -249,20 +249,7 @@ def check_destination(
     from mqlml.errors import DataError
 
     target = Path(target)
-    for role, source in (sources or {}).items():
-        if source is None:
-            continue
-        source = Path(source)
-        if source.is_dir() and inside(target, source):
-            raise DataError(
-                f"the output must not be inside the {role} folder; got {str(target)!r} in "
-                f"{str(source)!r}. Write it to another folder, so the {role} stays intact."
-            )
-        if same_path(target, source):
-            raise DataError(
-                f"the output must not be the {role}; got {str(target)!r}, which is "
-                f"{str(source)!r}. Write to another file, so the {role} is not overwritten."
-            )
+    _check_sources(target, sources, folder=False)
     if target.is_dir():
         raise DataError(
             f"the output must be a file, not a folder; got {str(target)!r}. Add a file "
@@ -313,21 +300,7 @@ def check_output_folder(
     from mqlml.errors import DataError
 
     target = Path(target)
-    for role, source in (sources or {}).items():
-        if source is None:
-            continue
-        source = Path(source)
-        if inside(source, target):
-            raise DataError(
-                f"the output folder must not hold the {role}; got {str(target)!r}, which "
-                f"holds {str(source)!r}. Spark replaces the whole output folder: write to "
-                f"a new folder, so the {role} stays intact."
-            )
-        if source.is_dir() and inside(target, source):
-            raise DataError(
-                f"the output must not be inside the {role} folder; got {str(target)!r} in "
-                f"{str(source)!r}. Write it to another folder, so the {role} stays intact."
-            )
+    _check_sources(target, sources, folder=True)
     if target.exists() and not target.is_dir():
         raise DataError(
             f"the output must be a folder Spark can write part files to; {str(target)!r} is "
@@ -342,6 +315,39 @@ def check_output_folder(
                 "delete when it replaces the folder. Give a new folder name."
             )
     _check_writable(target)
+
+
+def _check_sources(
+    target: Path, sources: dict[str, str | Path | None] | None, *, folder: bool
+) -> None:
+    """Refuse a target that would destroy one of ``sources`` (by role; ``None`` skipped).
+
+    Both kinds of target may not lie inside a source folder. A file target (``folder``
+    false) may not be a source file, by any spelling or link; a folder target may not be
+    or hold a source, since replacing the folder deletes what it holds.
+    """
+    from mqlml.errors import DataError
+
+    for role, source in (sources or {}).items():
+        if source is None:
+            continue
+        source = Path(source)
+        if folder and inside(source, target):
+            raise DataError(
+                f"the output folder must not hold the {role}; got {str(target)!r}, which "
+                f"holds {str(source)!r}. Spark replaces the whole output folder: write to "
+                f"a new folder, so the {role} stays intact."
+            )
+        if source.is_dir() and inside(target, source):
+            raise DataError(
+                f"the output must not be inside the {role} folder; got {str(target)!r} in "
+                f"{str(source)!r}. Write it to another folder, so the {role} stays intact."
+            )
+        if not folder and same_path(target, source):
+            raise DataError(
+                f"the output must not be the {role}; got {str(target)!r}, which is "
+                f"{str(source)!r}. Write to another file, so the {role} is not overwritten."
+            )
 
 
 def _check_writable(target: Path) -> None:

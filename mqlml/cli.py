@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - older typer on click
 
 from mqlml import progress as show
 from mqlml.errors import MqlmlError
-from mqlml.exitcodes import ATTENTION, OK, USAGE_ERROR
+from mqlml.exitcodes import ATTENTION, INTERRUPTED, OK, USAGE_ERROR
 
 console = Console()
 err = Console(stderr=True)
@@ -71,7 +71,7 @@ class _Group(TyperGroup):
             if not standalone_mode:
                 raise
             err.print("[bold red]stopped:[/] interrupted; no output was written.")
-            sys.exit(130)
+            sys.exit(INTERRUPTED)
         if standalone_mode:
             sys.exit(code if isinstance(code, int) else OK)
         return code
@@ -146,7 +146,7 @@ def _words(exc: Exception) -> str:
 def _interrupted(exc: KeyboardInterrupt) -> None:
     """One line for SIGINT or SIGTERM, and the shell's exit code for that signal."""
     err.print(f"[bold red]stopped:[/] {exc or 'interrupted; no output was written.'}")
-    raise typer.Exit(getattr(exc, "exit_code", 130))
+    raise typer.Exit(getattr(exc, "exit_code", INTERRUPTED))
 
 
 def _rate(value: str | None) -> float | None:
@@ -1045,7 +1045,7 @@ def demo(
         checked = check_leads(leads, cfg)
         _print_check(checked, cfg.data.path)
         if not checked.ok:
-            raise typer.Exit(1)
+            raise typer.Exit(ATTENTION)
         console.rule("2. train, calibrate, choose the MQL threshold")
         result = run_training(cfg, frame=leads, out=out / "model")
         _print_training(result.summary(), result)
@@ -1140,7 +1140,7 @@ def main() -> None:
         app(prog_name="mqlml")
     except MqlmlError as exc:  # pragma: no cover - commands catch their own
         err.print(f"error: {exc}")
-        sys.exit(2)
+        sys.exit(USAGE_ERROR)
     except KeyboardInterrupt as exc:  # pragma: no cover - outside a command's own handling
         err.print(f"stopped: {exc or 'interrupted'}")
-        sys.exit(getattr(exc, "exit_code", 130))
+        sys.exit(getattr(exc, "exit_code", INTERRUPTED))

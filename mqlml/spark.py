@@ -75,6 +75,7 @@ from typing import TYPE_CHECKING, Any
 
 from mqlml import errors
 from mqlml.errors import DataError, MissingColumnError, MqlmlError
+from mqlml.exitcodes import OK, USAGE_ERROR
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -577,7 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 on an mqlml error (printed on stderr).
+        :data:`~mqlml.exitcodes.OK` (0) on success, :data:`~mqlml.exitcodes.USAGE_ERROR` (2)
+        on an mqlml error (printed on stderr).
     """
     parser = argparse.ArgumentParser(
         prog="python -m mqlml.spark", description="Score a leads file with Apache Spark."
@@ -614,9 +616,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (MqlmlError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     print(json.dumps(summary))
-    return 0
+    return OK
 
 
 if __name__ == "__main__":

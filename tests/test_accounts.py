@@ -14,11 +14,14 @@ from mqlml.accounts import (
     any_converts,
     score_accounts_file,
 )
-from mqlml.config import ProjectConfig
 from mqlml.datasets import make_leads
 from mqlml.errors import ConfigError, MissingColumnError
 from mqlml.scoring import score_file, score_frame
 from mqlml.train import train
+
+from .conftest import leads_config
+
+ACCOUNT = {"account": "account_id"}
 
 
 def test_any_converts_is_one_minus_the_product():
@@ -84,17 +87,7 @@ def test_account_calibration_recovers_a_known_map_and_needs_outcomes():
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     frame = make_leads(60_000, seed=5, regions=True, accounts=3)
-    config = ProjectConfig(
-        data={"path": "-"},
-        columns={
-            "id": "lead_id",
-            "label": "converted",
-            "time": "created_at",
-            "account": "account_id",
-        },
-        model={"kind": "logistic"},
-        threshold={"target_rate": 0.25},
-    )
+    config = leads_config(ACCOUNT, model={"kind": "logistic"}, threshold={"target_rate": 0.25})
     return train(config, frame=frame, out=tmp_path_factory.mktemp("acc") / "model").bundle
 
 
@@ -156,15 +149,8 @@ def test_score_accounts_file_writes_one_row_per_account(bundle, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_scoring_accounts_needs_columns_account(tmp_path):
-    frame = make_leads(3_000, seed=2)
-    config = ProjectConfig(
-        data={"path": "-"},
-        columns={"id": "lead_id", "label": "converted", "time": "created_at"},
-        model={"kind": "logistic"},
-        threshold={"target_rate": 0.3},
-    )
-    bundle = train(config, frame=frame).bundle
+def test_scoring_accounts_needs_columns_account(tmp_path, logistic_trained, leads_4k):
+    bundle, frame = logistic_trained.bundle, leads_4k
     frame.head(50).to_csv(tmp_path / "l.csv", index=False)
     score_file(bundle, tmp_path / "l.csv", tmp_path / "s.csv")
     with pytest.raises(ConfigError, match=r"columns.account must name the account"):
@@ -234,15 +220,8 @@ def test_account_outcomes_calibrate_account_probabilities_and_are_judged_on_the_
     frame = make_leads(60_000, seed=9, regions=True, accounts=3)
     first = frame.groupby("account_id")["converted"].transform("first")
     frame["account_converted"] = first
-    config = ProjectConfig(
-        data={"path": "-"},
-        columns={
-            "id": "lead_id",
-            "label": "converted",
-            "time": "created_at",
-            "account": "account_id",
-            "account_label": "account_converted",
-        },
+    config = leads_config(
+        {**ACCOUNT, "account_label": "account_converted"},
         model={"kind": "logistic"},
         threshold={"target_rate": 0.25},
     )
@@ -268,17 +247,7 @@ def test_account_outcomes_calibrate_account_probabilities_and_are_judged_on_the_
 
 def test_without_account_outcomes_train_checks_independence_on_the_test_part():
     frame = make_leads(8_000, seed=4, accounts=3)
-    config = ProjectConfig(
-        data={"path": "-"},
-        columns={
-            "id": "lead_id",
-            "label": "converted",
-            "time": "created_at",
-            "account": "account_id",
-        },
-        model={"kind": "logistic"},
-        threshold={"target_rate": 0.25},
-    )
+    config = leads_config(ACCOUNT, model={"kind": "logistic"}, threshold={"target_rate": 0.25})
     judged = train(config, frame=frame).bundle.metadata["accounts"]
     assert judged["method"] == INDEPENDENT and "calibration" not in judged
     checked = judged["independent"]

@@ -27,17 +27,9 @@ def _odd(n: int, seed: int) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def model():
+def model(rare_model):
     """A scorer whose training data has a level too rare to keep and missing values."""
-    frame = make_leads(5000, seed=4)
-    y = frame.pop("converted")
-    frame = frame.drop(columns=["lead_id", "created_at"])
-    frame.loc[frame.index[:12], "industry"] = "Rare Industry"  # < min_category_count
-    frame.loc[frame.index[12:40], "job_title"] = None
-    frame.loc[frame.index[40:200], "pricing_page_visits"] = np.nan
-    return LeadScorer(n_estimators=40, min_category_count=20, random_state=0, n_jobs=1).fit(
-        frame, y
-    )
+    return rare_model
 
 
 def _kinds(model):
@@ -149,8 +141,8 @@ def bundle(trained):
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("compiled")
+def cache(compiled_cache):
+    return compiled_cache
 
 
 def _odd_bundle_leads(n, seed):

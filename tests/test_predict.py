@@ -39,23 +39,10 @@ def _odd_leads(n: int, seed: int) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
+def cache(compiled_cache):
     if shutil.which("cc") is None:
         pytest.skip("compiling trees needs a C compiler (cc)")
-    return tmp_path_factory.mktemp("compiled")
-
-
-@pytest.fixture(scope="module")
-def rare_model():
-    """A LeadScorer whose training data has levels seen too rarely to keep."""
-    frame = make_leads(6000, seed=3)
-    y = frame.pop("converted")
-    frame = frame.drop(columns=["lead_id", "created_at"])
-    frame.loc[frame.index[:15], "industry"] = "Rare Industry"  # < min_category_count
-    frame.loc[frame.index[15:30], "job_title"] = None
-    frame.loc[frame.index[30:200], "pricing_page_visits"] = np.nan
-    model = LeadScorer(n_estimators=60, min_category_count=20, random_state=0)
-    return model.fit(frame, y)
+    return compiled_cache
 
 
 def _groups(model):

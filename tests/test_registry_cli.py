@@ -19,32 +19,19 @@ from mqlml.cli import app
 from mqlml.errors import BundleError
 from mqlml.tracking import log_training, promote, resolve_model
 
+from .conftest import MLFLOW_MODULE
+
 NAME = "mqlml-resolver-test"
 CHAMPION = f"models:/{NAME}@champion"
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The ``noload`` loader strategy is deprecated:sqlalchemy.exc.SADeprecationWarning"
-)
+pytestmark = MLFLOW_MODULE
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("mlflow")
-    return f"sqlite:///{(folder / 'mlflow.db').as_posix()}"
-
-
-@pytest.fixture(autouse=True)
-def _tracking_env(monkeypatch, store):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
-
-
-@pytest.fixture(scope="module")
-def registered(store, trained, sample_config):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", store)
-        logged = log_training(trained, sample_config, model_name=NAME)
-        promote(logged["name"], logged["version"])
+def registered(mlflow_store, trained, sample_config):
+    logged = log_training(trained, sample_config, model_name=NAME)
+    promote(logged["name"], logged["version"])
     assert logged["name"] == NAME
     return logged
 
@@ -117,7 +104,7 @@ def test_spark_and_the_api_load_through_the_one_resolver(trained):
         load_bundle(CHAMPION)
 
 
-def test_a_registry_uri_with_no_such_alias_is_one_line_and_exit_2(store, later, tmp_path):
+def test_a_registry_uri_with_no_such_alias_is_one_line_and_exit_2(later, tmp_path):
     _, unlabelled = later
     args = ["-m", f"models:/{NAME}-absent@champion", "-i", str(unlabelled)]
     result = runner.invoke(app, ["monitor", *args])

@@ -11,13 +11,15 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from mqlml.bundle import load_bundle
-from mqlml.config import ProjectConfig, SegmentsConfig, ThresholdConfig, load_config
+from mqlml.config import SegmentsConfig, ThresholdConfig, load_config
 from mqlml.datasets import REGIONS, make_leads
 from mqlml.errors import ConfigError, MissingColumnError, UnreachableTargetError
 from mqlml.scoring import score_frame
 from mqlml.segments import REST, SegmentLines, fit_segment_lines, segment_values
 from mqlml.threshold import choose_threshold
 from mqlml.train import train
+
+from .conftest import leads_config
 
 TARGETS = {"EMEA": 0.20, "AMER": 0.25, "APAC": 0.35}
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -196,14 +198,8 @@ def test_lines_round_trip_as_json():
 
 # -- end to end: the done-when ----------------------------------------------------
 def _config(exclude=()):
-    return ProjectConfig(
-        data={"path": "-"},
-        columns={
-            "id": "lead_id",
-            "label": "converted",
-            "time": "created_at",
-            "account": "account_id",
-        },
+    return leads_config(
+        {"account": "account_id"},
         exclude=[{"column": "true_probability", "reason": "the truth"}, *exclude],
         model={"kind": "logistic"},
         threshold={"target_rate": 0.25, "segments": {"column": "region", "targets": TARGETS}},
@@ -286,28 +282,20 @@ def test_bundle_keeps_its_lines_and_the_backtest_is_judged_on_the_test_part(trai
     assert manifest["segments"]["column"] == "region"
 
 
-def test_a_bundle_without_segments_has_no_segment_entry(tmp_path):
-    frame = make_leads(4_000, seed=2)
-    config = ProjectConfig(
-        data={"path": "-"},
-        columns={"id": "lead_id", "label": "converted", "time": "created_at"},
-        model={"kind": "logistic"},
-        threshold={"target_rate": 0.3},
-    )
-    result = train(config, frame=frame, out=tmp_path / "m")
-    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+def test_a_bundle_without_segments_has_no_segment_entry(logistic_trained, leads_4k):
+    result = logistic_trained
+    manifest = json.loads((result.path / "manifest.json").read_text())
     assert "segments" not in manifest
-    bundle = load_bundle(tmp_path / "m")
+    bundle = load_bundle(result.path)
     assert bundle.segments is None
-    scores = score_frame(bundle, frame.head(100), reasons="none")
+    scores = score_frame(bundle, leads_4k.head(100), reasons="none")
     assert "threshold" not in scores.columns
     assert result.summary()["segments"] is None
 
 
-def test_training_refuses_a_segment_column_the_leads_lack():
-    frame = make_leads(4_000, seed=2)
+def test_training_refuses_a_segment_column_the_leads_lack(leads_4k):
     with pytest.raises(MissingColumnError, match=r"threshold.segments.column must name a column"):
-        train(_config().with_overrides(columns={"account": None}), frame=frame)
+        train(_config().with_overrides(columns={"account": None}), frame=leads_4k)
 
 
 @pytest.mark.slow

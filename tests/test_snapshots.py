@@ -15,6 +15,8 @@ from mqlml.outcome import snapshot_rows
 from mqlml.scoring import score_frame
 from mqlml.train import prepare_leads, train
 
+from .conftest import leads_config
+
 T0 = pd.Timestamp("2025-01-01")
 DAY = pd.Timedelta(days=1)
 
@@ -26,18 +28,11 @@ def one_thread(monkeypatch):
     monkeypatch.setattr(train_module, "_scorer", lambda config: make(config).set_params(n_jobs=1))
 
 
+CONVERTED_AT = {"converted_at": "converted_at"}
+
+
 def _config(**sections) -> ProjectConfig:
-    return ProjectConfig(
-        data={"path": "-"},
-        columns={
-            "id": "lead_id",
-            "label": "converted",
-            "time": "created_at",
-            "converted_at": "converted_at",
-        },
-        features={"fit": ["size"], "engagement": "infer"},
-        **sections,
-    )
+    return leads_config(CONVERTED_AT, features={"fit": ["size"], "engagement": "infer"}, **sections)
 
 
 def test_snapshot_rows_drop_converted_and_immature_snapshots():
@@ -119,14 +114,8 @@ def log_leads():
 
 
 def _log_config(**sections) -> ProjectConfig:
-    return ProjectConfig(
-        data={"path": "-"},
-        columns={
-            "id": "lead_id",
-            "label": "converted",
-            "time": "created_at",
-            "converted_at": "converted_at",
-        },
+    return leads_config(
+        CONVERTED_AT,
         features={"fit": FIT_COLUMNS, "engagement": "infer"},
         model={"kind": "logistic", **sections.pop("model", {})},
         **sections,

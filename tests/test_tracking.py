@@ -19,24 +19,11 @@ from mqlml.errors import BundleError, DataError, MqlmlError
 from mqlml.scoring import OUTPUT_COLUMNS, score_frame
 from mqlml.tracking import _plain_column, log_training, promote, resolve_model, tracking_uri
 
+from .conftest import MLFLOW_MODULE
+
 NAME = "mqlml-lead-scorer"
 
-# Opening MLflow's SQLite store from a test (not through mqlml.tracking, which silences
-# MLflow's own noise) triggers this SQLAlchemy deprecation inside MLflow.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The ``noload`` loader strategy is deprecated:sqlalchemy.exc.SADeprecationWarning"
-)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("mlflow")
-    return f"sqlite:///{(folder / 'mlflow.db').as_posix()}"
-
-
-@pytest.fixture(autouse=True)
-def _tracking_env(monkeypatch, store):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+pytestmark = MLFLOW_MODULE
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +34,9 @@ def report_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def logged(store, trained, sample_config, report_file) -> dict:
+def logged(mlflow_store, trained, sample_config, report_file) -> dict:
     """One run logged and registered (version 1) in the module's store."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", store)
-        return log_training(trained, sample_config, report_paths={"md": report_file})
+    return log_training(trained, sample_config, report_paths={"md": report_file})
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +128,8 @@ def test_signature_is_plain_and_the_example_has_five_leads(logged, trained):
     assert info.saved_input_example_info["type"] == "dataframe"
 
 
-def test_run_holds_params_metrics_and_artifacts(logged, trained, store, tmp_path):
-    client = _client(store)
+def test_run_holds_params_metrics_and_artifacts(logged, trained, mlflow_store, tmp_path):
+    client = _client(mlflow_store)
     run = client.get_run(logged["run_id"])
     metrics, params = run.data.metrics, run.data.params
     for key in ("roc_auc", "pr_auc", "brier", "ece", "realized_rate", "mql_share", "lift"):
@@ -161,7 +146,7 @@ def test_run_holds_params_metrics_and_artifacts(logged, trained, store, tmp_path
     experiment = client.get_experiment(logged["experiment_id"])
     assert experiment.name == "mqlml"
     # Artifacts of a SQLite store go beside the database, not into the current folder.
-    store_folder = Path(store[len("sqlite:///") :]).parent
+    store_folder = Path(mlflow_store[len("sqlite:///") :]).parent
     assert run.info.artifact_uri.startswith((store_folder / "artifacts").as_uri())
     names = {a.path for a in client.list_artifacts(logged["run_id"])}
     assert {"manifest.json", "calibration.json", "config", "report"} <= names
@@ -174,7 +159,7 @@ def test_run_holds_params_metrics_and_artifacts(logged, trained, store, tmp_path
     assert logged["registered_uri"] == f"models:/{NAME}/1"
 
 
-def test_promote_and_load_through_the_alias_and_the_version(logged, trained, leads, store):
+def test_promote_and_load_through_the_alias_and_the_version(logged, trained, leads, mlflow_store):
     assert promote(NAME, logged["version"]) == {
         "name": NAME,
         "alias": "champion",
@@ -182,7 +167,7 @@ def test_promote_and_load_through_the_alias_and_the_version(logged, trained, lea
         "previous": None,
     }
     assert promote(NAME, "1")["previous"] == 1
-    aliases = _client(store).get_registered_model(NAME).aliases
+    aliases = _client(mlflow_store).get_registered_model(NAME).aliases
     assert {k: int(v) for k, v in aliases.items()} == {"champion": 1}
     want = score_frame(trained.bundle, leads)["probability"]
     for uri in (f"models:/{NAME}@champion", f"models:/{NAME}/1"):
@@ -235,12 +220,12 @@ def test_missing_report_is_refused_before_logging(trained, sample_config, tmp_pa
         log_training(trained, sample_config, report_paths={"html": tmp_path / "no.html"})
 
 
-def test_unregistered_run_of_an_unsaved_result(trained, sample_config, leads_20k, store):
+def test_unregistered_run_of_an_unsaved_result(trained, sample_config, leads_20k, mlflow_store):
     unsaved = dataclasses.replace(trained, path=None)
     run = log_training(unsaved, sample_config, register=False, input_example=leads_20k)
     assert run["name"] is None and run["version"] is None and run["registered_uri"] is None
-    assert {m.name for m in _client(store).search_registered_models()} <= {NAME}
-    files = {a.path for a in _client(store).list_artifacts(run["run_id"])}
+    assert {m.name for m in _client(mlflow_store).search_registered_models()} <= {NAME}
+    files = {a.path for a in _client(mlflow_store).list_artifacts(run["run_id"])}
     assert "manifest.json" in files and "report" not in files
 
 

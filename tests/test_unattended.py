@@ -14,7 +14,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from mqlml import exitcodes
-from mqlml.atomic import check_output_folder
+from mqlml.atomic import check_destination, check_output_folder
 from mqlml.cli import app
 from mqlml.datasets import make_leads
 from mqlml.errors import DataError
@@ -41,6 +41,35 @@ def test_exit_codes_are_distinct_and_the_readme_table_lists_each():
     table = readme[readme.index("### Exit codes") :]
     for code in codes.values():
         assert re.search(rf"^\| {code} \|", table, re.M), code
+
+
+def test_exit_codes_are_named_where_the_package_exits():
+    """No literal code where the package exits: each is a name from mqlml.exitcodes."""
+    import ast
+    import signal
+
+    from mqlml.atomic import Interrupted
+
+    def codes(node):  # the expressions that become an exit code
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name in ("sys.exit", "typer.Exit", "SystemExit", "exit", "os._exit"):
+                return node.args
+            if name == "getattr" and ast.unparse(node.args[1]) == "'exit_code'":
+                return node.args[2:]
+        if isinstance(node, ast.FunctionDef) and node.name in ("main", "_main"):
+            return [r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value]
+        return []
+
+    literal = [
+        f"{path.name}:{node.lineno}: {ast.unparse(node)[:60]}"
+        for path in sorted((ROOT / "mqlml").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if any(isinstance(c, ast.Constant) and isinstance(c.value, int) for c in codes(node))
+    ]
+    assert literal == []
+    assert Interrupted(signal.SIGINT).exit_code == exitcodes.INTERRUPTED
+    assert Interrupted(signal.SIGTERM).exit_code == exitcodes.TERMINATED
 
 
 # -- CLI conventions ------------------------------------------------------------------
@@ -267,6 +296,30 @@ def test_spark_output_folder_checks(tmp_path):
         (previous / name).write_text("")
     check_output_folder(previous, sources)  # a previous Spark output may be replaced
     check_output_folder(tmp_path / "new" / "scores.parquet", sources)
+
+
+def test_output_checks_share_the_source_rules(tmp_path):
+    """A file and a folder output are refused inside a source folder alike; each its own way
+    otherwise, and a missing source (None) is no source."""
+    leads, model = tmp_path / "leads.csv", tmp_path / "model"
+    leads.write_text("id\n1\n")
+    (model / "trees").mkdir(parents=True)
+    sources = {"input": leads, "activity log": None, "model": model}
+    inner = model / "trees" / "scores.parquet"
+    for check in (check_destination, check_output_folder):
+        with pytest.raises(DataError, match=r"must not be inside the model folder; .*trees"):
+            check(inner, sources)
+        check(tmp_path / "out" / "scores.parquet", sources)  # beside the sources: fine
+        check(inner, {"model": None})
+    with pytest.raises(DataError, match=r"output must not be inside the model folder"):
+        check_destination(model, sources)  # the bundle folder itself, as a file target
+    with pytest.raises(DataError, match=r"output folder must not hold the model; .*replaces"):
+        check_output_folder(model, sources)
+    with pytest.raises(DataError, match=r"output must not be the input; .*another file"):
+        check_destination(tmp_path / "." / "leads.csv", sources)
+    with pytest.raises(DataError, match=r"output folder must not hold the input"):
+        check_output_folder(tmp_path / "." / "leads.csv", sources)  # a source file named as it
+    assert leads.read_text() == "id\n1\n" and sorted(p.name for p in model.iterdir()) == ["trees"]
 
 
 # -- the score drift reference of a refit bundle ---------------------------------------
