@@ -119,7 +119,7 @@ def rare_model():
 
     'Rare Industry' is on 15 leads, fewer than min_category_count=20; job_title and
     pricing_page_visits are missing on some. One thread: on a busy machine LightGBM's
-    threads made this fit 30x slower. Fitted once: use it, never refit or set it.
+    threads slowed this small fit many times over. Fitted once: use it, never refit it.
     """
     import numpy as np
 
@@ -159,8 +159,8 @@ def mlflow_store(tmp_path_factory):
     """A SQLite MLflow store in a temporary folder, one per test module.
 
     MLFLOW_TRACKING_URI names it while the module's tests and fixtures run (a module
-    asks for it with ``pytestmark = pytest.mark.usefixtures("mlflow_store")``); a test
-    may change the variable with monkeypatch, which puts it back afterwards.
+    asks for it with ``pytestmark = MLFLOW_MODULE``); a test may change the variable
+    with monkeypatch, which puts it back afterwards.
     """
     folder = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{(folder / 'mlflow.db').as_posix()}"
