@@ -155,8 +155,9 @@ def score_text(r: dict) -> str:
         f"{a['same_top_reason']:.0%}, same top-3 set {a['same_top3_set']:.0%}, same sign "
         f"{a['same_sign']:.0%} (contributions over 0.005); TreeSHAP "
         f"{a['shap_rows_per_s']:,.0f} rows/s, path attribution (LightGBM leaves) "
-        f"{a['path_rows_per_s']:,.0f} rows/s. First compile of the model's trees "
-        f"{r['first_compile_s']:.1f} s (then loaded from the cache).",
+        f"{a['path_rows_per_s']:,.0f} rows/s. The compiled predictor was ready in "
+        f"{r['first_compile_s']:.1f} s before the cases (compiled, or loaded from the "
+        "cache; a first compile is in the engines table).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -142,6 +142,15 @@ def compiled_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("compiled")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_home(tmp_path_factory):
+    """Compiled trees that fall back to the default cache (a bundle folder that is not
+    writable) go to a folder of the session, never to the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 # -- MLflow ---------------------------------------------------------------------------
 #: The marks of a test module that uses MLflow: its own store (:func:`mlflow_store`), and
 #: the SQLAlchemy deprecation that opening MLflow's SQLite store from a test (not through
