@@ -28,7 +28,8 @@ floats) into what scoring needs:
     mqlml.explain.PathAttribution) - twice as fast as one compiled output per column.
 ``auto``
     ``compiled`` when it is installed, compiles and passes the parity check, otherwise
-    ``lightgbm``, with one logged line saying why.
+    ``lightgbm``, with one logged line saying why; likewise the leaves behind reasons
+    (compiled and checked when first needed) come from LightGBM when they fail.
 
 The parity check predicts a sample built from the model's own split points (each
 threshold, its neighbours, NaN, every category code incl. the rare level) plus any rows the
@@ -77,6 +78,7 @@ PREDICTORS: tuple[str, ...] = ("auto", "lightgbm", "compiled")
 _DERIVATION = 1  # how the compiled ensembles are derived from the model (in cache names)
 PARITY_TOLERANCE = 1e-9
 """Largest difference in log-odds the compiled trees may show against LightGBM."""
+_FROM_LIGHTGBM = object()  # the leaves engine failed: leaves come from pred_leaf
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +216,10 @@ class CompiledPredictor:
         The model's per-leaf tables (built when omitted).
     sample : pandas.DataFrame, optional
         Prepared rows added to the parity sample.
+    fallback : bool, default=False
+        When the leaves for reasons (compiled on first use) fail to compile or to match
+        LightGBM's, read them from LightGBM's ``pred_leaf`` with one logged warning
+        (``auto``) instead of raising.
 
     Raises
     ------
@@ -231,6 +237,7 @@ class CompiledPredictor:
         cache_dir: str | Path | None = None,
         path: PathAttribution | None = None,
         sample: pd.DataFrame | None = None,
+        fallback: bool = False,
     ) -> None:
         try:
             import lignum
@@ -259,6 +266,7 @@ class CompiledPredictor:
             "scores", lambda: self._text.multi_output(outputs), self.groups.tobytes()
         )
         self._leaf_engine = None
+        self.fallback = fallback
         self._check(self._parity_sample(sample))
 
     # ------------------------------------------------------------ building
@@ -336,20 +344,28 @@ class CompiledPredictor:
 
     def _leaves_engine(self):
         """The model's trees with their leaf numbers as values, one output per tree
-        (built on first use): each row's leaves, for the per-column contributions."""
+        (built on first use): each row's leaves, for the per-column contributions. None
+        when they failed and ``fallback`` reads the leaves from LightGBM instead."""
         if self._leaf_engine is None:
-            engine = self._engine("leaves", self._text.leaf_numbers)
-            sample = self._parity_sample(None)
-            got = self._predict(engine, sample).reshape(len(sample), -1)
-            want = self._lightgbm_leaves(sample)
-            if not np.array_equal(got, want):
-                bad = int(np.sum(np.any(got != want, axis=1)))
-                raise PredictorError(
-                    f"compiled leaf numbers must equal LightGBM's pred_leaf; {bad} of "
-                    f"{len(sample)} parity rows differ. Use --predictor lightgbm."
-                )
+            try:
+                engine = self._engine("leaves", self._text.leaf_numbers)
+                sample = self._parity_sample(None)
+                got = self._predict(engine, sample).reshape(len(sample), -1)
+                want = self._lightgbm_leaves(sample)
+                if not np.array_equal(got, want):
+                    bad = int(np.sum(np.any(got != want, axis=1)))
+                    raise PredictorError(
+                        f"compiled leaf numbers must equal LightGBM's pred_leaf; {bad} of "
+                        f"{len(sample)} parity rows differ. Use --predictor lightgbm."
+                    )
+            except PredictorError as exc:
+                if not self.fallback:
+                    raise
+                self.note = f"predictor auto: reasons use LightGBM's leaves, because {exc}"
+                log.warning(self.note)
+                engine = _FROM_LIGHTGBM
             self._leaf_engine = engine
-        return self._leaf_engine
+        return None if self._leaf_engine is _FROM_LIGHTGBM else self._leaf_engine
 
     def _lightgbm_leaves(self, matrix: np.ndarray) -> np.ndarray:
         leaves = self.model.booster_.predict(matrix, pred_leaf=True, **self._kwargs())
@@ -432,7 +448,10 @@ class CompiledPredictor:
         step = max(1, 4_000_000 // max(1, len(self._text.trees)))  # leaves: ~32 MB a slice
         for start in range(0, len(rows), step):
             matrix = np.ascontiguousarray(inputs[rows[start : start + step]])
-            leaves = self._predict(engine, matrix).reshape(len(matrix), -1)
+            if engine is None:
+                leaves = self._lightgbm_leaves(matrix)
+            else:
+                leaves = self._predict(engine, matrix).reshape(len(matrix), -1)
             out[start : start + len(matrix)] = self.path.contributions(leaves)
         return out
 
@@ -506,7 +525,10 @@ def make_predictor(
         )
     if predictor != "lightgbm":
         try:
-            return CompiledPredictor(model, groups, cache_dir=cache_dir, path=path, sample=sample)
+            return CompiledPredictor(
+                model, groups, cache_dir=cache_dir, path=path, sample=sample,
+                fallback=predictor == "auto",
+            )  # fmt: skip
         except PredictorError as exc:
             if predictor == "compiled":
                 raise

@@ -214,7 +214,9 @@ def test_parity_failure_falls_back(rare_model, cache, monkeypatch):
         make_predictor(rare_model, "compiled", groups=_groups(rare_model), cache_dir=cache)
 
 
-def test_compiled_leaves_that_differ_from_lightgbm_are_refused(rare_model, tmp_path, monkeypatch):
+def test_compiled_leaves_that_differ_from_lightgbm_are_refused(
+    rare_model, tmp_path, monkeypatch, caplog
+):
     compiled = make_predictor(
         rare_model, "compiled", groups=_groups(rare_model), cache_dir=tmp_path
     )
@@ -227,9 +229,19 @@ def test_compiled_leaves_that_differ_from_lightgbm_are_refused(rare_model, tmp_p
             out[::7, 3] += 1.0
         return out
 
+    auto = make_predictor(rare_model, "auto", groups=_groups(rare_model), cache_dir=tmp_path)
     monkeypatch.setattr(lignum.Model, "predict", one_leaf_off)
+    rows = np.zeros((2, len(rare_model.feature_names_in_)))
     with pytest.raises(PredictorError, match=r"leaf numbers must equal LightGBM's pred_leaf; \d+"):
-        compiled.contributions(np.zeros((2, len(rare_model.feature_names_in_))), np.array([0]))
+        compiled.contributions(rows, np.array([0]))
+    # auto reads the leaves from LightGBM instead, saying why once
+    with caplog.at_level(logging.WARNING, logger="mqlml.predict"):
+        got = auto.contributions(rows, np.array([0, 1]))
+        auto.contributions(rows, np.array([1]))
+    want = auto.path.contributions(auto._lightgbm_leaves(rows))
+    np.testing.assert_array_equal(got, want)
+    assert [r.getMessage() for r in caplog.records] == [auto.note]
+    assert re.search(r"reasons use LightGBM's leaves, because compiled leaf numbers", auto.note)
 
 
 def test_bad_predictor_name_and_logistic_model(rare_model):
