@@ -24,7 +24,6 @@ a column's one-hot parts; both attributions give the same for it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +33,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from mqlml.ahead import cores
+from mqlml.kernels import path_sums, reason_slots
 
 __all__ = [
     "PathAttribution",
@@ -77,7 +79,9 @@ class PathAttribution:
             tables.append(table)
         return cls(tables=tables, base=float(base))
 
-    def contributions(self, leaves: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+    def contributions(
+        self, leaves: np.ndarray, columns: np.ndarray | None = None, *, threads: int | None = None
+    ) -> np.ndarray:
         """Sum the per-leaf contributions of each row's leaves.
 
         Parameters
@@ -87,47 +91,42 @@ class PathAttribution:
         columns : numpy.ndarray of shape (n_features, k), optional
             A 0/1 matrix that sums features into k groups first (much cheaper for
             sub-scores than per-feature contributions).
+        threads : int, optional
+            Slices summed at once (every core when omitted).
 
         Returns
         -------
         numpy.ndarray of shape (n_rows, n_features) or (n_rows, k)
         """
         flat, offsets = self._flat
-        table = flat if columns is None else flat @ columns
+        table = flat if columns is None else np.ascontiguousarray(flat @ columns)
         leaves = np.asarray(leaves)
         out = np.zeros((len(leaves), table.shape[1]), dtype=np.float64)
         if not len(offsets) or not len(leaves):
             return out
-        # A row's leaves as a 0/1 sparse row over all leaves of the model, times the
-        # stacked tables: the sums in tree order, a slice of rows at a time (bounded
-        # memory), the slices on every core (scipy's product releases the GIL).
-        from scipy.sparse import csr_matrix
-
-        trees = len(offsets)
-        step = max(1, 2_000_000 // trees)
+        # The sums in tree order, a slice of rows at a time, the slices on every core
+        # (the loop releases the GIL).
+        step = max(1, 2_000_000 // len(offsets))
 
         def fill(start: int) -> None:
-            part = leaves[start : start + step]
-            index = (part.astype(np.int32) + offsets).ravel()
-            rows = np.arange(0, index.size + 1, trees, dtype=np.int32)
-            picks = csr_matrix((np.ones(index.size), index, rows), shape=(len(part), len(flat)))
-            out[start : start + len(part)] = picks @ table
+            out[start : start + step] = path_sums(leaves[start : start + step], offsets, table)
 
         starts = range(0, len(leaves), step)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        if len(starts) > 1 and (cores or 1) > 1:
-            with ThreadPoolExecutor(min(len(starts), cores)) as pool:
+        threads = min(len(starts), threads or cores())
+        if threads > 1:
+            with ThreadPoolExecutor(threads) as pool:
                 list(pool.map(fill, starts))
         else:
-            fill(0)
+            for start in starts:
+                fill(start)
         return out
 
     @cached_property
     def _flat(self) -> tuple[np.ndarray, np.ndarray]:
         """The tables stacked, and where each tree's rows start."""
         if not self.tables:
-            return np.zeros((0, 0)), np.zeros(0, dtype=np.int32)
-        offsets = np.cumsum([0] + [len(t) for t in self.tables[:-1]]).astype(np.int32)
+            return np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
+        offsets = np.cumsum([0] + [len(t) for t in self.tables[:-1]]).astype(np.int64)
         return np.ascontiguousarray(np.concatenate(self.tables)), offsets
 
 
@@ -285,16 +284,9 @@ def format_reasons(
         if as_arrow:
             return pa.array([""] * n, pa.string()), pa.array([""] * n, pa.string())
         return np.full(n, "", dtype=object), np.full(n, "", dtype=object)
-    order = np.argsort(-contributions, axis=1, kind="stable")
     # The reasons shown, both sides: row, column and value of each, row by row, strongest
-    # first within a row (kept reasons are a prefix of the sorted slots).
-    shown = []
-    for positive in (True, False):
-        columns = order[:, :top] if positive else order[:, ::-1][:, :top]
-        values = np.take_along_axis(contributions, columns, axis=1)
-        keep = values > 0.005 if positive else values < -0.005
-        rows, slots = np.nonzero(keep)
-        shown.append((rows, columns[rows, slots], values[rows, slots], keep.sum(axis=1)))
+    # first within a row.
+    shown = [reason_slots(contributions, top, positive=positive) for positive in (True, False)]
     rows = np.concatenate([s[0] for s in shown])
     columns = np.concatenate([s[1] for s in shown])
     number = _signed(np.concatenate([s[2] for s in shown]))

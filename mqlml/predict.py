@@ -50,6 +50,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -57,8 +58,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from mqlml.ahead import thread_count
 from mqlml.errors import MqlmlError
 from mqlml.explain import PathAttribution
+from mqlml.kernels import cache_home
 
 __all__ = [
     "PARITY_TOLERANCE",
@@ -89,8 +92,7 @@ class PredictorError(MqlmlError, RuntimeError):
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/mqlml/compiled`` (``~/.cache/mqlml/compiled`` by default)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mqlml" / "compiled"
+    return cache_home() / "compiled"
 
 
 def float_matrix(data: pd.DataFrame) -> np.ndarray:
@@ -138,6 +140,7 @@ class LightGBMPredictor:
         self.path = path or PathAttribution.from_booster(model.booster_, model.best_iteration_)
         self.base = self.path.base
         self.note = ""
+        self.threads = thread_count(model.n_jobs)
 
     def _kwargs(self) -> dict[str, Any]:
         return {"num_iteration": self.model.best_iteration_, **self.model._threads()}
@@ -166,12 +169,12 @@ class LightGBMPredictor:
 
     def scores(self, inputs: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """Log-odds (base + path parts) and the group parts, shape (n,) and (n, k)."""
-        sub = self.path.contributions(self.leaves(inputs), self.groups)
+        sub = self.path.contributions(self.leaves(inputs), self.groups, threads=self.threads)
         return self.base + sub.sum(axis=1), sub
 
     def contributions(self, inputs: dict[str, Any], rows: np.ndarray) -> np.ndarray:
         """Per-column path contributions of ``rows``, shape (len(rows), n_features)."""
-        return self.path.contributions(self.leaves(inputs)[rows])
+        return self.path.contributions(self.leaves(inputs)[rows], threads=self.threads)
 
     def explain(self, inputs: dict[str, Any], select: Selector | None = None) -> Explained:
         """Log-odds, group parts, the rows ``select`` picks and their contributions.
@@ -266,7 +269,9 @@ class CompiledPredictor:
             "scores", lambda: self._text.multi_output(outputs), self.groups.tobytes()
         )
         self._leaf_engine = None
+        self._building = threading.Lock()
         self.fallback = fallback
+        self.threads = thread_count(model.n_jobs)
         self._check(self._parity_sample(sample))
 
     # ------------------------------------------------------------ building
@@ -346,26 +351,30 @@ class CompiledPredictor:
         """The model's trees with their leaf numbers as values, one output per tree
         (built on first use): each row's leaves, for the per-column contributions. None
         when they failed and ``fallback`` reads the leaves from LightGBM instead."""
-        if self._leaf_engine is None:
-            try:
-                engine = self._engine("leaves", self._text.leaf_numbers)
-                sample = self._parity_sample(None)
-                got = self._predict(engine, sample).reshape(len(sample), -1)
-                want = self._lightgbm_leaves(sample)
-                if not np.array_equal(got, want):
-                    bad = int(np.sum(np.any(got != want, axis=1)))
-                    raise PredictorError(
-                        f"compiled leaf numbers must equal LightGBM's pred_leaf; {bad} of "
-                        f"{len(sample)} parity rows differ. Use --predictor lightgbm."
-                    )
-            except PredictorError as exc:
-                if not self.fallback:
-                    raise
-                self.note = f"predictor auto: reasons use LightGBM's leaves, because {exc}"
-                log.warning(self.note)
-                engine = _FROM_LIGHTGBM
-            self._leaf_engine = engine
+        with self._building:  # built once, whichever batch asks first
+            if self._leaf_engine is None:
+                self._leaf_engine = self._build_leaves_engine()
         return None if self._leaf_engine is _FROM_LIGHTGBM else self._leaf_engine
+
+    def _build_leaves_engine(self):
+        try:
+            engine = self._engine("leaves", self._text.leaf_numbers)
+            sample = self._parity_sample(None)
+            got = self._predict(engine, sample).reshape(len(sample), -1)
+            want = self._lightgbm_leaves(sample)
+            if not np.array_equal(got, want):
+                bad = int(np.sum(np.any(got != want, axis=1)))
+                raise PredictorError(
+                    f"compiled leaf numbers must equal LightGBM's pred_leaf; {bad} of "
+                    f"{len(sample)} parity rows differ. Use --predictor lightgbm."
+                )
+        except PredictorError as exc:
+            if not self.fallback:
+                raise
+            self.note = f"predictor auto: reasons use LightGBM's leaves, because {exc}"
+            log.warning(self.note)
+            return _FROM_LIGHTGBM
+        return engine
 
     def _lightgbm_leaves(self, matrix: np.ndarray) -> np.ndarray:
         leaves = self.model.booster_.predict(matrix, pred_leaf=True, **self._kwargs())
@@ -409,9 +418,8 @@ class CompiledPredictor:
 
     # ---------------------------------------------------------- predicting
     def _predict(self, engine, matrix: np.ndarray) -> np.ndarray:
-        threads = self.model.n_jobs
-        n_jobs = -1 if threads is None or int(threads) <= 0 else int(threads)
-        return np.asarray(engine.predict(matrix, raw_score=True, n_jobs=n_jobs), np.float64)
+        out = engine.predict(matrix, raw_score=True, n_jobs=self.threads)
+        return np.asarray(out, np.float64)
 
     def inputs(self, data: pd.DataFrame) -> np.ndarray:
         """The float64 matrix of the model's prepared frame (:func:`float_matrix`)."""
@@ -452,7 +460,7 @@ class CompiledPredictor:
                 leaves = self._lightgbm_leaves(matrix)
             else:
                 leaves = self._predict(engine, matrix).reshape(len(matrix), -1)
-            out[start : start + len(matrix)] = self.path.contributions(leaves)
+            out[start : start + len(matrix)] = self.path.contributions(leaves, threads=self.threads)
         return out
 
     def explain(self, inputs: np.ndarray, select: Selector | None = None) -> Explained:

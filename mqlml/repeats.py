@@ -23,6 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mqlml.kernels import xor_hashes
+
 __all__ = ["RepeatCounter", "hash_ids"]
 
 _SEED = 20261202
@@ -80,15 +82,13 @@ def hash_ids(ids: pa.Array) -> np.ndarray:
     offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[ids.offset : ids.offset + n + 1]
     lengths = np.diff(offsets)
     start, end = int(offsets[0]), int(offsets[-1])
-    data = np.frombuffer(data_buffer, dtype=np.uint8, count=end)[start:] if end else np.zeros(0)
-    h = np.zeros(n, dtype=np.uint64)
-    if end > start:
-        table = _positions(int(lengths.max()))
-        firsts = offsets[:-1] - start
-        position = np.arange(end - start, dtype=np.int64) - np.repeat(firsts, lengths)
-        values = table.ravel()[position * 256 + data.astype(np.int64)]
-        full = lengths > 0
-        h[full] = np.bitwise_xor.reduceat(values, firsts[full])
+    data = (
+        np.frombuffer(data_buffer, dtype=np.uint8, count=end)[start:]
+        if end
+        else np.zeros(0, np.uint8)
+    )
+    table = _positions(int(lengths.max()))
+    h = xor_hashes(data, offsets[:-1] - start, lengths, table)
     return _finish(h ^ (lengths.astype(np.uint64) * _MIX))
 
 

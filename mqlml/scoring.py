@@ -36,6 +36,7 @@ thread (mqlml.ahead) while the caller writes the one before and reads the one af
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -144,6 +145,7 @@ class Scorer:
             self.encoder = ArrowEncoder(model, schema.kinds, schema.missing_tokens)
         self.attribution_seconds = 0.0  # time spent on exact TreeSHAP
         self.reason_rows = 0
+        self._lock = threading.Lock()  # batches may be scored at once (share_threads)
         # Reasons for the two highest tiers by default: at or above the second-highest cut.
         cuts = bundle.tiers.cuts
         self.reason_floor = {
@@ -212,13 +214,13 @@ class Scorer:
         reasons_against = np.full(n, "", dtype=object)
         wanted = self._wanted(p, codes)
         if len(wanted):
-            self.reason_rows += len(wanted)
+            start = time.perf_counter()
             if contrib is not None:
                 chosen = contrib[wanted]
             elif self.attribution == "shap":
-                start = time.perf_counter()
                 chosen = model.contributions(X.iloc[wanted])[0].to_numpy()
-                self.attribution_seconds += time.perf_counter() - start
+            shap = self.attribution == "shap" and contrib is None
+            self._tally(len(wanted), time.perf_counter() - start if shap else 0.0)
             raw = frame.iloc[wanted]
             reasons_for[wanted], reasons_against[wanted] = format_reasons(
                 chosen, raw, self.features, top=self.top
@@ -294,15 +296,14 @@ class Scorer:
         empty = pa.array([""] * n, pa.string())
         reasons_for = reasons_against = empty
         if len(wanted):
-            self.reason_rows += len(wanted)
-            if not path:
-                start = time.perf_counter()  # exact TreeSHAP of the same codes
+            start = time.perf_counter()
+            if not path:  # exact TreeSHAP of the same codes
                 rows = np.ascontiguousarray(encoded.matrix[wanted])
                 contrib = self.bundle.model.booster_.predict(
                     rows, pred_contrib=True, **self.predictor._kwargs()
                 )
                 chosen = np.asarray(contrib, dtype=np.float64)[:, :-1]
-                self.attribution_seconds += time.perf_counter() - start
+            self._tally(len(wanted), 0.0 if path else time.perf_counter() - start)
             found = format_reasons(
                 chosen, _Rows(columns, wanted), self.features, top=self.top,
                 as_arrow=True,
@@ -339,6 +340,31 @@ class Scorer:
             "reasons_against": reasons_against,
         }
         return out, encoded
+
+    def share_threads(self) -> int:
+        """Split the compiled trees' threads between two batches scored at once.
+
+        With compiled trees on two or more threads, each batch gets half of them and
+        :func:`score_file` scores two batches at once, so that the steps of one batch
+        that run on one core (formatting reasons, say) overlap the trees of the other.
+        LightGBM (one booster shared by two threads is not documented as safe) and the
+        logistic model keep one batch at a time.
+
+        Returns
+        -------
+        int
+            Batches to score at once (2 or 1).
+        """
+        predictor = self.predictor
+        if predictor is None or predictor.name != "compiled" or predictor.threads < 2:
+            return 1
+        predictor.threads //= 2
+        return 2
+
+    def _tally(self, rows: int, seconds: float) -> None:
+        with self._lock:
+            self.reason_rows += rows
+            self.attribution_seconds += seconds
 
     def _wanted(self, p: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
         """Rows that get reasons."""
@@ -851,7 +877,8 @@ def _score_source(
         try:
             # a header-only CSV has an empty batch: its output is written below
             numbered = _numbered(b for b in _reading(batches, input) if b.num_rows)
-            for (batch, _), (out, seen) in ahead(numbered, work):
+            workers = scorer.share_threads()
+            for (batch, _), (out, seen) in ahead(numbered, work, workers):
                 n = batch.num_rows
                 (odd.update if scorer.encoder is None else odd.add)(seen)
                 if schema.id_column:

@@ -76,3 +76,33 @@ def test_stopping_early_reads_no_further_and_leaves_no_thread():
     stream.close()
     assert reads == [0, 1]
     assert {t.name for t in threading.enumerate()} - before == set()
+
+
+def test_two_workers_keep_the_order_and_run_two_items_at_once():
+    started, release = [], threading.Event()
+
+    def work(i):
+        started.append(i)
+        if i < 2:  # the first two wait for each other: both must be under way at once
+            if len(started) < 2:
+                assert release.wait(5), "the second item never started"
+            else:
+                release.set()
+        return -i
+
+    got = [r for _, r in ahead(range(7), work, workers=2)]
+    assert got == [0, -1, -2, -3, -4, -5, -6]
+    assert sorted(started) == list(range(7))
+
+
+def test_with_two_workers_an_error_still_comes_at_its_turn():
+    def work(i):
+        if i == 3:
+            raise ValueError("item 3 is bad")
+        return i
+
+    got = []
+    with pytest.raises(ValueError, match="item 3 is bad"):
+        for _, r in ahead(range(6), work, workers=2):
+            got.append(r)
+    assert got == [0, 1, 2]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from mqlml.ahead import ahead, cores
 from mqlml.cli import app
 from mqlml.datasets import make_leads
 from mqlml.explain import group_matrix
@@ -328,3 +329,36 @@ def test_explain_gives_the_same_across_predictors(predictors, prepared):
     for got, want in zip((a[0], a[1], a[3]), (b[0], b[1], b[3]), strict=True):
         assert np.max(np.abs(got - want)) <= 1e-12
     assert compiled.explain(compiled.inputs(prepared))[3] is None
+
+
+@needs_cc
+def test_two_batches_at_once_give_the_file_one_batch_at_a_time_gives(
+    trained, odd_file, tmp_path, cache, monkeypatch
+):
+    import mqlml.scoring as scoring
+
+    used = []
+
+    def counting(items, work, workers=1):
+        used.append(workers)
+        return ahead(items, work, workers)
+
+    monkeypatch.setattr(scoring, "ahead", counting)
+    out, summaries = {}, {}
+    for name in ("lightgbm", "compiled"):
+        target = tmp_path / f"{name}.parquet"
+        summaries[name] = score_file(
+            trained.bundle, odd_file, target, reasons="all", chunk_size=250,
+            predictor=name, cache_dir=cache,
+        )  # fmt: skip
+        out[name] = pd.read_parquet(target)
+    # LightGBM one batch at a time, compiled trees two where there are two cores
+    assert used == [1, 2 if cores() > 1 else 1]
+    a, b = out["lightgbm"], out["compiled"]
+    assert a["lead_id"].tolist() == pd.read_parquet(odd_file)["lead_id"].astype(str).tolist()
+    assert b["lead_id"].tolist() == a["lead_id"].tolist()
+    assert np.max(np.abs(a["probability"] - b["probability"])) <= 1e-12
+    pd.testing.assert_frame_equal(
+        a[["reasons_for", "reasons_against"]], b[["reasons_for", "reasons_against"]]
+    )
+    assert summaries["compiled"].reason_rows == summaries["lightgbm"].reason_rows == 5000

@@ -1,0 +1,78 @@
+/* Tight loops of batch scoring (mqlml.kernels): compiled once per machine with the
+ * system C compiler, loaded with ctypes. Plain C99, no fast-math: every sum runs in the
+ * order the numpy fallbacks use, so both give the same numbers. */
+#include <stdint.h>
+
+/* out[i, :] = sum over trees t, in order, of flat[offsets[t] + leaves[i, t], :] */
+#define PATH_SUMS(NAME, LEAF)                                                              \
+    void NAME(const LEAF *restrict leaves, int64_t n, int64_t trees,                       \
+              const int64_t *restrict offsets, const double *restrict flat, int64_t width, \
+              double *restrict out)                                                        \
+    {                                                                                      \
+        for (int64_t i = 0; i < n; i++) {                                                  \
+            double *restrict acc = out + i * width;                                        \
+            const LEAF *restrict leaf = leaves + i * trees;                                \
+            for (int64_t j = 0; j < width; j++)                                            \
+                acc[j] = 0.0;                                                              \
+            for (int64_t t = 0; t < trees; t++) {                                          \
+                const double *restrict row = flat + (offsets[t] + (int64_t)leaf[t]) * width; \
+                for (int64_t j = 0; j < width; j++)                                        \
+                    acc[j] += row[j];                                                      \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+PATH_SUMS(path_sums_f64, double)
+PATH_SUMS(path_sums_i32, int32_t)
+
+/* Per row, up to `top` columns strongest first: the largest values above `floor`
+ * (ties: the first column) or, with positive == 0, the smallest below -floor (ties: the
+ * last column). Writes one (row, column, value) per reason and each row's count;
+ * returns how many reasons in all. `used` is scratch of k bytes. */
+int64_t reason_slots(const double *restrict values, int64_t n, int64_t k, int64_t top,
+                     double floor, int32_t positive, int64_t *restrict rows,
+                     int64_t *restrict columns, double *restrict picked,
+                     int64_t *restrict counts, uint8_t *restrict used)
+{
+    int64_t at = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double *row = values + i * k;
+        int64_t count = 0;
+        for (int64_t j = 0; j < k; j++)
+            used[j] = 0;
+        for (int64_t s = 0; s < top; s++) {
+            int64_t best = -1;
+            for (int64_t j = 0; j < k; j++) {
+                if (used[j])
+                    continue;
+                if (best < 0 || (positive ? row[j] > row[best] : row[j] <= row[best]))
+                    best = j;
+            }
+            double v = row[best];
+            if (positive ? !(v > floor) : !(v < -floor))
+                break;
+            used[best] = 1;
+            rows[at] = i;
+            columns[at] = best;
+            picked[at] = v;
+            at++;
+            count++;
+        }
+        counts[i] = count;
+    }
+    return at;
+}
+
+/* Tabulation hashing: out[i] = XOR over the bytes of string i of table[position, byte]. */
+void xor_hashes(const uint8_t *restrict data, const int64_t *restrict firsts,
+                const int64_t *restrict lengths, int64_t n, const uint64_t *restrict table,
+                uint64_t *restrict out)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *s = data + firsts[i];
+        uint64_t h = 0;
+        for (int64_t p = 0; p < lengths[i]; p++)
+            h ^= table[p * 256 + s[p]];
+        out[i] = h;
+    }
+}
