@@ -57,7 +57,10 @@ def _library() -> ctypes.CDLL | None:
 
 
 def _load() -> ctypes.CDLL | None:
-    source = _SOURCE.read_bytes()
+    try:
+        source = _SOURCE.read_bytes()
+    except OSError as exc:  # a copy of the package without its C source
+        return _unavailable(exc)
     compiler = os.environ.get("CC") or "cc"
     key = hashlib.sha256(source + f"{compiler}:{sys.platform}".encode()).hexdigest()[:16]
     library = cache_home() / "kernels" / f"kernels-{key}.so"

@@ -341,6 +341,13 @@ class Scorer:
         }
         return out, encoded
 
+    def __getstate__(self) -> dict[str, Any]:  # pickled to Spark executors: no lock
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def share_threads(self) -> int:
         """Split the compiled trees' threads between two batches scored at once.
 

@@ -385,7 +385,8 @@ def _requirements() -> list[str]:
 
 
 def _code_copy(folder: Path) -> Path:
-    """Copy mqlml's Python sources (no data, caches or compiled trees) into ``folder``.
+    """Copy mqlml's sources (Python and the C loops of mqlml.kernels; no data, caches or
+    compiled trees) into ``folder``.
 
     The copy is logged as the model's ``code_paths``: MLflow puts it on ``sys.path``
     before it unpickles :class:`BundleModel`, so the model loads where mqlml is not
@@ -399,7 +400,7 @@ def _code_copy(folder: Path) -> Path:
         source,
         target,
         ignore=lambda where, names: (
-            [n for n in names if not n.endswith(".py") and not (Path(where) / n).is_dir()]
+            [n for n in names if not n.endswith((".py", ".c")) and not (Path(where) / n).is_dir()]
             + [n for n in names if n in ("__pycache__", "data", ".compiled")]
         ),
     )
