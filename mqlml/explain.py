@@ -109,7 +109,7 @@ class PathAttribution:
         step = max(1, 2_000_000 // len(offsets))
 
         def fill(start: int) -> None:
-            out[start : start + step] = path_sums(leaves[start : start + step], offsets, table)
+            path_sums(leaves[start : start + step], offsets, table, out[start : start + step])
 
         starts = range(0, len(leaves), step)
         threads = min(len(starts), threads or cores())

@@ -114,7 +114,9 @@ def _path_sums_numpy(leaves, offsets, flat, out):
     out[:] = picks @ flat
 
 
-def path_sums(leaves: np.ndarray, offsets: np.ndarray, flat: np.ndarray) -> np.ndarray:
+def path_sums(
+    leaves: np.ndarray, offsets: np.ndarray, flat: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
     """Sum one row of ``flat`` per tree for each row of leaves, in tree order.
 
     Parameters
@@ -125,6 +127,8 @@ def path_sums(leaves: np.ndarray, offsets: np.ndarray, flat: np.ndarray) -> np.n
         Where each tree's leaves start in ``flat``.
     flat : numpy.ndarray of shape (n_leaves, k)
         One row per leaf of the model, the trees' leaves stacked.
+    out : numpy.ndarray of float64, shape (n_rows, k), C-contiguous, optional
+        Written in place and returned (a new array when omitted).
 
     Returns
     -------
@@ -132,7 +136,10 @@ def path_sums(leaves: np.ndarray, offsets: np.ndarray, flat: np.ndarray) -> np.n
         ``sum(flat[offsets[t] + leaves[:, t]] for t in trees)``, summed from 0.0 in tree
         order (the same numbers with or without the C loops).
     """
-    out = np.empty((len(leaves), flat.shape[1]), dtype=np.float64)
+    if out is None:
+        out = np.empty((len(leaves), flat.shape[1]), dtype=np.float64)
+    elif out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError("out must be a C-contiguous float64 array.")
     if len(leaves) and len(offsets):
         lib = _library()
         if lib is None:

@@ -214,13 +214,14 @@ class Scorer:
         reasons_against = np.full(n, "", dtype=object)
         wanted = self._wanted(p, codes)
         if len(wanted):
-            start = time.perf_counter()
+            seconds = 0.0  # spent on exact TreeSHAP
             if contrib is not None:
                 chosen = contrib[wanted]
             elif self.attribution == "shap":
+                start = time.perf_counter()
                 chosen = model.contributions(X.iloc[wanted])[0].to_numpy()
-            shap = self.attribution == "shap" and contrib is None
-            self._tally(len(wanted), time.perf_counter() - start if shap else 0.0)
+                seconds = time.perf_counter() - start
+            self._tally(len(wanted), seconds)
             raw = frame.iloc[wanted]
             reasons_for[wanted], reasons_against[wanted] = format_reasons(
                 chosen, raw, self.features, top=self.top
@@ -296,14 +297,16 @@ class Scorer:
         empty = pa.array([""] * n, pa.string())
         reasons_for = reasons_against = empty
         if len(wanted):
-            start = time.perf_counter()
+            seconds = 0.0
             if not path:  # exact TreeSHAP of the same codes
+                start = time.perf_counter()
                 rows = np.ascontiguousarray(encoded.matrix[wanted])
                 contrib = self.bundle.model.booster_.predict(
                     rows, pred_contrib=True, **self.predictor._kwargs()
                 )
                 chosen = np.asarray(contrib, dtype=np.float64)[:, :-1]
-            self._tally(len(wanted), 0.0 if path else time.perf_counter() - start)
+                seconds = time.perf_counter() - start
+            self._tally(len(wanted), seconds)
             found = format_reasons(
                 chosen, _Rows(columns, wanted), self.features, top=self.top,
                 as_arrow=True,
