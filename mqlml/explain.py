@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mqlml.ahead import cores
-from mqlml.kernels import path_sums, reason_slots
+from mqlml.kernels import join_reasons, path_sums, reason_slots
 
 __all__ = [
     "PathAttribution",
@@ -208,29 +208,6 @@ def _python_strings(values: pd.Series) -> pa.Array:
     )
 
 
-_CENTS = 10_000  # signed strings kept in a table up to +-100.00
-_SIGNED: list[pa.Array] = []  # "+0.00" ... "+99.99", then "-0.00" ... "-99.99"
-
-
-def _signed(values: np.ndarray) -> pa.Array:
-    """``+0.81`` / ``-0.20`` for each value (two decimals), from a table of cents."""
-    values = np.asarray(values, dtype=np.float64)
-    cents = np.rint(np.abs(values) * 100).astype(np.int64)
-    negative = values < 0
-    if len(cents) and cents.max() >= _CENTS:  # rare: formatted one by one
-        return pa.array(
-            [
-                f"{'-' if m else '+'}{c // 100}.{c % 100:02d}"
-                for m, c in zip(negative, cents, strict=True)
-            ],
-            pa.string(),
-        )
-    if not _SIGNED:
-        text = [f"{c // 100}.{c % 100:02d}" for c in range(_CENTS)]
-        _SIGNED.append(pa.array([f"+{t}" for t in text] + [f"-{t}" for t in text]))
-    return _SIGNED[0].take(pa.array(cents + np.where(negative, _CENTS, 0)))
-
-
 def _pick(raw, name: str, rows: np.ndarray) -> pd.Series:
     """Column ``name`` at ``rows`` of ``raw`` (a DataFrame, or anything with ``pick``)."""
     pick = getattr(raw, "pick", None)
@@ -246,6 +223,8 @@ def format_reasons(
     *,
     top: int = 3,
     as_arrow: bool = False,
+    positions: np.ndarray | None = None,
+    length: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Format the ``top`` reasons for and against each row.
 
@@ -263,6 +242,11 @@ def format_reasons(
         Reasons per side.
     as_arrow : bool
         Return Arrow string arrays instead of object arrays (cheaper to write).
+    positions : numpy.ndarray of int, optional
+        Increasing output row of each row of ``contributions``: the result then has
+        ``length`` rows, empty where no row of ``contributions`` lands.
+    length : int
+        Rows of the result with ``positions``.
 
     Returns
     -------
@@ -279,38 +263,37 @@ def format_reasons(
     """
     contributions = np.asarray(contributions, dtype=np.float64)
     n, k = contributions.shape
+    length = n if positions is None else length
     top = min(top, k)
     if n == 0 or top == 0:
         if as_arrow:
-            return pa.array([""] * n, pa.string()), pa.array([""] * n, pa.string())
-        return np.full(n, "", dtype=object), np.full(n, "", dtype=object)
+            return pa.array([""] * length, pa.string()), pa.array([""] * length, pa.string())
+        return np.full(length, "", dtype=object), np.full(length, "", dtype=object)
     # The reasons shown, both sides: row, column and value of each, row by row, strongest
     # first within a row.
     shown = [reason_slots(contributions, top, positive=positive) for positive in (True, False)]
     rows = np.concatenate([s[0] for s in shown])
     columns = np.concatenate([s[1] for s in shown])
-    number = _signed(np.concatenate([s[2] for s in shown]))
     # Each value shown is displayed once, a column at a time (its reasons grouped by a
-    # stable sort), then the pieces are put back in the order of the reasons.
-    by_column = np.argsort(columns, kind="stable")
+    # stable sort, a radix sort on 16-bit keys); reason r shows texts[index[r]].
+    keys = columns.astype(np.int16) if k < 2**15 else columns
+    by_column = np.argsort(keys, kind="stable")
     starts = np.flatnonzero(np.diff(columns[by_column], prepend=-1))
-    blocks = []
     groups = np.split(by_column, starts[1:]) if len(by_column) else []
-    for at in groups:
-        name = features[columns[at[0]]]
-        text = display_values(_pick(raw, name, rows[at]))
-        value = number.take(pa.array(at))
-        blocks.append(pc.binary_join_element_wise(f"{name}=", text, " (", value, ")", ""))
-    pieces = pa.concat_arrays(blocks) if blocks else pa.array([], pa.string())
-    inverse = np.empty_like(by_column)
-    inverse[by_column] = np.arange(len(by_column))
-    pieces = pieces.take(pa.array(inverse))
+    blocks = [display_values(_pick(raw, features[columns[at[0]]], rows[at])) for at in groups]
+    texts = pa.concat_arrays(blocks) if blocks else pa.array([], pa.string())
+    index = np.empty_like(by_column)
+    index[by_column] = np.arange(len(by_column))
+    prefixes = [f"{name}=" for name in features]
     out, start = [], 0
-    for *_, counts in shown:
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        side = pieces.slice(start, int(offsets[-1]))
-        start += int(offsets[-1])
-        joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), side), "; ")
+    for _, side, values, counts in shown:
+        if positions is not None:
+            counts, spread = np.zeros(length, dtype=np.int64), counts
+            counts[positions] = spread
+        joined = join_reasons(
+            counts, side, values, prefixes, texts, index[start : start + len(side)]
+        )
+        start += len(side)
         out.append(
             joined if as_arrow else np.asarray(joined.to_numpy(zero_copy_only=False), object)
         )

@@ -76,3 +76,64 @@ void xor_hashes(const uint8_t *restrict data, const int64_t *restrict firsts,
         out[i] = h;
     }
 }
+
+/* Reason strings: row i joins the next counts[i] reasons with "; ", reason r written as
+ * prefix[columns[r]] + text[texts[r]] + " (" + '-' or '+' (negative[r]) + cents[r] / 100
+ * + "." + two digits + ")", prefixes and texts given as bytes and int64 (prefixes) or int32 (texts, Arrow)
+ * offsets. With out == NULL only sizes: ends[i] is where row i's string ends; returns the
+ * bytes in all either way. */
+static int64_t digits(int64_t v)
+{
+    int64_t d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+int64_t join_reasons(int64_t n, const int64_t *restrict counts, const int64_t *restrict columns,
+                     const int64_t *restrict cents, const uint8_t *restrict negative,
+                     const int64_t *restrict texts,
+                     const uint8_t *restrict prefix_data, const int64_t *restrict prefix_offsets,
+                     const uint8_t *restrict text_data, const int32_t *restrict text_offsets,
+                     int64_t *restrict ends, uint8_t *restrict out)
+{
+    int64_t at = 0, r = 0;
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t c = 0; c < counts[i]; c++, r++) {
+            if (c) {
+                if (out) {
+                    out[at] = ';';
+                    out[at + 1] = ' ';
+                }
+                at += 2;
+            }
+            const int64_t p0 = prefix_offsets[columns[r]], p1 = prefix_offsets[columns[r] + 1];
+            const int64_t t0 = text_offsets[texts[r]], t1 = text_offsets[texts[r] + 1];
+            const int64_t v = cents[r];
+            const int64_t whole = v / 100, width = digits(whole);
+            if (out) {
+                uint8_t *w = out + at;
+                for (int64_t j = p0; j < p1; j++)
+                    *w++ = prefix_data[j];
+                for (int64_t j = t0; j < t1; j++)
+                    *w++ = text_data[j];
+                *w++ = ' ';
+                *w++ = '(';
+                *w++ = negative[r] ? '-' : '+';
+                int64_t rest = whole;
+                for (int64_t j = width - 1; j >= 0; j--, rest /= 10)
+                    w[j] = (uint8_t)('0' + rest % 10);
+                w += width;
+                *w++ = '.';
+                *w++ = (uint8_t)('0' + (v % 100) / 10);
+                *w++ = (uint8_t)('0' + v % 10);
+                *w++ = ')';
+            }
+            at += (p1 - p0) + (t1 - t0) + 7 + width;
+        }
+        ends[i] = at;
+    }
+    return at;
+}

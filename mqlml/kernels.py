@@ -1,15 +1,17 @@
 """Tight loops of batch scoring in C, compiled once per machine and loaded with ctypes.
 
 Summing path tables over each lead's leaves (the reasons), picking each lead's strongest
-reasons and hashing ids are loops numpy runs in several passes. ``kernels.c`` holds them
+reasons, writing them out as text and hashing ids are loops numpy and Arrow run in
+several passes. ``kernels.c`` holds them
 as plain C; the first call compiles it with the system C compiler (``$CC``, else ``cc``,
 the compiler the compiled trees already use) into ``$XDG_CACHE_HOME/mqlml/kernels``,
 keyed by the source, and every later process only loads the library (about a
 millisecond; numba, tried first, took 0.9 s to import and load in each process). The
 calls release the GIL, so callers run them on slices in threads.
 
-Without a compiler, or with ``MQLML_KERNELS=0``, the vectorised numpy or scipy code
-beside each call gives the same numbers (every sum in the same order), only slower.
+Without a compiler, or with ``MQLML_KERNELS=0``, the vectorised numpy, scipy or Arrow
+code beside each call gives the same numbers and text (every sum in the same order), only
+slower.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["cache_home", "path_sums", "reason_slots", "xor_hashes"]
+__all__ = ["cache_home", "join_reasons", "path_sums", "reason_slots", "xor_hashes"]
 
 log = logging.getLogger(__name__)
 _SOURCE = Path(__file__).with_name("kernels.c")
@@ -37,6 +42,7 @@ _SIGNATURES = {
     "path_sums_i32": ([_P, _I, _I, _P, _P, _I, _P], None),
     "reason_slots": ([_P, _I, _I, _I, ctypes.c_double, ctypes.c_int32, _P, _P, _P, _P, _P], _I),
     "xor_hashes": ([_P, _P, _P, _I, _P, _P], None),
+    "join_reasons": ([_I] + [_P] * 11, _I),
 }
 _lock = threading.Lock()
 _loaded: list[ctypes.CDLL | None] = []  # empty until the first call
@@ -256,3 +262,94 @@ def xor_hashes(data: np.ndarray, firsts: np.ndarray, lengths: np.ndarray, table:
             lib.xor_hashes(_address(data), _address(firsts), _address(lengths), len(firsts),
                            _address(table), _address(out))  # fmt: skip
     return out
+
+
+_CENTS = 10_000  # signed strings kept in a table up to +-100.00
+_SIGNED: list[pa.Array] = []  # "+0.00" ... "+99.99", then "-0.00" ... "-99.99"
+
+
+def _signed(cents: np.ndarray, negative: np.ndarray) -> pa.Array:
+    """``+0.81`` / ``-0.20`` for each number of cents, from a table of them."""
+    if len(cents) and cents.max() >= _CENTS:  # rare: formatted one by one
+        return pa.array(
+            [
+                f"{'-' if m else '+'}{c // 100}.{c % 100:02d}"
+                for m, c in zip(negative, cents, strict=True)
+            ],
+            pa.string(),
+        )
+    if not _SIGNED:
+        text = [f"{c // 100}.{c % 100:02d}" for c in range(_CENTS)]
+        _SIGNED.append(pa.array([f"+{t}" for t in text] + [f"-{t}" for t in text]))
+    return _SIGNED[0].take(pa.array(cents + np.where(negative, _CENTS, 0)))
+
+
+def _join_reasons_arrow(counts, columns, cents, negative, prefixes, texts, index):
+    pieces = pc.binary_join_element_wise(
+        pa.array(prefixes, pa.string()).take(pa.array(columns)),
+        texts.take(pa.array(index)),
+        " (",
+        _signed(cents, negative),
+        ")",
+        "",
+    )
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), pieces), "; ")
+
+
+def join_reasons(
+    counts: np.ndarray,
+    columns: np.ndarray,
+    values: np.ndarray,
+    prefixes: Sequence[str],
+    texts: pa.Array,
+    index: np.ndarray,
+) -> pa.Array:
+    """Reason strings: ``"visits=4 (+0.81); country=missing (-0.20)"`` per row.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray of int64, shape (n_rows,)
+        How many reasons each row has; row ``i`` takes the next ``counts[i]`` reasons.
+    columns : numpy.ndarray of int64, shape (n_reasons,)
+        Each reason's column, an index into ``prefixes``.
+    values : numpy.ndarray of float64, shape (n_reasons,)
+        Each reason's contribution, shown signed with two decimals.
+    prefixes : sequence of str
+        Per column, what a reason starts with (``"visits="``).
+    texts : pyarrow.Array of strings
+        The values shown; reason ``r`` shows ``texts[index[r]]``.
+    index : numpy.ndarray of int64, shape (n_reasons,)
+
+    Returns
+    -------
+    pyarrow.Array of strings, one per row
+        Reasons joined by ``"; "``; empty for a row with none.
+    """
+    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    cents = np.rint(np.abs(values) * 100).astype(np.int64)
+    negative = np.ascontiguousarray(values < 0, dtype=np.uint8)
+    texts = texts.cast(pa.string())
+    lib = _library()
+    if lib is None:
+        return _join_reasons_arrow(counts, columns, cents, negative, prefixes, texts, index)
+    encoded = [p.encode() for p in prefixes]
+    prefix_data = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
+    prefix_offsets = np.concatenate([[0], np.cumsum([len(p) for p in encoded])]).astype(np.int64)
+    _, offsets, data = texts.buffers()
+    text_offsets = np.frombuffer(offsets, np.int32, len(texts) + 1, texts.offset * 4)
+    empty = data is None or not data.size
+    text_data = np.zeros(1, np.uint8) if empty else np.frombuffer(data, np.uint8)
+    columns = np.ascontiguousarray(columns, dtype=np.int64)
+    index = np.ascontiguousarray(index, dtype=np.int64)
+    ends = np.empty(len(counts), dtype=np.int64)
+    arrays = [counts, columns, cents, negative, index, prefix_data, prefix_offsets, text_data,
+              text_offsets, ends]  # fmt: skip
+    arguments = [len(counts), *map(_address, arrays)]
+    total = lib.join_reasons(*arguments, None)  # the sizes, then the bytes
+    out = np.empty(max(total, 1), dtype=np.uint8)
+    lib.join_reasons(*arguments, _address(out))
+    kind, width = (pa.string(), np.int32) if total < 2**31 else (pa.large_string(), np.int64)
+    buffers = [None, pa.py_buffer(np.concatenate([[0], ends]).astype(width)), pa.py_buffer(out)]
+    return pa.Array.from_buffers(kind, len(counts), buffers)

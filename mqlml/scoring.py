@@ -307,16 +307,10 @@ class Scorer:
                 chosen = np.asarray(contrib, dtype=np.float64)[:, :-1]
                 seconds = time.perf_counter() - start
             self._tally(len(wanted), seconds)
-            found = format_reasons(
+            reasons_for, reasons_against = format_reasons(
                 chosen, _Rows(columns, wanted), self.features, top=self.top,
-                as_arrow=True,
+                as_arrow=True, positions=wanted, length=n,
             )  # fmt: skip
-            index = np.zeros(n, dtype=np.int64)
-            index[wanted] = np.arange(1, len(wanted) + 1)
-            index = pa.array(index)
-            reasons_for, reasons_against = (
-                pa.concat_arrays([pa.array([""], pa.string()), side]).take(index) for side in found
-            )
         ids = (
             pa.nulls(n, pa.string())
             if schema.id_column

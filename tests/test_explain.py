@@ -79,3 +79,18 @@ def test_no_rows_or_no_columns():
     assert f.shape == a.shape == (0,)
     f, a = format_reasons(np.zeros((2, 0)), pd.DataFrame(index=range(2)), [])
     assert f.tolist() == a.tolist() == ["", ""]
+
+
+def test_reasons_land_at_their_positions_and_other_rows_are_empty():
+    rng = np.random.default_rng(4)
+    names = ["a", "b", "c"]
+    raw = pd.DataFrame(rng.normal(size=(40, 3)), columns=names)
+    contrib = rng.normal(size=(40, 3))
+    f, a = format_reasons(contrib, raw, names)
+    positions = np.sort(rng.choice(100, size=40, replace=False))
+    sf, sa = format_reasons(contrib, raw, names, positions=positions, length=100, as_arrow=True)
+    assert len(sf) == len(sa) == 100
+    assert [sf[int(i)].as_py() for i in positions] == f.tolist()
+    assert [sa[int(i)].as_py() for i in positions] == a.tolist()
+    elsewhere = [int(i) for i in np.setdiff1d(np.arange(100), positions)]
+    assert {sf[i].as_py() for i in elsewhere} == {sa[i].as_py() for i in elsewhere} == {""}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from mqlml import kernels
@@ -84,6 +85,52 @@ def test_xor_hashes_match_the_numpy_version_for_empty_and_long_strings(c_loops, 
         table[np.arange(lengths[first]), data[firsts[first] : firsts[first] + lengths[first]]]
     )
     assert got[first] == one
+
+
+def _reasons_both_ways(c_loops, monkeypatch, *args):
+    got = kernels.join_reasons(*args)
+    monkeypatch.setattr(kernels, "_loaded", [None])
+    want = kernels.join_reasons(*args)
+    monkeypatch.setattr(kernels, "_loaded", [c_loops])
+    assert got.type == want.type == pa.string()
+    assert got.to_pylist() == want.to_pylist()
+    return got.to_pylist()
+
+
+def test_join_reasons_writes_what_the_arrow_version_writes(c_loops, monkeypatch):
+    rng = np.random.default_rng(11)
+    n = 3_000
+    counts = rng.integers(0, 4, size=n)
+    m = int(counts.sum())
+    prefixes = ["visits=", "país=", "", "days_since_last_activity="]
+    words = ["4", "0.09", "missing", "", "Ωmega", "12345.68", "-3"]
+    texts = pa.array(["unused"] + words * 50)[1:]  # sliced: offset into its buffers
+    columns = rng.integers(0, len(prefixes), size=m)
+    index = rng.integers(0, len(texts), size=m)
+    values = rng.choice([0.81, -0.2, -0.001, 0.004999, 0.125, -0.135, 99.995, -1234.5], size=m)
+    values = values * rng.choice([1.0, 1.0, 1.0, 100.0], size=m)  # some past +-100
+    got = _reasons_both_ways(c_loops, monkeypatch, counts, columns, values, prefixes, texts, index)
+    assert got.count("") == int(np.sum(counts == 0))
+    first = int(np.flatnonzero(counts == 2)[0])
+    r = int(counts[:first].sum())
+    shown = [f"{prefixes[columns[j]]}{texts[int(index[j])].as_py()}" for j in (r, r + 1)]
+    signed = [f"{v:+.2f}" for v in values[r : r + 2]]
+    assert got[first] == f"{shown[0]} ({signed[0]}); {shown[1]} ({signed[1]})"
+
+
+def test_join_reasons_signs_rounding_and_empty_texts(c_loops, monkeypatch):
+    got = _reasons_both_ways(
+        c_loops, monkeypatch, np.array([2, 0, 1, 1]), np.array([0, 1, 0, 1]),
+        np.array([-0.001, 0.125, 0.135, -100.0]), ["a=", "b="], pa.array(["", ""]),
+        np.array([0, 1, 0, 1]),
+    )  # fmt: skip
+    # half to even on the cents as numpy rounds them; the sign of a value that rounds to 0
+    assert got == ["a= (-0.00); b= (+0.12)", "", "a= (+0.14)", "b= (-100.00)"]
+    none = _reasons_both_ways(
+        c_loops, monkeypatch, np.zeros(3, np.int64), np.zeros(0, np.int64), np.zeros(0),
+        ["a="], pa.array([], pa.string()), np.zeros(0, np.int64),
+    )  # fmt: skip
+    assert none == ["", "", ""]
 
 
 def test_without_a_compiler_the_numpy_loops_run_and_say_why(tmp_path, monkeypatch, caplog):
