@@ -98,8 +98,31 @@ class PathAttribution:
         -------
         numpy.ndarray of shape (n_rows, n_features) or (n_rows, k)
         """
-        flat, offsets = self._flat
+        flat, _ = self._flat
         table = flat if columns is None else np.ascontiguousarray(flat @ columns)
+        return self.sum_leaves(leaves, table, threads=threads)
+
+    def sum_leaves(
+        self, leaves: np.ndarray, table: np.ndarray, *, threads: int | None = None
+    ) -> np.ndarray:
+        """Sum a row of ``table`` per tree over each row's leaves, in tree order.
+
+        Parameters
+        ----------
+        leaves : numpy.ndarray of shape (n_rows, n_trees)
+            Leaf index per tree.
+        table : numpy.ndarray of shape (n_leaves, k)
+            One row per leaf of the model, stacked as the path tables (tree by tree,
+            leaves in LightGBM's order): the path tables themselves, or leaf values.
+        threads : int, optional
+            Slices summed at once (every core when omitted).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_rows, k)
+        """
+        _, offsets = self._flat
+        table = np.ascontiguousarray(table, dtype=np.float64)
         leaves = np.asarray(leaves)
         out = np.zeros((len(leaves), table.shape[1]), dtype=np.float64)
         if not len(offsets) or not len(leaves):

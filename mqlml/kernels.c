@@ -24,6 +24,8 @@
 
 PATH_SUMS(path_sums_f64, double)
 PATH_SUMS(path_sums_i32, int32_t)
+PATH_SUMS(path_sums_u16, uint16_t)
+PATH_SUMS(path_sums_u8, uint8_t)
 
 /* Per row, up to `top` columns strongest first: the largest values above `floor`
  * (ties: the first column) or, with positive == 0, the smallest below -floor (ties: the

@@ -40,6 +40,8 @@ _I = ctypes.c_int64
 _SIGNATURES = {
     "path_sums_f64": ([_P, _I, _I, _P, _P, _I, _P], None),
     "path_sums_i32": ([_P, _I, _I, _P, _P, _I, _P], None),
+    "path_sums_u16": ([_P, _I, _I, _P, _P, _I, _P], None),
+    "path_sums_u8": ([_P, _I, _I, _P, _P, _I, _P], None),
     "reason_slots": ([_P, _I, _I, _I, ctypes.c_double, ctypes.c_int32, _P, _P, _P, _P, _P], _I),
     "xor_hashes": ([_P, _P, _P, _I, _P, _P], None),
     "join_reasons": ([_I] + [_P] * 11, _I),
@@ -120,6 +122,13 @@ def _path_sums_numpy(leaves, offsets, flat, out):
     out[:] = picks @ flat
 
 
+_LEAF_TYPES = {
+    np.dtype(np.int32): "path_sums_i32",
+    np.dtype(np.uint16): "path_sums_u16",
+    np.dtype(np.uint8): "path_sums_u8",
+}
+
+
 def path_sums(
     leaves: np.ndarray, offsets: np.ndarray, flat: np.ndarray, out: np.ndarray | None = None
 ) -> np.ndarray:
@@ -128,7 +137,8 @@ def path_sums(
     Parameters
     ----------
     leaves : numpy.ndarray of shape (n_rows, n_trees)
-        Leaf index per tree (integers, or whole floats as compiled trees give them).
+        Leaf index per tree (integers, uint8, uint16 and int32 read as they are, or
+        whole floats as compiled trees give them).
     offsets : numpy.ndarray of int64, shape (n_trees,)
         Where each tree's leaves start in ``flat``.
     flat : numpy.ndarray of shape (n_leaves, k)
@@ -153,9 +163,9 @@ def path_sums(
         else:
             flat = np.ascontiguousarray(flat, dtype=np.float64)
             offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-            kind = np.int32 if leaves.dtype == np.int32 else np.float64
+            kind = leaves.dtype if leaves.dtype in _LEAF_TYPES else np.dtype(np.float64)
             leaves = np.ascontiguousarray(leaves, dtype=kind)
-            call = lib.path_sums_i32 if leaves.dtype == np.int32 else lib.path_sums_f64
+            call = getattr(lib, _LEAF_TYPES.get(kind, "path_sums_f64"))
             n, trees = leaves.shape
             call(_address(leaves), n, trees, _address(offsets), _address(flat), flat.shape[1],
                  _address(out))  # fmt: skip

@@ -29,7 +29,7 @@ def _leaves(rng, sizes, n):
     return np.column_stack([rng.integers(0, s, n) for s in sizes])
 
 
-@pytest.mark.parametrize("kind", [np.float64, np.int32])
+@pytest.mark.parametrize("kind", [np.float64, np.int32, np.uint16, np.uint8])
 def test_path_sums_equal_the_sparse_product_bit_for_bit(c_loops, kind, monkeypatch):
     rng = np.random.default_rng(3)
     sizes = rng.integers(2, 40, size=57)

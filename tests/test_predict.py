@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from mqlml import predict
 from mqlml.ahead import ahead, cores
 from mqlml.cli import app
 from mqlml.datasets import make_leads
@@ -329,6 +330,54 @@ def test_explain_gives_the_same_across_predictors(predictors, prepared):
     for got, want in zip((a[0], a[1], a[3]), (b[0], b[1], b[3]), strict=True):
         assert np.max(np.abs(got - want)) <= 1e-12
     assert compiled.explain(compiled.inputs(prepared))[3] is None
+
+
+def test_compiled_explain_walks_every_leaf_once_or_the_scores_with_the_same_numbers(
+    predictors, prepared, monkeypatch
+):
+    compiled, _ = predictors
+    inputs = compiled.inputs(prepared)
+    walks = []
+    real = compiled._predict
+
+    def counted(engine, matrix):
+        walks.append(("scores" if engine is compiled._scores else "leaves", len(matrix)))
+        return real(engine, matrix)
+
+    def most(log_odds):  # 60 % of the rows get reasons
+        return np.flatnonzero(log_odds > np.quantile(log_odds, 0.4))
+
+    def few(log_odds):  # 5 %
+        return np.flatnonzero(log_odds > np.quantile(log_odds, 0.95))
+
+    monkeypatch.setattr(compiled, "_predict", counted)
+    monkeypatch.setattr(compiled, "_share", 1.0)
+    every_leaf = compiled.explain(inputs, most)
+    assert {w[0] for w in walks} == {"leaves"} and sum(w[1] for w in walks) == len(inputs)
+    monkeypatch.setattr(predict, "LEAVES_FIRST", 2.0)  # never: the scores, then the leaves
+    walks.clear()
+    scores_first = compiled.explain(inputs, most)
+    assert walks[0] == ("scores", len(inputs))
+    assert sum(w[1] for w in walks if w[0] == "leaves") == len(every_leaf[2])
+    for got, want in zip(every_leaf, scores_first, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # the route follows the share of the batch before: after a batch with few reasons
+    # the scores are walked, after one with many every leaf
+    monkeypatch.setattr(predict, "LEAVES_FIRST", 0.2)
+    monkeypatch.setattr(compiled, "_share", 1.0)
+    compiled.explain(inputs, few)
+    walks.clear()
+    compiled.explain(inputs, most)
+    assert walks[0] == ("scores", len(inputs))
+    walks.clear()
+    compiled.explain(inputs, few)
+    assert {w[0] for w in walks} == {"leaves"}
+    # a batch whose leaves would not fit the budget walks the scores
+    monkeypatch.setattr(predict, "LEAVES_BUDGET", len(inputs) - 1)
+    monkeypatch.setattr(compiled, "_share", 1.0)
+    walks.clear()
+    compiled.explain(inputs, most)
+    assert walks[0] == ("scores", len(inputs))
 
 
 @needs_cc
