@@ -197,13 +197,7 @@ class Scorer:
             sub, log_odds = np.zeros((0, 2)), np.zeros(0)
         elif self.predictor is not None:
             inputs = self.predictor.inputs(model._prepare(X)[0])
-            path = self.attribution == "path"
-            log_odds, sub, _, chosen = self.predictor.explain(
-                inputs,
-                (lambda lo: self._wanted(self.bundle.calibrate(lo, codes), codes))
-                if path
-                else None,
-            )
+            log_odds, sub, _, chosen = self.predictor.explain(inputs, self._selector(codes))
         else:
             contrib_frame, base_rows = model.contributions(X)
             contrib = contrib_frame.to_numpy()
@@ -288,10 +282,7 @@ class Scorer:
             codes = self.bundle.segments.codes(segment.to_pandas())
         inputs = self.predictor.from_matrix(encoded.matrix)
         path = self.attribution == "path"
-        log_odds, sub, _, chosen = self.predictor.explain(
-            inputs,
-            (lambda lo: self._wanted(self.bundle.calibrate(lo, codes), codes)) if path else None,
-        )
+        log_odds, sub, _, chosen = self.predictor.explain(inputs, self._selector(codes))
         p = self.bundle.calibrate(log_odds, codes)
         wanted = self._wanted(p, codes)
         empty = pa.array([""] * n, pa.string())
@@ -369,6 +360,12 @@ class Scorer:
         with self._lock:
             self.reason_rows += rows
             self.attribution_seconds += seconds
+
+    def _selector(self, codes: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray] | None:
+        """Log-odds -> the rows that get path reasons (None: no path contributions)."""
+        if self.attribution != "path" or self.reason_floor == np.inf:
+            return None
+        return lambda log_odds: self._wanted(self.bundle.calibrate(log_odds, codes), codes)
 
     def _wanted(self, p: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
         """Rows that get reasons."""
