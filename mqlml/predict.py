@@ -129,6 +129,30 @@ def float_matrix(data: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def _leaf_outputs(text: _ModelText, path: PathAttribution, groups: np.ndarray) -> list:
+    """Per output, per tree, the leaf values: the model's own, then each leaf's path part
+    of each group but the last (which is what remains of the log-odds)."""
+    values = [np.array(t["leaf_value"].split(" "), dtype=np.float64) for t in text.trees]
+    return [values] + [[t @ g for t in path.tables] for g in groups.T[:-1]]
+
+
+def _stacked(outputs: list) -> np.ndarray:
+    """:func:`_leaf_outputs` as one row per leaf (trees stacked as the path tables), one
+    column per output: summed in tree order over a row's leaves, the log-odds as LightGBM
+    sums them and the parts as the compiled scores give them, bit for bit."""
+    return np.column_stack([np.concatenate(o) for o in outputs])
+
+
+def _parts(out: np.ndarray, base: float) -> tuple[np.ndarray, np.ndarray]:
+    """Log-odds and group parts from the summed outputs (the last group is the log-odds
+    minus the base and the others)."""
+    raw = np.ascontiguousarray(out[:, 0])
+    sub = np.empty((len(raw), out.shape[1]))
+    sub[:, :-1] = out[:, 1:]
+    sub[:, -1] = raw - base - out[:, 1:].sum(axis=1)
+    return raw, sub
+
+
 class LightGBMPredictor:
     """Predict with the LightGBM booster (``pred_leaf`` and per-leaf path sums).
 
@@ -149,6 +173,8 @@ class LightGBMPredictor:
         self.groups = np.asarray(groups, dtype=np.float64)
         self.path = path or PathAttribution.from_booster(model.booster_, model.best_iteration_)
         self.base = self.path.base
+        text = _ModelText(model.booster_.model_to_string(num_iteration=model.best_iteration_))
+        self._values = _stacked(_leaf_outputs(text, self.path, self.groups))
         self.note = ""
         self.threads = thread_count(model.n_jobs)
 
@@ -178,9 +204,10 @@ class LightGBMPredictor:
         return inputs["leaves"]
 
     def scores(self, inputs: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """Log-odds (base + path parts) and the group parts, shape (n,) and (n, k)."""
-        sub = self.path.contributions(self.leaves(inputs), self.groups, threads=self.threads)
-        return self.base + sub.sum(axis=1), sub
+        """Log-odds (the leaf values summed in tree order, as LightGBM sums them) and the
+        group parts (the last one what remains of the log-odds), shape (n,) and (n, k)."""
+        out = self.path.sum_leaves(self.leaves(inputs), self._values, threads=self.threads)
+        return _parts(out, self.base)
 
     def contributions(self, inputs: dict[str, Any], rows: np.ndarray) -> np.ndarray:
         """Per-column path contributions of ``rows``, shape (len(rows), n_features)."""
@@ -270,17 +297,12 @@ class CompiledPredictor:
         self.path = path or self._cached_path()
         self.base = self.path.base
         # One compiled multi-output ensemble: output 0 the model itself, then one per
-        # sub-score but the last (which is what remains of the log-odds).
-        leaf_values = [
-            np.array(t["leaf_value"].split(" "), dtype=np.float64) for t in self._text.trees
-        ]
-        outputs = [leaf_values] + [[t @ g for t in self.path.tables] for g in self.groups.T[:-1]]
+        # sub-score but the last; the same leaf values stacked for sums over leaves.
+        outputs = _leaf_outputs(self._text, self.path, self.groups)
         self._scores = self._engine(
             "scores", lambda: self._text.multi_output(outputs), self.groups.tobytes()
         )
-        # The same leaf values stacked (one row per leaf, one column per output): summed
-        # in tree order over a row's leaves they give what the engine gives, bit for bit.
-        self._values = np.column_stack([np.concatenate(o) for o in outputs])
+        self._values = _stacked(outputs)
         self._share = 1.0  # of the rows in the last batch explained, those with reasons
         self._leaf_engine = None
         self._building = threading.Lock()
@@ -453,14 +475,7 @@ class CompiledPredictor:
 
     def scores(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log-odds and the group parts (the last group is the log-odds minus the others)."""
-        return self._parts(self._outputs(inputs))
-
-    def _parts(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        raw = np.ascontiguousarray(out[:, 0])
-        sub = np.empty((len(raw), self.groups.shape[1]))
-        sub[:, :-1] = out[:, 1:]
-        sub[:, -1] = raw - self.base - out[:, 1:].sum(axis=1)
-        return raw, sub
+        return _parts(self._outputs(inputs), self.base)
 
     def contributions(self, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Per-column path contributions of ``rows``, shape (len(rows), n_features):
@@ -496,7 +511,8 @@ class CompiledPredictor:
         if leaves is None:
             raw, sub = self.scores(inputs)
         else:
-            raw, sub = self._parts(self.path.sum_leaves(leaves, self._values, threads=self.threads))
+            out = self.path.sum_leaves(leaves, self._values, threads=self.threads)
+            raw, sub = _parts(out, self.base)
         if select is None:
             return raw, sub, np.zeros(0, dtype=np.intp), None
         rows = np.asarray(select(raw))
