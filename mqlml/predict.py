@@ -15,7 +15,8 @@ floats) into what scoring needs:
     reads them from one multi-output compiled ensemble).
 
 ``lightgbm``
-    ``booster.predict`` (one ``pred_leaf`` call, then per-leaf sums): no extra needed.
+    ``booster.predict`` (one ``pred_leaf`` call, then per-leaf sums of the leaf values and
+    the path parts, in tree order: the log-odds LightGBM gives): no extra needed.
 ``compiled``
     the trees compiled to native code by pylignum (``pip install 'mqlml[fast]'``, a C
     compiler at first use). Its log-odds equal LightGBM's bit for bit on every model

@@ -92,13 +92,11 @@ def test_compiled_sub_scores_and_contributions_equal_the_path_attribution(predic
     raw_c, sub_c = compiled.scores(a)
     raw_l, sub_l = lightgbm.scores(b)
     np.testing.assert_array_equal(raw_l, lightgbm.raw(b))  # booster.predict's own sums
-    assert np.max(np.abs(raw_c - raw_l)) <= 1e-12
-    assert np.max(np.abs(sub_c - sub_l)) <= 1e-12
+    np.testing.assert_array_equal(raw_c, raw_l)
+    np.testing.assert_array_equal(sub_c, sub_l)
     np.testing.assert_allclose(sub_c.sum(axis=1) + compiled.base, raw_c, atol=1e-12)
     rows = np.arange(0, len(prepared), 5)
-    np.testing.assert_allclose(
-        compiled.contributions(a, rows), lightgbm.contributions(b, rows), atol=1e-12
-    )
+    np.testing.assert_array_equal(compiled.contributions(a, rows), lightgbm.contributions(b, rows))
 
 
 def test_float_matrix_is_what_lightgbm_sees(prepared, rare_model):
@@ -277,13 +275,7 @@ def test_scorer_outputs_equal_across_predictors(bundle, cache, reasons):
         scorer = Scorer(bundle, reasons=reasons, predictor=name, cache_dir=cache)
         assert scorer.predictor.name == name
         out[name] = scorer.score(frame)
-    a, b = out["lightgbm"], out["compiled"]
-    for col in ("probability", "fit_score", "engagement_score"):
-        assert np.max(np.abs(a[col].to_numpy() - b[col].to_numpy())) <= 1e-12, col
-    pd.testing.assert_frame_equal(
-        a[["tier", "is_mql", "reasons_for", "reasons_against"]],
-        b[["tier", "is_mql", "reasons_for", "reasons_against"]],
-    )
+    pd.testing.assert_frame_equal(out["lightgbm"], out["compiled"], check_exact=True)
 
 
 @needs_cc
@@ -297,8 +289,7 @@ def test_cli_predictors_agree_and_shap_cost_is_printed(trained, odd_file, tmp_pa
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
         frames[name] = pd.read_parquet(out)
-    diff = frames["lightgbm"]["probability"] - frames["compiled"]["probability"]
-    assert diff.abs().max() <= 1e-12
+    pd.testing.assert_frame_equal(frames["lightgbm"], frames["compiled"], check_exact=True)
     out = tmp_path / "shap.parquet"
     args = ["score", "-m", model, "-i", str(odd_file), "-o", str(out), "--attribution", "shap"]
     result = runner.invoke(app, args)
