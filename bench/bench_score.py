@@ -270,7 +270,9 @@ def plan(
     rows: int, big_rows: int, big_csv: bool, before: bool
 ) -> list[tuple[int, str, tuple[str, ...]]]:
     """(rows, input format, cases) in the order they run (the most telling first)."""
-    extra = ("before:lightgbm-none", "before:compiled-none") if before else ()
+    extra = (
+        ("before:lightgbm-none", "before:compiled-none", "before:compiled-top") if before else ()
+    )
     out = [
         (rows, "parquet", (*CASES, *extra)),
         (big_rows, "parquet", BIG_CASES),

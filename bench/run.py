@@ -82,6 +82,7 @@ def score_text(r: dict) -> str:
         "compiled-top": "`score_file`, `--predictor compiled`, default reasons",
         "before:lightgbm-none": "before this change: `--predictor lightgbm`, no reasons",
         "before:compiled-none": "before this change: `--predictor compiled`, no reasons",
+        "before:compiled-top": "before this change: `--predictor compiled`, default reasons",
     }
     load = r.get("load_average") or {}
     lines = [

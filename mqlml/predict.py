@@ -84,6 +84,7 @@ Explained = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
 PREDICTORS: tuple[str, ...] = ("auto", "lightgbm", "compiled")
 _DERIVATION = 1  # how the compiled ensembles are derived from the model (in cache names)
 PARITY_TOLERANCE = 1e-9
+"""Largest difference in log-odds the compiled trees may show against LightGBM."""
 LEAVES_FIRST = 0.2
 """Share of a batch's rows with reasons from which the compiled predictor walks every
 row's leaves once instead of the scores and then the leaves of those rows (measured on a
@@ -91,7 +92,6 @@ row's leaves once instead of the scores and then the leaves of those rows (measu
 less when every row has reasons)."""
 LEAVES_BUDGET = 64 * 2**20
 """Most bytes of leaf numbers held for one batch (larger frames walk the scores)."""
-"""Largest difference in log-odds the compiled trees may show against LightGBM."""
 _FROM_LIGHTGBM = object()  # the leaves engine failed: leaves come from pred_leaf
 
 log = logging.getLogger(__name__)
