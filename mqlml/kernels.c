@@ -27,6 +27,28 @@ PATH_SUMS(path_sums_i32, int32_t)
 PATH_SUMS(path_sums_u16, uint16_t)
 PATH_SUMS(path_sums_u8, uint8_t)
 
+/* Leaf numbers packed by the compiled trees: tree t = i * k + j adds its leaf number
+ * times 2^(bits * i) to output j (whole numbers below 2^53, exact in a double), so
+ * out[r, t] = (packed[r, j] >> (bits * i)) & (2^bits - 1). */
+#define UNPACK(NAME, LEAF)                                                                 \
+    void NAME(const double *restrict packed, int64_t n, int64_t k, int64_t trees,          \
+              int64_t bits, LEAF *restrict out)                                            \
+    {                                                                                      \
+        const int64_t mask = ((int64_t)1 << bits) - 1;                                     \
+        for (int64_t r = 0; r < n; r++) {                                                  \
+            LEAF *restrict leaf = out + r * trees;                                         \
+            for (int64_t j = 0; j < k; j++) {                                              \
+                int64_t v = (int64_t)packed[r * k + j];                                    \
+                for (int64_t t = j; t < trees; t += k, v >>= bits)                         \
+                    leaf[t] = (LEAF)(v & mask);                                            \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+UNPACK(unpack_leaves_i32, int32_t)
+UNPACK(unpack_leaves_u16, uint16_t)
+UNPACK(unpack_leaves_u8, uint8_t)
+
 /* Per row, up to `top` columns strongest first: the largest values above `floor`
  * (ties: the first column) or, with positive == 0, the smallest below -floor (ties: the
  * last column). Writes one (row, column, value) per reason and each row's count;

@@ -31,7 +31,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["cache_home", "join_reasons", "path_sums", "reason_slots", "xor_hashes"]
+__all__ = [
+    "cache_home",
+    "join_reasons",
+    "leaf_type",
+    "path_sums",
+    "reason_slots",
+    "unpack_leaves",
+    "xor_hashes",
+]
 
 log = logging.getLogger(__name__)
 _SOURCE = Path(__file__).with_name("kernels.c")
@@ -42,6 +50,9 @@ _SIGNATURES = {
     "path_sums_i32": ([_P, _I, _I, _P, _P, _I, _P], None),
     "path_sums_u16": ([_P, _I, _I, _P, _P, _I, _P], None),
     "path_sums_u8": ([_P, _I, _I, _P, _P, _I, _P], None),
+    "unpack_leaves_i32": ([_P, _I, _I, _I, _I, _P], None),
+    "unpack_leaves_u16": ([_P, _I, _I, _I, _I, _P], None),
+    "unpack_leaves_u8": ([_P, _I, _I, _I, _I, _P], None),
     "reason_slots": ([_P, _I, _I, _I, ctypes.c_double, ctypes.c_int32, _P, _P, _P, _P, _P], _I),
     "xor_hashes": ([_P, _P, _P, _I, _P, _P], None),
     "join_reasons": ([_I] + [_P] * 11, _I),
@@ -171,6 +182,57 @@ def path_sums(
                  _address(out))  # fmt: skip
     else:
         out[:] = 0.0
+    return out
+
+
+def leaf_type(bits: int) -> np.dtype:
+    """The smallest integer type of ``bits``-bit leaf numbers (uint8, uint16 or int32)."""
+    return np.dtype(np.uint8 if bits <= 8 else np.uint16 if bits <= 16 else np.int32)
+
+
+_UNPACK = {
+    np.dtype(np.int32): "unpack_leaves_i32",
+    np.dtype(np.uint16): "unpack_leaves_u16",
+    np.dtype(np.uint8): "unpack_leaves_u8",
+}
+
+
+def _unpack_leaves_numpy(packed, trees, bits, out):
+    k = packed.shape[1]
+    whole = packed.astype(np.int64)
+    for i in range(-(-trees // k)):
+        end = min(trees, (i + 1) * k)
+        out[:, i * k : end] = (whole[:, : end - i * k] >> (bits * i)) & ((1 << bits) - 1)
+
+
+def unpack_leaves(packed: np.ndarray, trees: int, bits: int) -> np.ndarray:
+    """Each row's leaf numbers from the packed outputs of the compiled trees.
+
+    Parameters
+    ----------
+    packed : numpy.ndarray of float64, shape (n_rows, k)
+        Output ``j`` is the sum over trees ``t = i * k + j`` of the leaf number of tree
+        ``t`` times ``2 ** (bits * i)`` (whole numbers below ``2 ** 53``).
+    trees : int
+        Trees in the model.
+    bits : int
+        Bits per leaf number.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_rows, trees), of :func:`leaf_type` ``(bits)``
+    """
+    packed = np.ascontiguousarray(packed, dtype=np.float64)
+    kind = leaf_type(bits)
+    out = np.empty((len(packed), trees), dtype=kind)
+    if not out.size:
+        return out
+    lib = _library()
+    if lib is None:
+        _unpack_leaves_numpy(packed, trees, bits, out)
+    else:
+        call = getattr(lib, _UNPACK[kind])
+        call(_address(packed), len(packed), packed.shape[1], trees, bits, _address(out))
     return out
 
 

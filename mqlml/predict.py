@@ -11,8 +11,8 @@ floats) into what scoring needs:
 ``contributions(inputs, rows)``
     per-column path contributions of some rows (the leads that get reasons);
 ``explain(inputs, select)``
-    all three at once, the rows chosen from the log-odds (the compiled predictor then
-    reads them from one multi-output compiled ensemble).
+    all three at once, the rows chosen from the log-odds (both predictors then read
+    everything from one walk of each row's leaves).
 
 ``lightgbm``
     ``booster.predict`` (one ``pred_leaf`` call, then per-leaf sums of the leaf values and
@@ -23,13 +23,15 @@ floats) into what scoring needs:
     tried. The sub-scores are tree ensembles too, with the same splits and the path
     attribution of each leaf as leaf values, so they are compiled with the model into
     one multi-output ensemble (subtrees with one value merged; the model's own output
-    stays bit-identical). For the per-column contributions behind reasons the trees are
-    compiled once more with their leaf numbers as values (one output per tree): the
-    leaves a row reaches, over which the path tables are summed (mqlml.kernels) - twice
-    as fast as one compiled output per column. When most of a batch gets reasons, that
-    walk of the leaves runs once for every row, and the log-odds and sub-scores are the
-    same leaf values summed over its leaves (bit for bit what the scores engine gives),
-    in place of a walk of the scores plus a second walk for the rows with reasons.
+    stays bit-identical). The trees are compiled once more with their leaf numbers as
+    values, packed several trees to an output (:meth:`_ModelText.leaf_numbers`): one
+    walk gives the leaves every row reaches, unpacked by mqlml.kernels. Batch scoring
+    walks those leaves once per row and sums over them, in tree order, the leaf values
+    (the log-odds, bit for bit what LightGBM and the scores engine give), the sub-score
+    parts and, for the rows with reasons, the path tables: cheaper than the scores
+    engine (two outputs, the fit sub-score pruned) even without reasons. The scores
+    engine serves the parity check, :meth:`CompiledPredictor.raw` and batches whose
+    leaves exceed :data:`LEAVES_BUDGET`.
 ``auto``
     ``compiled`` when it is installed, compiles and passes the parity check, otherwise
     ``lightgbm``, with one logged line saying why; likewise the leaves behind reasons
@@ -65,7 +67,7 @@ import pandas as pd
 from mqlml.ahead import thread_count
 from mqlml.errors import MqlmlError
 from mqlml.explain import PathAttribution
-from mqlml.kernels import cache_home
+from mqlml.kernels import cache_home, leaf_type, unpack_leaves
 
 __all__ = [
     "PARITY_TOLERANCE",
@@ -85,11 +87,6 @@ PREDICTORS: tuple[str, ...] = ("auto", "lightgbm", "compiled")
 _DERIVATION = 1  # how the compiled ensembles are derived from the model (in cache names)
 PARITY_TOLERANCE = 1e-9
 """Largest difference in log-odds the compiled trees may show against LightGBM."""
-LEAVES_FIRST = 0.2
-"""Share of a batch's rows with reasons from which the compiled predictor walks every
-row's leaves once instead of the scores and then the leaves of those rows (measured on a
-228-tree model, one thread, 100k rows: the same cost at 10-20 %, 17 % less at 52 %, 24 %
-less when every row has reasons)."""
 LEAVES_BUDGET = 64 * 2**20
 """Most bytes of leaf numbers held for one batch (larger frames walk the scores)."""
 _FROM_LIGHTGBM = object()  # the leaves engine failed: leaves come from pred_leaf
@@ -304,7 +301,8 @@ class CompiledPredictor:
             "scores", lambda: self._text.multi_output(outputs), self.groups.tobytes()
         )
         self._values = _stacked(outputs)
-        self._share = 1.0  # of the rows in the last batch explained, those with reasons
+        widest = max((len(t) for t in self.path.tables), default=1)
+        self._bits = max(1, int(widest - 1).bit_length())  # per leaf number
         self._leaf_engine = None
         self._building = threading.Lock()
         self.fallback = fallback
@@ -385,8 +383,8 @@ class CompiledPredictor:
         return engine
 
     def _leaves_engine(self):
-        """The model's trees with their leaf numbers as values, one output per tree
-        (built on first use): each row's leaves, for the per-column contributions. None
+        """The model's trees with their leaf numbers as values, packed
+        (:meth:`_ModelText.leaf_numbers`; built on first use): each row's leaves. None
         when they failed and ``fallback`` reads the leaves from LightGBM instead."""
         with self._building:  # built once, whichever batch asks first
             if self._leaf_engine is None:
@@ -395,9 +393,11 @@ class CompiledPredictor:
 
     def _build_leaves_engine(self):
         try:
-            engine = self._engine("leaves", self._text.leaf_numbers)
+            engine = self._engine(
+                "packed-leaves", lambda: self._text.leaf_numbers(self._bits), bytes([self._bits])
+            )
             sample = self._parity_sample(None)
-            got = self._predict(engine, sample).reshape(len(sample), -1)
+            got = self._compiled_leaves(engine, sample)
             want = self._lightgbm_leaves(sample)
             if not np.array_equal(got, want):
                 bad = int(np.sum(np.any(got != want, axis=1)))
@@ -490,25 +490,29 @@ class CompiledPredictor:
             if engine is None:
                 leaves = self._lightgbm_leaves(matrix)
             else:
-                leaves = self._predict(engine, matrix).reshape(len(matrix), -1)
+                leaves = self._compiled_leaves(engine, matrix)
             out[start : start + len(matrix)] = self.path.contributions(leaves, threads=self.threads)
         return out
 
     @property
     def _step(self) -> int:
-        """Rows per walk of the leaves: ~32 MB of float leaf numbers."""
+        """Rows per walk of the leaves: ~16 MB of leaf numbers from LightGBM (int32)."""
         return max(1, 4_000_000 // max(1, len(self._text.trees)))
+
+    def _compiled_leaves(self, engine, matrix: np.ndarray) -> np.ndarray:
+        packed = self._predict(engine, matrix).reshape(len(matrix), -1)
+        return unpack_leaves(packed, len(self._text.trees), self._bits)
 
     def explain(self, inputs: np.ndarray, select: Selector | None = None) -> Explained:
         """As :meth:`LightGBMPredictor.explain`.
 
-        When most rows get reasons (at least :data:`LEAVES_FIRST` of the last batch
-        explained, and a batch whose leaves fit in :data:`LEAVES_BUDGET`), one walk of the
-        leaves for every row replaces the walk of the scores plus a walk of the leaves for
-        the rows with reasons: the log-odds and group parts are then the engine's leaf
-        values summed over those leaves in tree order, the same numbers bit for bit.
+        One walk of the packed leaves for every row (a batch whose leaves fit in
+        :data:`LEAVES_BUDGET`) gives the log-odds and group parts, the leaf values summed
+        over those leaves in tree order (bit for bit what the scores engine gives), and
+        the contributions of the rows ``select`` picks. Without the compiled leaves, or
+        for a larger batch, the scores engine, then the leaves of those rows.
         """
-        leaves = self._every_leaf(inputs) if select is not None else None
+        leaves = self._every_leaf(inputs)
         if leaves is None:
             raw, sub = self.scores(inputs)
         else:
@@ -517,29 +521,18 @@ class CompiledPredictor:
         if select is None:
             return raw, sub, np.zeros(0, dtype=np.intp), None
         rows = np.asarray(select(raw))
-        self._share = len(rows) / max(1, len(raw))
         if leaves is None:
             return raw, sub, rows, self.contributions(inputs, rows)
         return raw, sub, rows, self.path.contributions(leaves[rows], threads=self.threads)
 
     def _every_leaf(self, inputs: np.ndarray) -> np.ndarray | None:
-        """Every row's leaf numbers in the smallest integer type, or None where the
-        walk of the scores is the cheaper way (see :meth:`explain`)."""
-        widest = max((len(t) for t in self.path.tables), default=1)
-        kind = np.uint8 if widest <= 2**8 else np.uint16 if widest <= 2**16 else np.int32
-        size = len(inputs) * len(self._text.trees) * np.dtype(kind).itemsize
-        if self._share < LEAVES_FIRST or size > LEAVES_BUDGET:
+        """Every row's leaf numbers (:func:`mqlml.kernels.leaf_type`), or None without
+        the compiled leaves or beyond :data:`LEAVES_BUDGET`."""
+        size = len(inputs) * len(self._text.trees) * leaf_type(self._bits).itemsize
+        if size > LEAVES_BUDGET:
             return None
         engine = self._leaves_engine()
-        if engine is None:
-            return None
-        leaves = np.empty((len(inputs), len(self._text.trees)), dtype=kind)
-        for start in range(0, len(inputs), self._step):
-            matrix = np.ascontiguousarray(inputs[start : start + self._step])
-            leaves[start : start + len(matrix)] = self._predict(engine, matrix).reshape(
-                len(matrix), -1
-            )
-        return leaves
+        return None if engine is None else self._compiled_leaves(engine, inputs)
 
     def __reduce__(self):  # engines do not pickle: rebuild (from the cache) where unpickled
         return (_rebuild_compiled, (self.model, self.groups, str(self.cache_dir)))
@@ -687,15 +680,28 @@ class _ModelText:
         ]
         return self._render(header, trees)
 
-    def leaf_numbers(self) -> str:
-        """A multiclass ensemble of one iteration, one output per tree: tree t with its
-        leaf numbers (0, 1, ...) as leaf values, so output t is the leaf a row reaches."""
-        k = len(self.trees)
+    def leaf_numbers(self, bits: int) -> str:
+        """A multiclass ensemble whose outputs hold every tree's leaf number, packed.
+
+        With ``k = ceil(trees / (52 // bits))`` outputs, tree ``t = i * k + j`` is output
+        ``j``'s tree of iteration ``i``, with leaf values ``leaf number * 2 ** (bits * i)``:
+        each output is a whole number below ``2 ** 52``, exact in a double, and
+        :func:`mqlml.kernels.unpack_leaves` reads the leaves back from its bits. One walk of
+        the trees then writes ``k`` numbers a row instead of one per tree. One-leaf trees of
+        value 0 fill the last iteration.
+        """
+        t, per = len(self.trees), 52 // bits
+        k = -(-t // per)
         header = self._multiclass_header(k)
         trees = []
-        for fields in self.trees:
-            n = int(fields["num_leaves"])
-            trees.append(dict(fields, leaf_value=" ".join(f"{i}.0" for i in range(n))))
+        for i in range(-(-t // k)):
+            for j in range(k):
+                if i * k + j >= t:
+                    trees.append(_pruned(self.trees[0], np.zeros(_leaf_count(self.trees[0]))))
+                    continue
+                fields = self.trees[i * k + j]
+                values = " ".join(f"{n << (bits * i)}.0" for n in range(_leaf_count(fields)))
+                trees.append(dict(fields, leaf_value=values))
         return self._render(header, trees)
 
     def split_points(self) -> list[np.ndarray]:
@@ -733,6 +739,10 @@ class _ModelText:
 
 _NODE_FIELDS = ("split_feature", "split_gain", "threshold", "decision_type")
 _INTERNAL_FIELDS = ("internal_value", "internal_weight", "internal_count")
+
+
+def _leaf_count(fields: dict[str, str]) -> int:
+    return int(fields["num_leaves"])
 
 
 def _pruned(fields: dict[str, str], leaf_values: np.ndarray) -> dict[str, str]:

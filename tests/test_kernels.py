@@ -133,6 +133,22 @@ def test_join_reasons_signs_rounding_and_empty_texts(c_loops, monkeypatch):
     assert none == ["", "", ""]
 
 
+@pytest.mark.parametrize(("bits", "trees"), [(1, 60), (5, 228), (8, 13), (12, 40), (17, 9)])
+def test_unpack_leaves_reads_back_every_packed_leaf_number(c_loops, monkeypatch, bits, trees):
+    rng = np.random.default_rng(bits)
+    k = -(-trees // (52 // bits))
+    leaves = rng.integers(0, 2**bits, size=(50, trees))
+    leaves[0] = 2**bits - 1  # every bit set
+    packed = np.zeros((50, k))
+    for t in range(trees):  # as the compiled trees sum them: tree t = i * k + j
+        packed[:, t % k] += leaves[:, t] * 2.0 ** (bits * (t // k))
+    got = kernels.unpack_leaves(packed, trees, bits)
+    assert got.dtype == kernels.leaf_type(bits) and got.shape == (50, trees)
+    np.testing.assert_array_equal(got, leaves)
+    monkeypatch.setattr(kernels, "_loaded", [None])
+    np.testing.assert_array_equal(kernels.unpack_leaves(packed, trees, bits), leaves)
+
+
 def test_without_a_compiler_the_numpy_loops_run_and_say_why(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))

@@ -221,17 +221,15 @@ def test_compiled_leaves_that_differ_from_lightgbm_are_refused(
     compiled = make_predictor(
         rare_model, "compiled", groups=_groups(rare_model), cache_dir=tmp_path
     )
-    real = lignum.Model.predict
+    real = CompiledPredictor._compiled_leaves
 
-    def one_leaf_off(self, X, raw_score=False, **kwargs):
-        out = real(self, X, raw_score=raw_score, **kwargs)
-        if out.ndim == 2 and out.shape[1] == len(compiled._text.trees):  # the leaves
-            out = out.copy()
-            out[::7, 3] += 1.0
+    def one_leaf_off(self, engine, matrix):
+        out = real(self, engine, matrix).copy()
+        out[::7, 3] += 1
         return out
 
     auto = make_predictor(rare_model, "auto", groups=_groups(rare_model), cache_dir=tmp_path)
-    monkeypatch.setattr(lignum.Model, "predict", one_leaf_off)
+    monkeypatch.setattr(CompiledPredictor, "_compiled_leaves", one_leaf_off)
     rows = np.zeros((2, len(rare_model.feature_names_in_)))
     with pytest.raises(PredictorError, match=r"leaf numbers must equal LightGBM's pred_leaf; \d+"):
         compiled.contributions(rows, np.array([0]))
@@ -341,37 +339,25 @@ def test_compiled_explain_walks_every_leaf_once_or_the_scores_with_the_same_numb
     def most(log_odds):  # 60 % of the rows get reasons
         return np.flatnonzero(log_odds > np.quantile(log_odds, 0.4))
 
-    def few(log_odds):  # 5 %
-        return np.flatnonzero(log_odds > np.quantile(log_odds, 0.95))
-
     monkeypatch.setattr(compiled, "_predict", counted)
-    monkeypatch.setattr(compiled, "_share", 1.0)
     every_leaf = compiled.explain(inputs, most)
-    assert {w[0] for w in walks} == {"leaves"} and sum(w[1] for w in walks) == len(inputs)
-    monkeypatch.setattr(predict, "LEAVES_FIRST", 2.0)  # never: the scores, then the leaves
+    assert walks == [("leaves", len(inputs))]  # one walk: scores, sub-scores and reasons
+    trees, per = len(compiled._text.trees), 52 // compiled._bits
+    assert trees > per and trees % -(-trees // per)  # packed, with padding trees
+    walks.clear()
+    no_reasons = compiled.explain(inputs)
+    assert walks == [("leaves", len(inputs))]
+    # a batch whose leaves would not fit the budget walks the scores, then the leaves of
+    # the rows with reasons: the same numbers bit for bit
+    monkeypatch.setattr(predict, "LEAVES_BUDGET", len(inputs) - 1)
     walks.clear()
     scores_first = compiled.explain(inputs, most)
     assert walks[0] == ("scores", len(inputs))
     assert sum(w[1] for w in walks if w[0] == "leaves") == len(every_leaf[2])
     for got, want in zip(every_leaf, scores_first, strict=True):
         np.testing.assert_array_equal(got, want)
-    # the route follows the share of the batch before: after a batch with few reasons
-    # the scores are walked, after one with many every leaf
-    monkeypatch.setattr(predict, "LEAVES_FIRST", 0.2)
-    monkeypatch.setattr(compiled, "_share", 1.0)
-    compiled.explain(inputs, few)
-    walks.clear()
-    compiled.explain(inputs, most)
-    assert walks[0] == ("scores", len(inputs))
-    walks.clear()
-    compiled.explain(inputs, few)
-    assert {w[0] for w in walks} == {"leaves"}
-    # a batch whose leaves would not fit the budget walks the scores
-    monkeypatch.setattr(predict, "LEAVES_BUDGET", len(inputs) - 1)
-    monkeypatch.setattr(compiled, "_share", 1.0)
-    walks.clear()
-    compiled.explain(inputs, most)
-    assert walks[0] == ("scores", len(inputs))
+    for got, want in zip(no_reasons[:2], compiled.explain(inputs)[:2], strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 @needs_cc
