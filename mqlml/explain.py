@@ -103,7 +103,12 @@ class PathAttribution:
         return self.sum_leaves(leaves, table, threads=threads)
 
     def sum_leaves(
-        self, leaves: np.ndarray, table: np.ndarray, *, threads: int | None = None
+        self,
+        leaves: np.ndarray,
+        table: np.ndarray,
+        *,
+        threads: int | None = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Sum a row of ``table`` per tree over each row's leaves, in tree order.
 
@@ -116,6 +121,8 @@ class PathAttribution:
             leaves in LightGBM's order): the path tables themselves, or leaf values.
         threads : int, optional
             Slices summed at once (every core when omitted).
+        out : numpy.ndarray of float64, shape (n_rows, k), C-contiguous, optional
+            Written in place and returned (a new array when omitted).
 
         Returns
         -------
@@ -124,8 +131,10 @@ class PathAttribution:
         _, offsets = self._flat
         table = np.ascontiguousarray(table, dtype=np.float64)
         leaves = np.asarray(leaves)
-        out = np.zeros((len(leaves), table.shape[1]), dtype=np.float64)
+        if out is None:
+            out = np.empty((len(leaves), table.shape[1]), dtype=np.float64)
         if not len(offsets) or not len(leaves):
+            out[:] = 0.0
             return out
         # The sums in tree order, a slice of rows at a time, the slices on every core
         # (the loop releases the GIL).

@@ -205,7 +205,9 @@ def _unpack_leaves_numpy(packed, trees, bits, out):
         out[:, i * k : end] = (whole[:, : end - i * k] >> (bits * i)) & ((1 << bits) - 1)
 
 
-def unpack_leaves(packed: np.ndarray, trees: int, bits: int) -> np.ndarray:
+def unpack_leaves(
+    packed: np.ndarray, trees: int, bits: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """Each row's leaf numbers from the packed outputs of the compiled trees.
 
     Parameters
@@ -217,6 +219,9 @@ def unpack_leaves(packed: np.ndarray, trees: int, bits: int) -> np.ndarray:
         Trees in the model.
     bits : int
         Bits per leaf number.
+    out : numpy.ndarray, optional
+        Written in place and returned: shape (n_rows, trees), C-contiguous, of
+        :func:`leaf_type` ``(bits)`` (a new array when omitted).
 
     Returns
     -------
@@ -224,7 +229,10 @@ def unpack_leaves(packed: np.ndarray, trees: int, bits: int) -> np.ndarray:
     """
     packed = np.ascontiguousarray(packed, dtype=np.float64)
     kind = leaf_type(bits)
-    out = np.empty((len(packed), trees), dtype=kind)
+    if out is None:
+        out = np.empty((len(packed), trees), dtype=kind)
+    elif out.dtype != kind or out.shape != (len(packed), trees) or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {kind} array of {len(packed)} x {trees}.")
     if not out.size:
         return out
     lib = _library()

@@ -340,24 +340,32 @@ def test_compiled_explain_walks_every_leaf_once_or_the_scores_with_the_same_numb
         return np.flatnonzero(log_odds > np.quantile(log_odds, 0.4))
 
     monkeypatch.setattr(compiled, "_predict", counted)
+
+    def one_walk_of_the_leaves():  # slice by slice
+        assert {w[0] for w in walks} == {"leaves"} and sum(w[1] for w in walks) == len(inputs)
+        walks.clear()
+
+    monkeypatch.setattr(predict, "LEAVES_SLICE", len(compiled._text.trees) * 999)
     every_leaf = compiled.explain(inputs, most)
-    assert walks == [("leaves", len(inputs))]  # one walk: scores, sub-scores and reasons
+    assert len(walks) == 5  # slices of 999 rows
+    one_walk_of_the_leaves()  # scores, sub-scores and reasons
     trees, per = len(compiled._text.trees), 52 // compiled._bits
     assert trees > per and trees % -(-trees // per)  # packed, with padding trees
-    walks.clear()
     no_reasons = compiled.explain(inputs)
-    assert walks == [("leaves", len(inputs))]
+    one_walk_of_the_leaves()
     # a batch whose leaves would not fit the budget walks the scores, then the leaves of
     # the rows with reasons: the same numbers bit for bit
     monkeypatch.setattr(predict, "LEAVES_BUDGET", len(inputs) - 1)
-    walks.clear()
     scores_first = compiled.explain(inputs, most)
     assert walks[0] == ("scores", len(inputs))
     assert sum(w[1] for w in walks if w[0] == "leaves") == len(every_leaf[2])
     for got, want in zip(every_leaf, scores_first, strict=True):
         np.testing.assert_array_equal(got, want)
-    for got, want in zip(no_reasons[:2], compiled.explain(inputs)[:2], strict=True):
-        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(no_reasons[0], every_leaf[0])
+    np.testing.assert_array_equal(no_reasons[1], every_leaf[1])
+    walks.clear()
+    compiled.explain(inputs)  # without reasons no leaves are kept: the budget does not apply
+    one_walk_of_the_leaves()
 
 
 @needs_cc
