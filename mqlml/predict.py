@@ -91,8 +91,7 @@ LEAVES_BUDGET = 64 * 2**20
 """Most bytes of leaf numbers held for one batch with reasons (larger frames walk the
 scores first)."""
 LEAVES_SLICE = 2_000_000
-"""Leaf numbers walked and summed at a time: slices that stay in the caches and reuse
-their memory (whole 100k-lead batches at once cost 10 % more in page faults)."""
+"""Leaf numbers walked and summed at a time (slices that stay in the caches)."""
 _FROM_LIGHTGBM = object()  # the leaves engine failed: leaves come from pred_leaf
 
 log = logging.getLogger(__name__)
@@ -705,10 +704,12 @@ class _ModelText:
         for i in range(-(-t // k)):
             for j in range(k):
                 if i * k + j >= t:
-                    trees.append(_pruned(self.trees[0], np.zeros(_leaf_count(self.trees[0]))))
+                    first = self.trees[0]
+                    trees.append(_pruned(first, np.zeros(int(first["num_leaves"]))))
                     continue
                 fields = self.trees[i * k + j]
-                values = " ".join(f"{n << (bits * i)}.0" for n in range(_leaf_count(fields)))
+                numbers = range(int(fields["num_leaves"]))
+                values = " ".join(f"{n << (bits * i)}.0" for n in numbers)
                 trees.append(dict(fields, leaf_value=values))
         return self._render(header, trees)
 
@@ -747,10 +748,6 @@ class _ModelText:
 
 _NODE_FIELDS = ("split_feature", "split_gain", "threshold", "decision_type")
 _INTERNAL_FIELDS = ("internal_value", "internal_weight", "internal_count")
-
-
-def _leaf_count(fields: dict[str, str]) -> int:
-    return int(fields["num_leaves"])
 
 
 def _pruned(fields: dict[str, str], leaf_values: np.ndarray) -> dict[str, str]:
