@@ -133,11 +133,8 @@ def _path_sums_numpy(leaves, offsets, flat, out):
     out[:] = picks @ flat
 
 
-_LEAF_TYPES = {
-    np.dtype(np.int32): "path_sums_i32",
-    np.dtype(np.uint16): "path_sums_u16",
-    np.dtype(np.uint8): "path_sums_u8",
-}
+_LEAF_TYPES = {np.dtype(np.int32): "i32", np.dtype(np.uint16): "u16", np.dtype(np.uint8): "u8"}
+"""Integer leaf types the C loops read, by the suffix of their names."""
 
 
 def path_sums(
@@ -176,7 +173,7 @@ def path_sums(
             offsets = np.ascontiguousarray(offsets, dtype=np.int64)
             kind = leaves.dtype if leaves.dtype in _LEAF_TYPES else np.dtype(np.float64)
             leaves = np.ascontiguousarray(leaves, dtype=kind)
-            call = getattr(lib, _LEAF_TYPES.get(kind, "path_sums_f64"))
+            call = getattr(lib, f"path_sums_{_LEAF_TYPES.get(kind, 'f64')}")
             n, trees = leaves.shape
             call(_address(leaves), n, trees, _address(offsets), _address(flat), flat.shape[1],
                  _address(out))  # fmt: skip
@@ -188,13 +185,6 @@ def path_sums(
 def leaf_type(bits: int) -> np.dtype:
     """The smallest integer type of ``bits``-bit leaf numbers (uint8, uint16 or int32)."""
     return np.dtype(np.uint8 if bits <= 8 else np.uint16 if bits <= 16 else np.int32)
-
-
-_UNPACK = {
-    np.dtype(np.int32): "unpack_leaves_i32",
-    np.dtype(np.uint16): "unpack_leaves_u16",
-    np.dtype(np.uint8): "unpack_leaves_u8",
-}
 
 
 def _unpack_leaves_numpy(packed, trees, bits, out):
@@ -239,7 +229,7 @@ def unpack_leaves(
     if lib is None:
         _unpack_leaves_numpy(packed, trees, bits, out)
     else:
-        call = getattr(lib, _UNPACK[kind])
+        call = getattr(lib, f"unpack_leaves_{_LEAF_TYPES[kind]}")
         call(_address(packed), len(packed), packed.shape[1], trees, bits, _address(out))
     return out
 
