@@ -3,12 +3,45 @@
  * order the numpy fallbacks use, so both give the same numbers. */
 #include <stdint.h>
 
-/* out[i, :] = sum over trees t, in order, of flat[offsets[t] + leaves[i, t], :] */
+/* out[i, :] = sum over trees t, in order, of flat[offsets[t] + leaves[i, t], :]. Tables
+ * of up to four columns (the log-odds and the group parts) keep the sums in registers,
+ * W a constant in each case that the compiler folds; wider ones (the path tables) sum in
+ * out. Either way each column adds in tree order from 0.0. */
+#define SMALL_SUMS(LEAF, W)                                                                \
+    for (int64_t i = 0; i < n; i++) {                                                      \
+        const LEAF *restrict leaf = leaves + i * trees;                                    \
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;                                     \
+        for (int64_t t = 0; t < trees; t++) {                                              \
+            const double *restrict row = flat + (offsets[t] + (int64_t)leaf[t]) * W;       \
+            a0 += row[0];                                                                  \
+            if (W > 1)                                                                     \
+                a1 += row[1];                                                              \
+            if (W > 2)                                                                     \
+                a2 += row[2];                                                              \
+            if (W > 3)                                                                     \
+                a3 += row[3];                                                              \
+        }                                                                                  \
+        double *restrict acc = out + i * W;                                                \
+        acc[0] = a0;                                                                       \
+        if (W > 1)                                                                         \
+            acc[1] = a1;                                                                   \
+        if (W > 2)                                                                         \
+            acc[2] = a2;                                                                   \
+        if (W > 3)                                                                         \
+            acc[3] = a3;                                                                   \
+    }
+
 #define PATH_SUMS(NAME, LEAF)                                                              \
     void NAME(const LEAF *restrict leaves, int64_t n, int64_t trees,                       \
               const int64_t *restrict offsets, const double *restrict flat, int64_t width, \
               double *restrict out)                                                        \
     {                                                                                      \
+        switch (width) {                                                                   \
+        case 1: SMALL_SUMS(LEAF, 1) return;                                                \
+        case 2: SMALL_SUMS(LEAF, 2) return;                                                \
+        case 3: SMALL_SUMS(LEAF, 3) return;                                                \
+        case 4: SMALL_SUMS(LEAF, 4) return;                                                \
+        }                                                                                  \
         for (int64_t i = 0; i < n; i++) {                                                  \
             double *restrict acc = out + i * width;                                        \
             const LEAF *restrict leaf = leaves + i * trees;                                \

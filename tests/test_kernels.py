@@ -29,12 +29,14 @@ def _leaves(rng, sizes, n):
     return np.column_stack([rng.integers(0, s, n) for s in sizes])
 
 
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 13])  # 1-4: sums held in registers
 @pytest.mark.parametrize("kind", [np.float64, np.int32, np.uint16, np.uint8])
-def test_path_sums_equal_the_sparse_product_bit_for_bit(c_loops, kind, monkeypatch):
-    rng = np.random.default_rng(3)
+def test_path_sums_equal_the_sparse_product_bit_for_bit(c_loops, kind, width, monkeypatch):
+    rng = np.random.default_rng(3 + width)
     sizes = rng.integers(2, 40, size=57)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    flat = rng.normal(size=(sizes.sum(), 13)) * 10.0 ** rng.integers(-8, 3, size=(1, 13))
+    scale = 10.0 ** rng.integers(-8, 3, size=(1, width))
+    flat = rng.normal(size=(sizes.sum(), width)) * scale
     leaves = _leaves(rng, sizes, 3_001).astype(kind)
     got = kernels.path_sums(leaves, offsets, flat)
     by_hand = np.zeros_like(got)
