@@ -1,5 +1,6 @@
 """Property tests of batch scoring: for random lead tables, id types and chunk sizes, rows in
-equal rows out, in order, and every id comes back byte for byte as text, on CSV and Parquet."""
+equal rows out, in order, and every id comes back byte for byte as text, on CSV and Parquet;
+percentiles as the definition gives them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mqlml.points import percentile_of
 from mqlml.scoring import OUTPUT_COLUMNS, score_file, score_frame
 
 TOKENS = ["NA", "None", "null", "NULL", "nan", "NaN", "N/A", "", " ", " 007", "007", "1e5"]
@@ -100,3 +102,22 @@ def test_rows_and_ids_survive_scoring(trained, pool, table, chunk, fmt_in, fmt_o
         assert summary.missing_ids == blank
     finally:
         shutil.rmtree(folder)
+
+
+probabilities = st.floats(min_value=0.0, max_value=1.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    reference=st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 1.0]) | probabilities,
+                       min_size=1, max_size=40),
+    extra=st.lists(probabilities, max_size=20),
+)  # fmt: skip
+def test_percentile_is_the_middle_of_the_quantiles_at_a_probability(reference, extra):
+    quantiles = np.sort(np.asarray(reference))
+    # on the quantiles themselves (runs of equal ones), between them and beyond them
+    p = np.concatenate([quantiles, extra, np.nextafter(quantiles, 2), [-1.0, 2.0]])
+    below = (quantiles[None, :] < p[:, None]).sum(axis=1)
+    at_or_below = (quantiles[None, :] <= p[:, None]).sum(axis=1)
+    expected = 100.0 * (below + at_or_below) / (2.0 * len(quantiles))
+    assert np.array_equal(percentile_of(p, quantiles), expected)
