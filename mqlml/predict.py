@@ -42,7 +42,9 @@ threshold, its neighbours, NaN, every category code incl. the rare level) plus a
 caller passes, with LightGBM and with the compiled trees: the largest difference in
 log-odds (and in sub-scores against the path attribution from LightGBM's leaves) must be
 at most :data:`PARITY_TOLERANCE`, and the compiled leaf numbers must equal LightGBM's
-``pred_leaf`` exactly.
+``pred_leaf`` exactly. LightGBM's answers on the sample are kept in the cache (plain
+arrays, keyed by the model text, the LightGBM version, the groups and the caller's rows);
+the compiled trees predict the sample again on every load.
 
 Compiled libraries are built once per model and cached in a folder (default
 ``~/.cache/mqlml/compiled``), keyed by the sha256 of the model text, written to a temporary
@@ -310,7 +312,8 @@ class CompiledPredictor:
         self._building = threading.Lock()
         self.fallback = fallback
         self.threads = thread_count(model.n_jobs)
-        self._check(self._parity_sample(sample))
+        self._parity = self._lightgbm_answers(sample)
+        self._check(self._parity)
 
     # ------------------------------------------------------------ building
     def _cached_path(self) -> PathAttribution:
@@ -328,17 +331,42 @@ class CompiledPredictor:
         sizes = np.array([len(t) for t in path.tables], dtype=np.int64)
         width = len(model.feature_names_in_)
         flat = np.concatenate(path.tables) if path.tables else np.zeros((0, width))
-        tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-        try:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as out:
-                np.savez(out, tables=flat, sizes=sizes, base=np.float64(path.base))
-            os.replace(tmp, file)
-        except OSError:
-            pass  # a read-only cache: the tables are rebuilt next time
-        finally:
-            tmp.unlink(missing_ok=True)
+        _save_arrays(file, tables=flat, sizes=sizes, base=np.float64(path.base))
         return path
+
+    def _lightgbm_answers(self, sample: pd.DataFrame | None) -> dict[str, np.ndarray]:
+        """The parity sample with LightGBM's log-odds, sub-scores and leaves on it.
+
+        They are LightGBM's own answers for this model text, so they come from the cache
+        (keyed by the model, the LightGBM version, the groups and the caller's rows) after
+        the first load; the compiled side of the check runs on every load.
+        """
+        import lightgbm
+
+        extra = float_matrix(sample) if sample is not None and len(sample) else None
+        detail = f"{_DERIVATION}:{lightgbm.__version__}:".encode() + self.groups.tobytes()
+        if extra is not None:
+            detail += np.ascontiguousarray(extra).tobytes()
+        tag = hashlib.sha256(detail).hexdigest()[:12]
+        file = self.cache_dir / f"{self.key}.parity.{tag}.npz"
+        names = ("inputs", "raw", "sub", "leaves")
+        try:
+            with np.load(file, allow_pickle=False) as saved:
+                return {name: saved[name] for name in names}
+        except (OSError, ValueError, KeyError):
+            pass  # absent or damaged: ask LightGBM again
+        inputs = self._parity_sample(extra)
+        leaves = self._lightgbm_leaves(inputs)
+        answers = {
+            "inputs": inputs,
+            "raw": np.asarray(
+                self.model.booster_.predict(inputs, raw_score=True, **self._kwargs()), np.float64
+            ),
+            "sub": self.path.contributions(leaves, self.groups)[:, :-1],
+            "leaves": leaves,
+        }
+        _save_arrays(file, **answers)
+        return answers
 
     def _engine(self, part: str, text: Callable[[], str], detail: bytes = b""):
         """A compiled lignum model, loaded from the cache or built (from ``text()``) into it.
@@ -399,14 +427,13 @@ class CompiledPredictor:
             engine = self._engine(
                 "packed-leaves", lambda: self._text.leaf_numbers(self._bits), bytes([self._bits])
             )
-            sample = self._parity_sample(None)
-            got = self._compiled_leaves(engine, sample)
-            want = self._lightgbm_leaves(sample)
+            got = self._compiled_leaves(engine, self._parity["inputs"])
+            want = self._parity["leaves"]
             if not np.array_equal(got, want):
                 bad = int(np.sum(np.any(got != want, axis=1)))
                 raise PredictorError(
                     f"compiled leaf numbers must equal LightGBM's pred_leaf; {bad} of "
-                    f"{len(sample)} parity rows differ. Use --predictor lightgbm."
+                    f"{len(want)} parity rows differ. Use --predictor lightgbm."
                 )
         except PredictorError as exc:
             if not self.fallback:
@@ -423,32 +450,30 @@ class CompiledPredictor:
     def _kwargs(self) -> dict[str, Any]:
         return {"num_iteration": self.model.best_iteration_, **self.model._threads()}
 
-    def _parity_sample(self, sample: pd.DataFrame | None, rows: int = 2000) -> np.ndarray:
-        """Rows at and around every split point, NaN and each category code (seeded)."""
+    def _parity_sample(self, extra: np.ndarray | None, rows: int = 2000) -> np.ndarray:
+        """Rows at and around every split point, NaN and each category code (seeded), then
+        the ``extra`` rows."""
         rng = np.random.default_rng(0)
         columns = []
         for values in self._text.split_points():
             candidates = np.concatenate([values, [np.nan, 0.0]])
             columns.append(rng.choice(candidates, size=rows))
         out = np.column_stack(columns) if columns else np.empty((rows, 0))
-        if sample is not None and len(sample):
-            out = np.concatenate([out, float_matrix(sample)])
+        if extra is not None:
+            out = np.concatenate([out, extra])
         return np.ascontiguousarray(out)
 
-    def _check(self, sample: np.ndarray) -> None:
-        want = np.asarray(
-            self.model.booster_.predict(sample, raw_score=True, **self._kwargs()), np.float64
-        )
-        got = self._outputs(sample)
+    def _check(self, lightgbm: dict[str, np.ndarray]) -> None:
+        want = lightgbm["raw"]
+        got = self._outputs(lightgbm["inputs"])
         diff = float(np.max(np.abs(got[:, 0] - want))) if len(want) else 0.0
         if not diff <= PARITY_TOLERANCE:
             raise PredictorError(
                 f"compiled log-odds must be within {PARITY_TOLERANCE:g} of LightGBM's; got a "
-                f"max abs difference of {diff:.3g} on {len(sample)} parity rows. Use "
+                f"max abs difference of {diff:.3g} on {len(want)} parity rows. Use "
                 "--predictor lightgbm (and report the model)."
             )
-        want_sub = self.path.contributions(self._lightgbm_leaves(sample), self.groups)
-        diff = float(np.max(np.abs(got[:, 1:] - want_sub[:, :-1]))) if got.size else 0.0
+        diff = float(np.max(np.abs(got[:, 1:] - lightgbm["sub"]))) if got.size else 0.0
         if not diff <= PARITY_TOLERANCE:
             raise PredictorError(
                 f"compiled sub-scores must be within {PARITY_TOLERANCE:g} of the path "
@@ -546,6 +571,21 @@ class CompiledPredictor:
 
     def __repr__(self) -> str:
         return f"CompiledPredictor(key={self.key[:12]!r})"
+
+
+def _save_arrays(file: Path, **arrays: np.ndarray) -> None:
+    """Write ``arrays`` to ``file`` (``.npz``) under a temporary name, then rename; a
+    read-only cache is left as it is (they are computed again next time)."""
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as out:
+            np.savez(out, **arrays)
+        os.replace(tmp, file)
+    except OSError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _rebuild_compiled(model, groups, cache_dir):

@@ -159,6 +159,52 @@ def test_path_tables_are_cached_as_plain_arrays_and_rebuilt_when_damaged(
 
 
 @needs_cc
+def test_lightgbms_parity_answers_are_cached_and_the_compiled_side_still_checked(
+    rare_model, tmp_path, monkeypatch
+):
+    import lightgbm
+
+    groups = _groups(rare_model)
+    first = make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
+    first.contributions(first._parity["inputs"][:3], np.arange(3))  # builds the leaves engine
+    (saved,) = tmp_path.glob("*.parity.*.npz")
+    inputs = first._parity["inputs"]
+    with np.load(saved, allow_pickle=False) as arrays:  # data, not a pickle
+        assert sorted(arrays.files) == ["inputs", "leaves", "raw", "sub"]
+        booster = rare_model.booster_
+        kwargs = {"num_iteration": rare_model.best_iteration_}
+        assert np.array_equal(arrays["inputs"], inputs, equal_nan=True)  # NaN rows too
+        assert np.array_equal(arrays["raw"], booster.predict(inputs, raw_score=True, **kwargs))
+        assert np.array_equal(arrays["leaves"], booster.predict(inputs, pred_leaf=True, **kwargs))
+        raw, leaves = arrays["raw"], arrays["leaves"]
+
+    def no_lightgbm(self, *args, **kwargs):
+        raise AssertionError("LightGBM asked again despite the cache")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(type(rare_model.booster_), "predict", no_lightgbm)
+        again = make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
+        again.contributions(inputs[:3], np.arange(3))  # the leaves engine checked as well
+    # The compiled side runs on every load: answers that disagree with it are refused.
+    np.savez(saved, inputs=inputs, raw=raw + 1e-6, sub=first._parity["sub"], leaves=leaves)
+    with pytest.raises(PredictorError, match=r"max abs difference of 1e-06 on 2\d{3} parity"):
+        make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
+    # Another LightGBM version, other groups or a damaged file: LightGBM is asked again.
+    monkeypatch.setattr(lightgbm, "__version__", "0.0")
+    make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
+    make_predictor(rare_model, "compiled", groups=groups[:, ::-1], cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.parity.*.npz"))) == 3
+    saved.write_bytes(b"damaged")
+    monkeypatch.undo()
+    assert isinstance(
+        make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path),
+        CompiledPredictor,
+    )
+    with np.load(saved, allow_pickle=False) as arrays:
+        assert np.array_equal(arrays["raw"], raw)
+
+
+@needs_cc
 def test_a_corrupt_cached_library_is_rebuilt(rare_model, tmp_path):
     groups = _groups(rare_model)
     make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
