@@ -87,7 +87,7 @@ def score_text(r: dict) -> str:
     load = r.get("load_average") or {}
     lines = [
         f"Each case in a fresh process, cases interleaved round by round (in reverse order "
-        f"every other round); rates and peak RSS "
+        f"every other round, an untimed scoring run after each bare loop); rates and peak RSS "
         f"are medians over the rounds, the ratio is the median of each round's ratio to that "
         f"round's bare loop. Load average during the run {load.get('min', 0):.1f}-"
         f"{load.get('max', 0):.1f} (median {load.get('median', 0):.1f}) on "
