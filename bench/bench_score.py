@@ -400,10 +400,9 @@ def main() -> None:
     runs = []
     for rows, fmt, kinds in steps:
         repeat = args.repeat if rows == args.rows else args.big_repeat
-        # A spacer after every bare loop, untimed: the first process after it ran 10-15 %
-        # slower, whatever it was (the bare loop too; a pause did not help, a scoring
-        # run did), so without one the case after it in the round paid for it.
-        spacer = next((k for k in ("compiled-none", *kinds) if k in kinds and k != "bare"), None)
+        # A spacer after every bare loop, untimed (compiled by the warm step above): the
+        # first process after it ran 10-15 % slower, whatever it was (the bare loop too; a
+        # pause did not help, a scoring run did), so without one the case after it paid.
         for round_ in range(repeat):  # interleaved: every case once per round,
             # in reverse order every other round
             for kind in kinds if round_ % 2 == 0 else kinds[::-1]:
@@ -411,9 +410,10 @@ def main() -> None:
                 env = {"PYTHONPATH": args.before} if kind.startswith("before:") else None
                 r = run_isolated(HERE, "--one", code, "--rows", str(rows), "--format", fmt, env=env)
                 runs.append({"rows": rows, "format": fmt, "case": kind, "round": round_, **r})
-                if kind == "bare" and spacer:
-                    run_isolated(HERE, "--one", spacer.split(":")[-1], "--rows", str(rows),
-                                 "--format", fmt)  # fmt: skip
+                if kind == "bare":
+                    run_isolated(
+                        HERE, "--one", "compiled-none", "--rows", str(rows), "--format", fmt
+                    )
                 load.append(os.getloadavg()[0])
                 with open(OUT / "score_runs.jsonl", "a") as log:  # survives an aborted run
                     log.write(json.dumps(runs[-1]) + "\n")
