@@ -73,6 +73,10 @@ _MANIFEST, _DIGEST, _SIGNATURE = "manifest.json", "bundle.sha256", "signature.js
 _MODEL_STATE, _MODEL_TEXT = "model.json", "model.txt"
 _CALIBRATION, _REFERENCE, _BACKTEST = "calibration.json", "reference.json", "backtest"
 _OLD_PAYLOAD = "bundle.joblib"
+#: The largest bundle file read (checked before reading; a 300-tree model is ~1 MB).
+MAX_FILE_BYTES = 1 << 30
+#: The largest manifest read.
+MAX_MANIFEST_BYTES = 64 << 20
 
 
 def package_versions() -> dict[str, str]:
@@ -264,20 +268,24 @@ class Bundle:
 
     def _write(self, folder: Path) -> str:
         files: dict[str, str] = {}
+        sizes: dict[str, int] = {}
         for name, text in self._documents().items():
             data = text.encode("utf-8")
             (folder / name).write_bytes(data)
-            files[name] = hashlib.sha256(data).hexdigest()
+            files[name], sizes[name] = hashlib.sha256(data).hexdigest(), len(data)
         if self.backtest is not None:
             if self.backtest.backtest is not None:
                 raise BundleError("a backtest bundle must not hold a backtest of its own.")
             (folder / _BACKTEST).mkdir()
-            files[f"{_BACKTEST}/{_MANIFEST}"] = self.backtest._write(folder / _BACKTEST)
+            nested = f"{_BACKTEST}/{_MANIFEST}"
+            files[nested] = self.backtest._write(folder / _BACKTEST)
+            sizes[nested] = (folder / nested).stat().st_size
         manifest = {
             "format": BUNDLE_FORMAT,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "versions": package_versions(),
             "files": files,
+            "sizes": sizes,
             "schema": self.schema.to_dict(),
             "threshold": self.threshold.to_dict(),
             "tiers": self.tiers.to_dict(),
@@ -336,7 +344,7 @@ def _folder(path: str | Path) -> Path:
 def _read_json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise BundleError(f"bundle {what} {path} must be valid JSON; {exc}.") from None
 
 
@@ -362,8 +370,8 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
             f"model path must be a bundle folder holding {_MANIFEST} and {_DIGEST} (made by "
             f"`mqlml train`); got {str(path)!r}. Check the path or train a model first."
         )
-    data = manifest_path.read_bytes()
-    expected = (folder / _DIGEST).read_bytes().strip()
+    data = _read_capped(manifest_path, MAX_MANIFEST_BYTES)
+    expected = _read_capped(folder / _DIGEST, 1024).strip()
     actual = hashlib.sha256(data).hexdigest()
     if not hmac.compare_digest(actual.encode("ascii"), expected):
         raise BundleError(
@@ -393,6 +401,7 @@ def _check_signature(folder: Path, data: bytes) -> None:
             f"bundle {folder} must be signed because {SIGNING_KEY_ENV} is set; it has no "
             f"{_SIGNATURE}. Sign it by saving it again with the key set, or unset the key."
         )
+    _read_capped(path, 4096)
     signature = _read_json(path, "signature")
     given = signature.get("signature") if isinstance(signature, dict) else None
     if not isinstance(given, str) or not hmac.compare_digest(
@@ -405,7 +414,21 @@ def _check_signature(folder: Path, data: bytes) -> None:
         )
 
 
-def _read_file(folder: Path, name: str, files: dict[str, str]) -> bytes:
+def _read_capped(path: Path, limit: int, expected: int | None = None) -> bytes:
+    """The bytes of ``path``, its size checked against ``limit`` (and the manifest's
+    ``expected`` size) before a byte is read."""
+    size = path.stat().st_size
+    if size > limit or (expected is not None and size != expected):
+        rule = f"{expected:,} bytes as its manifest says" if expected is not None else "smaller"
+        raise BundleError(
+            f"bundle file {path} must be {rule} (at most {limit:,} bytes); got {size:,}. The "
+            "file was changed or damaged: copy the bundle again or retrain."
+        )
+    return path.read_bytes()
+
+
+def _read_file(folder: Path, name: str, manifest: dict[str, Any]) -> bytes:
+    files = manifest.get("files") or {}
     expected = files.get(name)
     path = folder / name
     if expected is None or not path.is_file():
@@ -413,7 +436,8 @@ def _read_file(folder: Path, name: str, files: dict[str, str]) -> bytes:
             f"bundle {folder} must hold {name}, listed in its manifest; it is "
             f"{'not listed' if expected is None else 'missing'}. Copy the bundle again or retrain."
         )
-    data = path.read_bytes()
+    size = (manifest.get("sizes") or {}).get(name)
+    data = _read_capped(path, MAX_FILE_BYTES, size if isinstance(size, int) else None)
     actual = hashlib.sha256(data).hexdigest()
     if not isinstance(expected, str) or not hmac.compare_digest(
         actual.encode("ascii"), expected.encode("utf-8")
@@ -459,17 +483,17 @@ def load_bundle(path: str | Path) -> Bundle:
     manifest = read_manifest(folder)
     files = manifest.get("files") or {}
     try:
-        state = json.loads(_read_file(folder, _MODEL_STATE, files))
+        state = json.loads(_read_file(folder, _MODEL_STATE, manifest))
         text = None
         if _MODEL_TEXT in files:
-            text = _read_file(folder, _MODEL_TEXT, files).decode("utf-8")
+            text = _read_file(folder, _MODEL_TEXT, manifest).decode("utf-8")
         model = LeadScorer.from_state(state, text)
-        score_map = ScoreMap.from_dict(json.loads(_read_file(folder, _CALIBRATION, files)))
-        reference = json.loads(_read_file(folder, _REFERENCE, files))
+        score_map = ScoreMap.from_dict(json.loads(_read_file(folder, _CALIBRATION, manifest)))
+        reference = json.loads(_read_file(folder, _REFERENCE, manifest))
         backtest = None
         nested = f"{_BACKTEST}/{_MANIFEST}"
         if nested in files:
-            _read_file(folder, nested, files)
+            _read_file(folder, nested, manifest)
             backtest = load_bundle(folder / _BACKTEST)
         bundle = Bundle(
             model=model,
@@ -488,7 +512,7 @@ def load_bundle(path: str | Path) -> Bundle:
         )
     except BundleError:
         raise
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BundleError(
             f"bundle {folder} must hold a model, calibration and threshold made by mqlml; "
             f"reading it failed ({exc}). Retrain the model with this mqlml version."

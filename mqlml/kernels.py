@@ -4,9 +4,10 @@ Summing path tables over each lead's leaves (the reasons), picking each lead's s
 reasons, writing them out as text and hashing ids are loops numpy and Arrow run in
 several passes. ``kernels.c`` holds them
 as plain C; the first call compiles it with the system C compiler (``$CC``, else ``cc``,
-the compiler the compiled trees already use) into ``$XDG_CACHE_HOME/mqlml/kernels``,
-keyed by the source, and every later process only loads the library (about a
-millisecond; numba, tried first, took 0.9 s to import and load in each process). The
+the compiler the compiled trees already use) into the private cache (mqlml.cache:
+``$XDG_CACHE_HOME/mqlml/kernels``, a 0700 folder whose entries carry a keyed hash checked
+before loading), keyed by the source, and every later process only loads the library (about
+a millisecond; numba, tried first, took 0.9 s to import and load in each process). The
 calls release the GIL, so callers run them on slices in threads.
 
 Without a compiler, or with ``MQLML_KERNELS=0``, the vectorised numpy, scipy or Arrow
@@ -31,8 +32,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mqlml.cache import PrivateCache
+
 __all__ = [
-    "cache_home",
     "join_reasons",
     "leaf_type",
     "path_sums",
@@ -61,11 +63,6 @@ _lock = threading.Lock()
 _loaded: list[ctypes.CDLL | None] = []  # empty until the first call
 
 
-def cache_home() -> Path:
-    """``$XDG_CACHE_HOME/mqlml`` (``~/.cache/mqlml`` by default)."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mqlml"
-
-
 def _library() -> ctypes.CDLL | None:
     """The compiled loops (built on first use), or None where they cannot be built."""
     if not _loaded:
@@ -82,24 +79,17 @@ def _load() -> ctypes.CDLL | None:
         return _unavailable(exc)
     compiler = os.environ.get("CC") or "cc"
     key = hashlib.sha256(source + f"{compiler}:{sys.platform}".encode()).hexdigest()[:16]
-    library = cache_home() / "kernels" / f"kernels-{key}.so"
+    entry = f"kernels-{key}.so"
+    cache = PrivateCache("kernels")
     try:
-        if not library.is_file():
-            library.parent.mkdir(parents=True, exist_ok=True)
-            tmp = library.with_name(f".{library.name}.{os.getpid()}.tmp")
-            try:
-                _compile(compiler, tmp)
-                os.replace(tmp, library)
-            finally:
-                tmp.unlink(missing_ok=True)
-        lib = ctypes.CDLL(str(library))
-    except PermissionError:  # a read-only cache: build where this process may write
-        with tempfile.TemporaryDirectory(prefix="mqlml-kernels-") as work:
-            try:
-                _compile(compiler, Path(work) / "kernels.so")
-                lib = ctypes.CDLL(str(Path(work) / "kernels.so"))
-            except (OSError, subprocess.SubprocessError) as exc:
-                return _unavailable(exc)
+        if cache.verified(entry):
+            lib = ctypes.CDLL(str(cache.path(entry)))
+        else:
+            with tempfile.TemporaryDirectory(prefix="mqlml-kernels-") as work:
+                built = Path(work) / "kernels.so"
+                _compile(compiler, built)
+                cached = cache.write(entry, built.read_bytes())
+                lib = ctypes.CDLL(str(cached or built))  # a read-only cache: the build itself
     except (OSError, subprocess.SubprocessError) as exc:
         return _unavailable(exc)
     for name, (arguments, result) in _SIGNATURES.items():

@@ -627,8 +627,11 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
                 name: pd.CategoricalDtype([*scorer.categories_[name], RARE_LEVEL])
                 for name in scorer.categorical_features_
             }
+            from mqlml.model_text import check_model_text
+
+            text = check_model_text(model_text, len(names))  # before LightGBM's parser
             try:
-                scorer.booster_ = lightgbm.Booster(model_str=model_text)
+                scorer.booster_ = lightgbm.Booster(model_str=text)
             except lightgbm.basic.LightGBMError as exc:
                 raise ValueError(f"the LightGBM model text is not valid: {exc}") from None
             scorer.estimator_ = None

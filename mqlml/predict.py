@@ -46,17 +46,18 @@ at most :data:`PARITY_TOLERANCE`, and the compiled leaf numbers must equal Light
 arrays, keyed by the model text, the LightGBM version, the groups and the caller's rows);
 the compiled trees predict the sample again on every load.
 
-Compiled libraries are built once per model and cached in a folder (default
-``~/.cache/mqlml/compiled``), keyed by the sha256 of the model text, written to a temporary
-name and renamed, so two processes never load half a file. A cached library is native
-code: keep the cache folder as private as the bundles.
+Compiled libraries are built once per model and kept in the private cache (mqlml.cache:
+``$XDG_CACHE_HOME/mqlml/compiled``, never beside the bundle), keyed by the sha256 of the
+model text. Every entry (library, lignum model, per-leaf tables, LightGBM's answers) is
+written with a keyed hash and read only when it matches, so a planted or edited file is
+rebuilt, never loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
-import os
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -67,9 +68,10 @@ import numpy as np
 import pandas as pd
 
 from mqlml.ahead import thread_count
+from mqlml.cache import PrivateCache, cache_home
 from mqlml.errors import MqlmlError
 from mqlml.explain import PathAttribution
-from mqlml.kernels import cache_home, leaf_type, unpack_leaves
+from mqlml.kernels import leaf_type, unpack_leaves
 
 __all__ = [
     "PARITY_TOLERANCE",
@@ -254,7 +256,8 @@ class CompiledPredictor:
     groups : numpy.ndarray of shape (n_features, k)
         0/1 matrix of the sub-score groups.
     cache_dir : path, optional
-        Where compiled libraries are kept (:func:`default_cache_dir` when omitted).
+        Where compiled libraries are kept (:func:`default_cache_dir` when omitted); held
+        to the private cache's rules (mqlml.cache), its key kept in the folder itself.
     path : PathAttribution, optional
         The model's per-leaf tables (built when omitted).
     sample : pandas.DataFrame, optional
@@ -292,7 +295,9 @@ class CompiledPredictor:
         self._lignum = lignum
         self.model = model
         self.groups = np.asarray(groups, dtype=np.float64)
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self._cache_arg = None if cache_dir is None else str(cache_dir)
+        self.cache = PrivateCache("compiled", cache_dir)
+        self.cache_dir = self.cache.folder
         self.note = ""
         text = model.booster_.model_to_string(num_iteration=model.best_iteration_)
         self._text = _ModelText(text)
@@ -318,20 +323,18 @@ class CompiledPredictor:
     # ------------------------------------------------------------ building
     def _cached_path(self) -> PathAttribution:
         """The model's per-leaf tables, from the cache (plain arrays) or built into it."""
-        file = self.cache_dir / f"{self.key}.path.{_DERIVATION}.npz"
-        try:
-            with np.load(file, allow_pickle=False) as saved:
-                flat, sizes = saved["tables"], saved["sizes"]
-                tables = np.split(flat, np.cumsum(sizes)[:-1]) if len(sizes) else []
-                return PathAttribution(tables=list(tables), base=float(saved["base"]))
-        except (OSError, ValueError, KeyError):
-            pass  # absent or damaged: build it again
+        entry = f"{self.key}.path.{_DERIVATION}.npz"
+        saved = _load_arrays(self.cache, entry, ("tables", "sizes", "base"))
+        if saved is not None:
+            flat, sizes = saved["tables"], saved["sizes"]
+            tables = np.split(flat, np.cumsum(sizes)[:-1]) if len(sizes) else []
+            return PathAttribution(tables=list(tables), base=float(saved["base"]))
         model = self.model
         path = PathAttribution.from_booster(model.booster_, model.best_iteration_)
         sizes = np.array([len(t) for t in path.tables], dtype=np.int64)
         width = len(model.feature_names_in_)
         flat = np.concatenate(path.tables) if path.tables else np.zeros((0, width))
-        _save_arrays(file, tables=flat, sizes=sizes, base=np.float64(path.base))
+        _save_arrays(self.cache, entry, tables=flat, sizes=sizes, base=np.float64(path.base))
         return path
 
     def _lightgbm_answers(self, sample: pd.DataFrame | None) -> dict[str, np.ndarray]:
@@ -348,13 +351,10 @@ class CompiledPredictor:
         if extra is not None:
             detail += np.ascontiguousarray(extra).tobytes()
         tag = hashlib.sha256(detail).hexdigest()[:12]
-        file = self.cache_dir / f"{self.key}.parity.{tag}.npz"
-        names = ("inputs", "raw", "sub", "leaves")
-        try:
-            with np.load(file, allow_pickle=False) as saved:
-                return {name: saved[name] for name in names}
-        except (OSError, ValueError, KeyError):
-            pass  # absent or damaged: ask LightGBM again
+        entry = f"{self.key}.parity.{tag}.npz"
+        saved = _load_arrays(self.cache, entry, ("inputs", "raw", "sub", "leaves"))
+        if saved is not None:
+            return saved
         inputs = self._parity_sample(extra)
         leaves = self._lightgbm_leaves(inputs)
         answers = {
@@ -365,7 +365,7 @@ class CompiledPredictor:
             "sub": self.path.contributions(leaves, self.groups)[:, :-1],
             "leaves": leaves,
         }
-        _save_arrays(file, **answers)
+        _save_arrays(self.cache, entry, **answers)
         return answers
 
     def _engine(self, part: str, text: Callable[[], str], detail: bytes = b""):
@@ -373,17 +373,20 @@ class CompiledPredictor:
 
         The cache holds lignum's binary model (``.bin``) and the library (``.so``), named
         by the sha256 of the booster's model text, the part and what it is derived with;
-        both are written under temporary names and renamed, the library last.
+        both are loaded only when their keyed hashes match.
         """
         lignum = self._lignum
         tag = hashlib.sha256(f"{_DERIVATION}:{part}:".encode() + detail).hexdigest()[:12]
         stem = f"{self.key}.{part}.{tag}"
-        model_file, library = self.cache_dir / f"{stem}.bin", self.cache_dir / f"{stem}.so"
-        if library.is_file() and model_file.is_file():
+        model_entry, library_entry = f"{stem}.bin", f"{stem}.so"
+        if self.cache.verified(model_entry, library_entry):
             try:
-                return lignum.load(str(model_file), compiled=str(library))
+                return lignum.load(
+                    str(self.cache.path(model_entry)),
+                    compiled=str(self.cache.path(library_entry)),
+                )
             except (RuntimeError, ValueError, OSError):
-                pass  # another lignum version or a damaged file: build it again
+                pass  # another lignum version: build it again
         with tempfile.TemporaryDirectory(prefix="mqlml-compile-") as work:
             source = Path(work) / "model.txt"
             source.write_text(text())
@@ -394,23 +397,17 @@ class CompiledPredictor:
                     f"model must be readable by the compiled engine; pylignum refused it: {exc}. "
                     "Use --predictor lightgbm."
                 ) from None
-            suffix = f".{os.getpid()}.tmp"
-            tmp_model = model_file.with_name(f".{model_file.name}{suffix}")
-            tmp_library = library.with_name(f".{library.name}{suffix}")
+            model_file, library = Path(work) / "model.bin", Path(work) / "model.so"
             try:
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
-                engine.compile(work_dir=work, library=str(tmp_library))
-                engine.save(str(tmp_model))
-                os.replace(tmp_model, model_file)
-                os.replace(tmp_library, library)
+                engine.compile(work_dir=work, library=str(library))
+                engine.save(str(model_file))
             except (RuntimeError, OSError) as exc:
                 raise PredictorError(
                     f"the model's trees must compile to native code; {exc}. Install a C "
                     "compiler (cc) or use --predictor lightgbm."
                 ) from None
-            finally:
-                tmp_model.unlink(missing_ok=True)
-                tmp_library.unlink(missing_ok=True)
+            self.cache.write(model_entry, model_file.read_bytes())
+            self.cache.write(library_entry, library.read_bytes())
         return engine
 
     def _leaves_engine(self):
@@ -567,25 +564,30 @@ class CompiledPredictor:
         return raw, sub, rows, self.path.contributions(leaves[rows], threads=self.threads)
 
     def __reduce__(self):  # engines do not pickle: rebuild (from the cache) where unpickled
-        return (_rebuild_compiled, (self.model, self.groups, str(self.cache_dir)))
+        return (_rebuild_compiled, (self.model, self.groups, self._cache_arg))
 
     def __repr__(self) -> str:
         return f"CompiledPredictor(key={self.key[:12]!r})"
 
 
-def _save_arrays(file: Path, **arrays: np.ndarray) -> None:
-    """Write ``arrays`` to ``file`` (``.npz``) under a temporary name, then rename; a
-    read-only cache is left as it is (they are computed again next time)."""
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+def _load_arrays(cache: PrivateCache, entry: str, names: Sequence[str]):
+    """The arrays of a verified cache entry (``.npz``), or None when absent or damaged."""
+    data = cache.read(entry)
+    if data is None:
+        return None
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as out:
-            np.savez(out, **arrays)
-        os.replace(tmp, file)
-    except OSError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
+        with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+            return {name: saved[name] for name in names}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _save_arrays(cache: PrivateCache, entry: str, **arrays: np.ndarray) -> None:
+    """Store ``arrays`` as the cache entry ``entry`` (``.npz``); a read-only cache is left
+    as it is (they are computed again next time)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    cache.write(entry, buffer.getvalue())
 
 
 def _rebuild_compiled(model, groups, cache_dir):
@@ -613,7 +615,8 @@ def make_predictor(
     groups : numpy.ndarray of shape (n_features, k)
         0/1 matrix of the sub-score groups.
     cache_dir : path, optional
-        Folder for compiled libraries (:func:`default_cache_dir` when omitted).
+        Folder for compiled libraries (:func:`default_cache_dir` when omitted; see
+        mqlml.cache for the rules it is held to).
     path : PathAttribution, optional
         The model's per-leaf tables, when the caller has them.
     sample : pandas.DataFrame, optional

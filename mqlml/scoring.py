@@ -35,7 +35,6 @@ thread (mqlml.ahead) while the caller writes the one before and reads the one af
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -66,7 +65,6 @@ from mqlml.repeats import RepeatCounter, present_ids
 __all__ = ["OUTPUT_COLUMNS", "ScoreSummary", "Scorer", "score_file", "score_frame"]
 
 #: Folder inside a bundle's folder where its compiled trees are cached.
-COMPILED_CACHE = ".compiled"
 
 OUTPUT_COLUMNS = (
     "probability",
@@ -103,9 +101,10 @@ class Scorer:
         What predicts the trees (mqlml.predict); ``auto`` uses the compiled trees when
         the ``fast`` extra is installed and they pass the parity check.
     cache_dir : path, optional
-        Folder for compiled trees; by default ``.compiled`` inside the bundle's folder when
-        it is writable, else mqlml.predict.default_cache_dir. Entries are keyed by the
-        sha256 of the model's trees, so a changed bundle never meets a stale library.
+        Folder for compiled trees; by default the private cache,
+        mqlml.predict.default_cache_dir (never the bundle's folder). Entries are keyed by
+        the sha256 of the model's trees, so a changed bundle never meets a stale library,
+        and verified by a keyed hash before use (mqlml.cache).
     """
 
     def __init__(
@@ -135,8 +134,6 @@ class Scorer:
         )
         self.predictor = None
         self.encoder: ArrowEncoder | None = None
-        if cache_dir is None and bundle.path is not None and os.access(bundle.path, os.W_OK):
-            cache_dir = Path(bundle.path) / COMPILED_CACHE  # next to the bundle it serves
         if bundle.model.model == "lightgbm":
             model = bundle.model
             self.predictor = make_predictor(

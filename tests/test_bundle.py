@@ -214,6 +214,7 @@ def test_every_file_a_pickle_with_matching_checksums_never_runs(saved, tmp_path)
     for name in manifest["files"]:
         (folder / name).write_bytes(payload)
         manifest["files"][name] = hashlib.sha256(payload).hexdigest()
+        manifest["sizes"][name] = len(payload)
     data = json.dumps(manifest).encode()
     (folder / "manifest.json").write_bytes(data)
     (folder / "bundle.sha256").write_text(hashlib.sha256(data).hexdigest())

@@ -1,3 +1,4 @@
+import io
 import logging
 import pickle
 import re
@@ -185,8 +186,16 @@ def test_lightgbms_parity_answers_are_cached_and_the_compiled_side_still_checked
         patch.setattr(type(rare_model.booster_), "predict", no_lightgbm)
         again = make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
         again.contributions(inputs[:3], np.arange(3))  # the leaves engine checked as well
-    # The compiled side runs on every load: answers that disagree with it are refused.
-    np.savez(saved, inputs=inputs, raw=raw + 1e-6, sub=first._parity["sub"], leaves=leaves)
+    # Answers edited in place (negated sub-scores) fail their keyed hash: asked again.
+    tampered = {name: first._parity[name] for name in ("inputs", "raw", "leaves")}
+    np.savez(saved, sub=-first._parity["sub"], **tampered)
+    rebuilt = make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
+    assert np.array_equal(rebuilt._parity["sub"], first._parity["sub"])
+    # The compiled side runs on every load: answers that disagree with it (written with a
+    # valid keyed hash, as a broken LightGBM would) are refused.
+    buffer = io.BytesIO()
+    np.savez(buffer, inputs=inputs, raw=raw + 1e-6, sub=first._parity["sub"], leaves=leaves)
+    first.cache.write(saved.name, buffer.getvalue())
     with pytest.raises(PredictorError, match=r"max abs difference of 1e-06 on 2\d{3} parity"):
         make_predictor(rare_model, "compiled", groups=groups, cache_dir=tmp_path)
     # Another LightGBM version, other groups or a damaged file: LightGBM is asked again.
