@@ -55,20 +55,20 @@ from mqlml.points import ScoreScale, Tiers
 from mqlml.schema import LeadSchema
 from mqlml.segments import SegmentLines
 from mqlml.threshold import ThresholdResult
+from mqlml.trust import SIGNING_KEY_ENV, sign, signing_key
 
 __all__ = [
     "BUNDLE_FORMAT",
     "SIGNING_KEY_ENV",
     "Bundle",
     "bundle_digest",
+    "copy_bundle",
     "load_bundle",
     "package_versions",
     "read_manifest",
 ]
 
 BUNDLE_FORMAT = 2
-#: The environment variable holding the key bundles are signed and verified with.
-SIGNING_KEY_ENV = "MQLML_SIGNING_KEY"
 _MANIFEST, _DIGEST, _SIGNATURE = "manifest.json", "bundle.sha256", "signature.json"
 _MODEL_STATE, _MODEL_TEXT = "model.json", "model.txt"
 _CALIBRATION, _REFERENCE, _BACKTEST = "calibration.json", "reference.json", "backtest"
@@ -299,9 +299,9 @@ class Bundle:
         (folder / _MANIFEST).write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
         (folder / _DIGEST).write_text(digest + "\n", encoding="ascii")
-        key = _signing_key()
+        key = signing_key()
         if key is not None:
-            signature = {"algorithm": "HMAC-SHA256", "signature": _sign(key, data)}
+            signature = {"algorithm": "HMAC-SHA256", "signature": sign(key, data)}
             (folder / _SIGNATURE).write_text(json.dumps(signature) + "\n", encoding="utf-8")
         return digest
 
@@ -318,15 +318,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (Path, datetime, pd.Timestamp)):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _signing_key() -> bytes | None:
-    key = os.environ.get(SIGNING_KEY_ENV)
-    return key.encode("utf-8") if key else None
-
-
-def _sign(key: bytes, data: bytes) -> str:
-    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def _folder(path: str | Path) -> Path:
@@ -392,7 +383,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 
 def _check_signature(folder: Path, data: bytes) -> None:
-    key = _signing_key()
+    key = signing_key()
     if key is None:
         return
     path = folder / _SIGNATURE
@@ -405,7 +396,7 @@ def _check_signature(folder: Path, data: bytes) -> None:
     signature = _read_json(path, "signature")
     given = signature.get("signature") if isinstance(signature, dict) else None
     if not isinstance(given, str) or not hmac.compare_digest(
-        given.encode("utf-8"), _sign(key, data).encode("ascii")
+        given.encode("utf-8"), sign(key, data).encode("ascii")
     ):
         raise BundleError(
             f"bundle {folder} must carry a valid signature for the key in {SIGNING_KEY_ENV}; "
@@ -448,6 +439,32 @@ def _read_file(folder: Path, name: str, manifest: dict[str, Any]) -> bytes:
             "again or retrain."
         )
     return data
+
+
+def copy_bundle(source: str | Path, target: str | Path) -> Path:
+    """Copy a bundle's own files into the new folder ``target``, checked on the way.
+
+    Only the manifest, the digest, the signature and the files the manifest lists (and the
+    backtest's, likewise) are copied: nothing else found beside them comes along.
+
+    Raises
+    ------
+    BundleError
+        When ``source`` is not a sound bundle (see :func:`read_manifest`).
+    """
+    folder, target = _folder(source), Path(target)
+    manifest = read_manifest(folder)
+    target.mkdir(parents=True)
+    files = manifest.get("files") or {}
+    for name in (_MANIFEST, _DIGEST, _SIGNATURE):
+        if (folder / name).is_file():
+            (target / name).write_bytes(_read_capped(folder / name, MAX_MANIFEST_BYTES))
+    for name in (_MODEL_STATE, _MODEL_TEXT, _CALIBRATION, _REFERENCE):
+        if name in files:
+            (target / name).write_bytes(_read_file(folder, name, manifest))
+    if f"{_BACKTEST}/{_MANIFEST}" in files:
+        copy_bundle(folder / _BACKTEST, target / _BACKTEST)
+    return target
 
 
 def bundle_digest(path: str | Path) -> str:

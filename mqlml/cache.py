@@ -27,8 +27,10 @@ import hmac
 import logging
 import os
 import secrets
+import shutil
 import stat
 import tempfile
+import weakref
 from pathlib import Path
 
 __all__ = ["CacheError", "PrivateCache", "cache_home"]
@@ -121,8 +123,8 @@ class PrivateCache:
         except OSError as exc:
             self.note = str(exc)
             log.warning("mqlml: the cache is not used (%s); building afresh", exc)
-            self._scratch = tempfile.TemporaryDirectory(prefix="mqlml-cache-")
-            self.folder = Path(self._scratch.name)
+            self.folder = Path(tempfile.mkdtemp(prefix="mqlml-cache-"))  # created 0700
+            weakref.finalize(self, shutil.rmtree, self.folder, True)
             self._key = secrets.token_bytes(32)
 
     def path(self, entry: str) -> Path:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mqlml.errors import BundleError, DataError, MqlmlError
+from mqlml.trust import TrustError, check_model, code_folder_of, trust_document
 
 if TYPE_CHECKING:
     from mqlml.bundle import Bundle
@@ -67,6 +68,7 @@ _METRICS = (
 _REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>[^/]+))$")
 _MAX_PARAM = 500
 _DIGEST_TAG = "mqlml.digest"
+_TRUST = "trust.json"
 
 
 def _digest(folder: str | Path) -> str:
@@ -186,53 +188,15 @@ def _mlflow_errors(doing: str) -> Iterator[None]:
 
 
 # -- the pyfunc model -----------------------------------------------------------------
-def _define_model_class() -> type:
-    import mlflow.pyfunc
-
-    class BundleModel(mlflow.pyfunc.PythonModel):
-        """An mqlml bundle as an MLflow pyfunc: ``predict`` returns the scoring frame.
-
-        The bundle folder is the model's artifact ``bundle``; it is loaded (checksum and
-        versions checked) by :func:`mqlml.bundle.load_bundle`.
-
-        Parameters
-        ----------
-        reasons : {"top", "all", "none"}, default="top"
-            Default reason codes; ``predict(..., params={"reasons": "all"})`` overrides.
-        """
-
-        def __init__(self, reasons: str = "top") -> None:
-            self.reasons = reasons
-            self.bundle = None
-
-        def load_context(self, context: Any) -> None:
-            from mqlml.bundle import load_bundle
-
-            self.bundle = load_bundle(context.artifacts["bundle"])
-
-        def predict(
-            self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-        ) -> pd.DataFrame:
-            from mqlml.scoring import score_frame
-
-            reasons = (params or {}).get("reasons") or self.reasons
-            return score_frame(self.bundle, model_input, reasons=reasons)
-
-    # Pickled by reference (mqlml.tracking.BundleModel): the model's code_paths carry
-    # mqlml's sources, which MLflow puts on sys.path before unpickling.
-    BundleModel.__qualname__ = "BundleModel"
-    return BundleModel
-
-
 def __getattr__(name: str) -> Any:
-    # BundleModel subclasses mlflow's PythonModel: defined on first use so that importing
-    # this module does not import mlflow.
+    # BundleModel (mqlml.pyfunc) subclasses mlflow's PythonModel: imported on first use so
+    # that importing this module does not import mlflow.
     if name == "BundleModel":
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
-            cls = _define_model_class()
-        globals()[name] = cls
-        return cls
+            from mqlml.pyfunc import BundleModel
+        globals()[name] = BundleModel
+        return BundleModel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -401,7 +365,7 @@ def _code_copy(folder: Path) -> Path:
         target,
         ignore=lambda where, names: (
             [n for n in names if not n.endswith((".py", ".c")) and not (Path(where) / n).is_dir()]
-            + [n for n in names if n in ("__pycache__", "data", ".compiled")]
+            + [n for n in names if n in ("__pycache__", "data")]
         ),
     )
     return target
@@ -493,6 +457,7 @@ def log_training(
         digest = _digest(folder)  # before a temporary folder goes
         mlflow = stack.enter_context(_mlflow(uri, create=True))
         stack.enter_context(_mlflow_errors(f"logging the run to MLflow at {uri}"))
+        from mqlml.bundle import copy_bundle
         from mqlml.scoring import score_frame
 
         output = score_frame(bundle, example, reasons="all")
@@ -520,14 +485,19 @@ def log_training(
                     mlflow.log_artifacts(str(path), artifact_path=f"report/{key}")
                 else:
                     mlflow.log_artifact(str(path), artifact_path="report")
-            # The logged object is a reference to mqlml.tracking.BundleModel plus one
+            # The logged object is a reference to mqlml.pyfunc.BundleModel plus one
             # string; MLflow's generic warning about pickled Python objects is muted.
-            code = _code_copy(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            # The bundle goes as a clean copy (its own files only), with trust.json.
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            code = _code_copy(work / "code")
+            clean = copy_bundle(folder, work / "bundle")
+            trust = work / _TRUST
+            trust.write_text(json.dumps(trust_document(digest, code), indent=1), "utf-8")
             with _quiet("mlflow.pyfunc", "mlflow.models.model"):
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     python_model=__getattr__("BundleModel")(),
-                    artifacts={"bundle": str(folder)},
+                    artifacts={"bundle": str(clean), "trust": str(trust)},
                     code_paths=[str(code)],
                     signature=signature,
                     input_example=example,
@@ -707,10 +677,16 @@ def resolve_model(
                 artifact_uri=f"models:/{name}/{version}", dst_path=tmp
             )
         expected = client.get_model_version(name, version).tags.get(_DIGEST_TAG)
+        folder = _bundle_folder(Path(local))
+        trust = Path(local) / "artifacts" / _TRUST
+        try:  # the code copy is never run here, but a changed one is still refused
+            vouched = check_model(trust, code_folder_of(folder)) if trust.is_file() else None
+        except TrustError as exc:
+            raise BundleError(f"models:/{name}/{version}: {exc}") from None
         # load_bundle reads everything into memory: the download can go.
-        bundle = load_bundle(_bundle_folder(Path(local)))
+        bundle = load_bundle(folder)
     bundle.path = None  # the download is gone with the temporary folder
-    if expected is None or bundle.digest != expected:
+    if expected is None or bundle.digest != expected or vouched not in (None, expected):
         raise BundleError(
             f"models:/{name}/{version} must hold the bundle registered with it (digest "
             f"{str(expected)[:12]}...); the downloaded bundle has digest "

@@ -45,14 +45,10 @@ def _config(folder: Path, data: Path, extra: str = "") -> Path:
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
-    """Every file under ``folder`` with the sha256 of its bytes.
-
-    A bundle's compiled-trees cache (``.compiled``) is not part of the bundle.
-    """
+    """Every file under ``folder`` with the sha256 of its bytes (caches included: none
+    may appear beside a bundle)."""
     out = {}
     for path in sorted(folder.rglob("*")):
-        if ".compiled" in path.relative_to(folder).parts:
-            continue
         if path.is_file() and not path.is_symlink():
             out[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
         elif path.is_symlink() or path.is_dir():

@@ -80,7 +80,7 @@ def test_sample_defaults_to_the_current_folder_and_refuses_to_overwrite(tmp_path
 def _build_wheel(dest: Path) -> Path:
     """Build the wheel from a copy of the sources (the checkout gets no build/ folder)."""
     source = dest / "src"
-    ignore = shutil.ignore_patterns("__pycache__", ".compiled", "*.pyc")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "mqlml", source / "mqlml", ignore=ignore)
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source / name)

@@ -163,3 +163,52 @@ def test_a_registered_unsaved_result_is_tagged_with_its_digest(
     assert trained.bundle.path == trained.path
     loaded = resolve_model(logged["registered_uri"])  # checks the tagged digest
     assert loaded.threshold.threshold == trained.bundle.threshold.threshold
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_a_changed_code_copy_or_bundle_in_the_store_is_refused_on_load(
+    tmp_path, monkeypatch, trained, sample_config, leads_20k
+):
+    """The pyfunc route checks what ``mqlml score models:/`` checks: an appended line in the
+    logged code copy never runs, and a bundle edited and rehashed in the store is refused."""
+    import hashlib
+
+    from mqlml.tracking import log_training
+
+    store = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    uri = log_training(trained, sample_config, input_example=leads_20k)["registered_uri"]
+    (source,) = [p for p in tmp_path.rglob("code/mqlml/bundle.py")]
+    (manifest,) = [p for p in source.parents[2].rglob("artifacts/bundle/manifest.json")]
+    leads = _plain(leads_20k.drop(columns=["true_probability", "converted"]).head(50))
+    leads.to_parquet(tmp_path / "leads.parquet")
+    marker = tmp_path / "ran"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MLFLOW_REGISTRY_URI")}
+    env.update(MLFLOW_TRACKING_URI=store, MQLML_TEST_MARKER=str(marker))
+
+    def load() -> subprocess.CompletedProcess:
+        arguments = [str(ROOT), uri, str(tmp_path / "leads.parquet"), str(tmp_path / "o.parquet")]
+        return subprocess.run(
+            [sys.executable, "-I", "-c", _CHILD, *arguments],
+            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=500,
+        )  # fmt: skip
+
+    original = source.read_text()
+    source.write_text(
+        original + "\nimport os as _os\nopen(_os.environ['MQLML_TEST_MARKER'], 'w')\n"
+    )
+    child = load()
+    assert child.returncode != 0 and not marker.exists()
+    assert "code copy must match its trust.json" in child.stderr and "bundle.py" in child.stderr
+    source.write_text(original)
+
+    saved = manifest.read_bytes()
+    edited = json.loads(saved)
+    edited["threshold"]["threshold"] = 0.99  # MQLs all but gone
+    raw = json.dumps(edited).encode()
+    manifest.write_bytes(raw)
+    (manifest.parent / "bundle.sha256").write_text(hashlib.sha256(raw).hexdigest())
+    child = load()
+    assert child.returncode != 0
+    assert "must have the digest its trust.json names" in child.stderr
