@@ -9,15 +9,20 @@ points in time::
 
     M1 = fit(train)               C1, T1 on M1's scores of calibrate
     M2 = fit(train + calibrate)   BACKTEST = C1∘M2 with T1, judged on test
-    M3 = fit(all mature leads)    C2, T2 on M2's scores of test
+    M3 = fit(all mature leads)    C2, T2 on the out-of-fold scores of calibrate and test,
+                                  pooled: M1's of calibrate, M2's of test
                                   DEPLOYED = C2∘M3 with T2 (the bundle that scores)
 
 The backtest is the deployed procedure applied one step back in time: a model fit on
-everything older than a slice, calibrated on the slice before it. Every number in the
-summary and the report comes from it, on the test part that nothing in it saw. The
-deployed bundle then uses the newest mature leads too, so it learns from (and is
-calibrated on) the history closest to the leads it will score. ``model.refit: false``
-keeps a single fit: the bundle is (M1, C1, T1), judged on the test part.
+everything older than a slice, calibrated on out-of-fold scores before it. Every number
+in the summary and the report comes from it, on the test part that nothing in it saw.
+The deployed bundle then uses the newest mature leads too. Its calibrator and line are
+fitted, as scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does for random
+folds, on out-of-fold scores of models trained like it (each on every lead before the
+slice it scores, forward in time), never on one other model's scores of one slice:
+the calibration then describes what a model trained on the past says about the next
+leads, which is what M3 does for the leads it will score. ``model.refit: false`` keeps
+a single fit: the bundle is (M1, C1, T1), judged on the test part.
 
 Splits are by time when the config names a time column: the oldest leads train, the
 next calibrate, the newest test. Without a time column the split is random and
@@ -34,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
 from mqlml.accounts import account_evaluation
@@ -71,6 +77,10 @@ __all__ = [
 ]
 
 _PARTS = ("train", "calibrate", "test")
+_DEPLOYED_CALIBRATION = (
+    "out-of-fold scores pooled from the calibration part (by the model fit on the train "
+    "part) and the test part (by the model fit on the train and calibration parts)"
+)
 
 
 @dataclass(frozen=True)
@@ -373,7 +383,31 @@ class _Stage:
     score_map: ScoreMap
     threshold: ThresholdResult
     probabilities: np.ndarray  # the slice's calibrated probabilities
+    log_odds: np.ndarray  # the model's scores of the slice
     segments: SegmentLines | None = None
+
+
+class _GivenScores(ClassifierMixin, BaseEstimator):
+    """Scores already computed (one column of log-odds) as a fitted model, so the
+    calibration steps fit on out-of-fold scores pooled from several models."""
+
+    classes_ = np.array([0, 1])
+
+    def fit(self, X, y):  # nothing to learn
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def decision_function(self, X) -> np.ndarray:
+        return np.asarray(X, dtype=np.float64).ravel()
+
+    def predict_proba(self, X) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        return (self.decision_function(X) > 0).astype(int)
 
 
 def _segment_values(config: ProjectConfig, leads: Leads) -> np.ndarray | None:
@@ -412,7 +446,7 @@ def _calibrate_stage(
         confidence=None if goal.capacity is not None else goal.confidence,
     )
     if goal.segments is None or segment_values is None:
-        return _Stage(score_map, threshold, p)
+        return _Stage(score_map, threshold, p, log_odds)
     segments = fit_segment_lines(
         goal.segments,
         goal,
@@ -427,9 +461,8 @@ def _calibrate_stage(
         missing_tokens=config.missing_tokens,
     )
     codes = segments.codes(segment_values)
-    return _Stage(
-        score_map, threshold, segments.probabilities(log_odds, codes, score_map), segments
-    )
+    p = segments.probabilities(log_odds, codes, score_map)
+    return _Stage(score_map, threshold, p, log_odds, segments)
 
 
 def _accounts(
@@ -746,11 +779,22 @@ def train(
                 "fits": {"backtest": backtest_fits},
             },
         )
+        # The deployed calibrator and line: on out-of-fold scores of models trained like
+        # the deployed one (each on every lead before the slice it scores): M1's of the
+        # calibration part and M2's of the test part, pooled.
+        pool = np.concatenate([B, C])
+        scores = np.concatenate([stage1.log_odds, m2.decision_function(X_test)])
         method2 = settings.calibration
         if method2 == "auto":
-            method2 = choose_method(len(y_test), int(y_test.sum()))
+            method2 = choose_method(len(pool), int(y[pool].sum()))
         stage2 = _calibrate_stage(
-            config, m2, X_test, y_test, part_times(C), method2, part_values(C)
+            config,
+            _GivenScores(),
+            pd.DataFrame({"log_odds": scores}, index=X.index[pool]),
+            y[pool],
+            part_times(pool),
+            method2,
+            part_values(pool),
         )
         if stage2.segments is not None:
             warnings += stage2.segments.warnings
@@ -765,16 +809,17 @@ def train(
                 "backtest": backtest_fits,
                 "deployed": {
                     "model_fit_on": _period(np.arange(len(y)), times),
-                    "calibrated_on": _period(C, times),
-                    "calibrating_model_fit_on": _period(AB, times),
+                    "calibrated_on": _period(pool, times),
+                    "calibration": _DEPLOYED_CALIBRATION,
                 },
             },
         }
-        metadata["monthly"] = _monthly(stage2.threshold, part_times(C))
+        metadata["monthly"] = _monthly(stage2.threshold, part_times(pool))
         if accounts is not None and "calibration" in accounts:
-            # The deployed account calibration: on the test part, with M2's scores of it
+            # The deployed account calibration: on the pooled out-of-fold probabilities
             # (the backtest's, fitted on the calibration part, was judged above).
-            redo = _accounts(config, leads, C, stage2.probabilities, C, stage2.probabilities)
+            p_pool = stage2.probabilities
+            redo = _accounts(config, leads, pool, p_pool, pool, p_pool)
             metadata["accounts"] = {**accounts, "calibration": redo["calibration"]}
         bundle = _make_bundle(config, schema, m3, stage2, X_test, metadata, backtest=backtest)
     if out is not None:
