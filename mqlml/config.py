@@ -121,7 +121,8 @@ class FeaturesConfig(_Section):
     )
     categorical: list[str] = Field(
         default_factory=list,
-        description="Columns read as categories whatever they look like (e.g. integer codes).",
+        description="Columns read as categories whatever they look like or are stored as "
+        "(e.g. integer codes): 3, 3.0 and '3' are the same level, in training and scoring.",
     )
     numeric: list[str] = Field(
         default_factory=list, description="Columns read as numbers (default: inferred)."
