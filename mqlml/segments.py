@@ -392,6 +392,8 @@ def fit_segment_lines(
                 raise UnreachableTargetError(
                     f"segment {settings.column}={name!r}: {exc} (threshold.segments)"
                 ) from None
+            if threshold.note is not None:  # a guarantee not met on its leads
+                notes.append(threshold.note.rstrip("."))
         else:
             threshold = overall_threshold
             if n or name != REST:
