@@ -342,7 +342,9 @@ class ThresholdConfig(_Section):
         ge=0.5,
         lt=1,
         description="Guarantee: the MQLs' rate is at least target_rate with this confidence "
-        "(e.g. 0.9), by exact binomial tests; default: the expected-rate rule.",
+        "(e.g. 0.9), by exact binomial tests; default: the expected-rate rule. When no line "
+        "passes, training still writes the bundle, with guarantee 'not met' and a warning: "
+        "the strictest line reaching the target on its own, else the expected-rate line.",
     )
     capacity: str | int | None = Field(
         None,
