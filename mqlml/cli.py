@@ -496,12 +496,16 @@ def _print_training(s: dict, result) -> None:
         level = s["confidence"] or 0.9
         at_least = f"; at least {s['lower_bound']:.1%} with {level:.0%} confidence"
     cost = ""
-    if s["guarantee_cost"]:
+    if s["guarantee_cost"] and s.get("guarantee") == "met":
         cost = f" (the guarantee costs {s['guarantee_cost']:,} MQLs on the calibration part)"
+    verdict = {
+        "met": "; guarantee: met",
+        "not met": "; [bold yellow]guarantee: not met[/] (see the warnings below)",
+    }.get(s.get("guarantee"), "")
     console.print(
         f"the bundle that scores: MQL threshold {s['threshold']:.4f} (score "
         f"{result.bundle.scale.mql_at:g}); expected "
-        f"MQL-to-SQL rate {s['expected_rate']:.1%}{at_least}{cost}"
+        f"MQL-to-SQL rate {s['expected_rate']:.1%}{at_least}{cost}{verdict}"
         + ("; the overall line, for segments without one of their own" if s["segments"] else ""),
         highlight=False,
         soft_wrap=True,

@@ -440,6 +440,21 @@ def _sentences(report: dict[str, Any]) -> tuple[str, list[str]]:
         "away from "
         f"the observed conversion rates (ECE {cal['ece']:.3f}, Brier score {cal['brier']:.4f})."
     )
+    missed = [
+        who
+        for who, verdict in (
+            ("the line judged here", model["guarantee"]),
+            ("the bundle that scores", model["deployed_guarantee"]),
+        )
+        if verdict == "not met"
+    ]
+    if missed:
+        summary.append(
+            f"The guarantee asked for ({100 * model['target_rate']:g} % with "
+            f"{100 * model['confidence']:g} % confidence) is not met by {' nor by '.join(missed)}: "
+            "no MQL line passed its exact tests on the calibration leads, so the line is a "
+            "stricter one or the expected-rate one (the training warnings say which)."
+        )
     if report["drift_warning"]:
         summary.append(report["drift_warning"])
     return headline, summary
@@ -579,6 +594,9 @@ def compare(
             "capacity": threshold.capacity_per_period if threshold.period else threshold.capacity,
             "period": threshold.period,
             "expected_rate": threshold.expected_rate,
+            "confidence": threshold.confidence,
+            "guarantee": threshold.guarantee,
+            "deployed_guarantee": bundle.threshold.guarantee,
             "trained_rows": meta.get("rows"),
             "date_from": meta.get("date_from"),
             "date_to": meta.get("date_to"),

@@ -121,7 +121,8 @@ class FeaturesConfig(_Section):
     )
     categorical: list[str] = Field(
         default_factory=list,
-        description="Columns read as categories whatever they look like (e.g. integer codes).",
+        description="Columns read as categories whatever they look like or are stored as "
+        "(e.g. integer codes): 3, 3.0 and '3' are the same level, in training and scoring.",
     )
     numeric: list[str] = Field(
         default_factory=list, description="Columns read as numbers (default: inferred)."
@@ -341,7 +342,9 @@ class ThresholdConfig(_Section):
         ge=0.5,
         lt=1,
         description="Guarantee: the MQLs' rate is at least target_rate with this confidence "
-        "(e.g. 0.9), by exact binomial tests; default: the expected-rate rule.",
+        "(e.g. 0.9), by exact binomial tests; default: the expected-rate rule. When no line "
+        "passes, training still writes the bundle, with guarantee 'not met' and a warning: "
+        "the strictest line reaching the target on its own, else the expected-rate line.",
     )
     capacity: str | int | None = Field(
         None,

@@ -2,17 +2,20 @@
 
 The model's input is a float64 matrix with one column per feature in the fitted order:
 numbers as floats (missing as NaN), yes/no columns as 0.0/1.0, categorical columns as
-the code of their level among the fitted levels, every other value (unseen in
-training, too rare there, or the literal ``__rare__``) as the rare level's code, missing
-as NaN. That is what ``LeadScorer._prepare`` followed by ``mqlml.predict.float_matrix``
-makes of a pandas frame, and what LightGBM itself makes of pandas categories.
+the code of their level among the fitted levels (a value equal to a level, else one
+spelling the same number: :func:`mqlml.levels.match_levels`), every other value (unseen
+in training, too rare there, or the literal ``__rare__``) as the rare level's code,
+missing as NaN. That is what ``LeadScorer._prepare`` followed by
+``mqlml.predict.float_matrix`` makes of a pandas frame, and what LightGBM itself makes
+of pandas categories.
 
 A text column (plain or dictionary-encoded Arrow strings) is dictionary-encoded once per
 batch and its few distinct values looked up in the fitted levels, so a row costs one
-gather. Columns of other types (numbers declared categorical, Arrow types pandas would
-convert differently) go through the pandas path column by column, so the codes are the
-same either way; so do the rare yes/no columns whose values are not all understood, so
-the error names the row as it does there.
+gather. Columns of other types (numbers declared categorical, whose level text comes
+from :func:`mqlml.levels.level_text`, Arrow types pandas would convert differently) go
+through the pandas path column by column, so the codes are the same either way; so do
+the rare yes/no columns whose values are not all understood, so the error names the row
+as it does there.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mqlml.levels import match_levels
 from mqlml.model import _encode_levels, _to_float
 from mqlml.schema import _FALSE, _TRUE, _coerce
 
@@ -91,11 +95,15 @@ class ArrowEncoder:
         self.tokens = list(missing_tokens)
         self._lowered_tokens = pa.array({str(t).strip().lower() for t in self.tokens}, pa.string())
         self.dtypes: dict[str, pd.CategoricalDtype] = dict(model._cat_dtypes_)
-        self.lookup: dict[str, dict[str, int] | None] = {}
-        for name, dtype in self.dtypes.items():
-            levels = list(dtype.categories)
-            text = all(isinstance(v, str) for v in levels)
-            self.lookup[name] = {v: i for i, v in enumerate(levels)} if text else None
+        for name in self.names:
+            if self.kinds[name] == "categorical" and name not in self.dtypes:
+                # a bundle whose model learned a declared category as numbers (before
+                # mqlml.levels): it is scored as numbers, as the pandas path does
+                self.kinds[name] = "numeric"
+        self.text_levels = {
+            name: all(isinstance(v, str) for v in dtype.categories)
+            for name, dtype in self.dtypes.items()
+        }
 
     def encode(self, columns: Mapping[str, pa.Array], *, row_offset: int = 0) -> Encoded:
         """Encode one batch (every feature present in ``columns``, equal lengths).
@@ -129,24 +137,22 @@ class ArrowEncoder:
 
     # ------------------------------------------------------------------ kinds
     def _categorical(self, name: str, column: pa.Array, offset: int) -> tuple[np.ndarray, int]:
-        lookup, rare_code = self.lookup[name], len(self.dtypes[name].categories) - 1
+        categories = self.dtypes[name].categories
+        rare_code = len(categories) - 1
         kind = column.type
         text = _is_text(kind) or (
             pa.types.is_dictionary(kind) and _is_text(kind.value_type) and not kind.ordered
         )
-        if lookup is None or not text:
+        if not self.text_levels[name] or not text:
             return self._categorical_pandas(name, column, offset, rare_code)
         encoded = column if pa.types.is_dictionary(kind) else pc.dictionary_encode(column)
         levels = encoded.dictionary.to_pylist()
         tokens = set(self.tokens)
         # one entry per distinct value, then NaN for null indices
-        table = np.array(
-            [
-                np.nan if v is None or v in tokens else lookup.get(v, rare_code)
-                for v in [*levels, None]
-            ],
-            dtype=np.float64,
-        )
+        found = match_levels(levels, categories).astype(np.float64)
+        found[found < 0] = rare_code
+        blank = [v is None or v in tokens for v in levels]
+        table = np.append(np.where(blank, np.nan, found), np.nan)
         indices = pc.fill_null(encoded.indices, len(levels)).to_numpy()
         values = table[indices]
         return values, int(np.count_nonzero(values == rare_code))

@@ -32,6 +32,7 @@ from sklearn.utils.validation import (
 )
 
 from mqlml.errors import ConfigError, DataError, InsufficientDataError, MissingColumnError
+from mqlml.levels import match_levels
 
 __all__ = ["MISSING_LEVEL", "RARE_LEVEL", "LeadScorer"]
 
@@ -680,9 +681,13 @@ def _frequent_levels(col: pd.Series, min_count: int) -> list:
 
 
 def _encode_levels(col: pd.Series, dtype: pd.CategoricalDtype) -> pd.Categorical:
-    """Map a column onto the fitted levels; others go to RARE_LEVEL, missing stays missing."""
+    """Map a column onto the fitted levels; others go to RARE_LEVEL, missing stays missing.
+
+    A value takes the level equal to it, else one spelling the same number
+    (:func:`mqlml.levels.match_levels`: ``"3.0"`` takes the level ``"3"``).
+    """
     codes, levels = _codes_and_levels(col)
-    lut = dtype.categories.get_indexer(levels)
+    lut = match_levels(levels, dtype.categories)
     lut[lut < 0] = len(dtype.categories) - 1
     lut = np.append(lut, -1)  # code -1 (missing) picks the last entry
     return pd.Categorical.from_codes(lut[codes], dtype=dtype)
@@ -761,7 +766,12 @@ def _linear_terms(tables: list[dict[str, Any]], data: pd.DataFrame) -> np.ndarra
         col = data[f"f{i}"]
         if term["kind"] == "categorical":
             text = pd.Series(col, copy=False).where(pd.notna(col), MISSING_LEVEL)
-            out[:, i] = text.map(term["levels"]).fillna(term["other"]).to_numpy(dtype=np.float64)
+            codes, uniques = pd.factorize(text)
+            levels = term["levels"]
+            weights = np.array([*levels.values(), term["other"]], dtype=np.float64)
+            found = match_levels(uniques, list(levels))
+            found[found < 0] = len(levels)
+            out[:, i] = weights[found[codes]]
             continue
         x = np.asarray(col, dtype=np.float64)
         missing = np.isnan(x)

@@ -271,8 +271,23 @@ def _context_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{model['model']}, {model['calibration_method'] or 'no'} calibration, "
             f"bundle {ctx['bundle'] or 'in memory'}",
         ),
+        *_guarantee_row(model),
         ("generated", f"{_when(ctx['generated_at'])} with {versions}"),
         ("trained with", trained or "n/a"),
+    ]
+
+
+def _guarantee_row(model: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The guarantee asked for and whether each line met it (none without a guarantee)."""
+    if model.get("confidence") is None:
+        return []
+    return [
+        (
+            "guarantee",
+            f"MQL-to-SQL rate {percent(model['target_rate'])} with "
+            f"{100 * model['confidence']:g} % confidence: {model['guarantee']} by the line "
+            f"judged here, {model['deployed_guarantee']} by the bundle that scores",
+        )
     ]
 
 

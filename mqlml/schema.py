@@ -18,6 +18,7 @@ import pandas as pd
 
 from mqlml.config import ProjectConfig
 from mqlml.errors import ConfigError, DataError, MissingColumnError
+from mqlml.levels import level_text
 from mqlml.readers import binary_label
 
 __all__ = ["ROW_ID", "LeadSchema", "fingerprint"]
@@ -202,8 +203,9 @@ class LeadSchema:
     def features_frame(self, frame: pd.DataFrame, *, row_offset: int = 0) -> pd.DataFrame:
         """Select and coerce the feature columns of ``frame`` (a new frame, same order).
 
-        Numeric columns become float64, yes/no columns 0.0/1.0, categoricals strings;
-        missing tokens and NaN stay missing.
+        Numeric columns become float64, yes/no columns 0.0/1.0, categoricals text (numbers
+        as their level text, ``3.0`` -> ``"3"``, see :mod:`mqlml.levels`, whatever their
+        storage type); missing tokens and NaN stay missing.
 
         Raises
         ------
@@ -351,7 +353,8 @@ def _infer_kind(values: pd.Series) -> Kind:
 
 
 def _coerce(values: pd.Series, kind: Kind, name: str, tokens: Sequence[str], offset: int):
-    if kind == "categorical":  # kept as read (strings or categories), tokens blanked
+    if kind == "categorical":  # text as read, numbers as their level text, tokens blanked
+        values = level_text(values)
         if tokens and len(values):
             blank = values.isin(list(tokens))
             if blank.any():

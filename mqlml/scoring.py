@@ -57,6 +57,7 @@ from mqlml.encode import ArrowEncoder, Encoded
 from mqlml.errors import DataError, FileError, MissingColumnError
 from mqlml.events import with_event_features
 from mqlml.explain import format_reasons, group_matrix
+from mqlml.levels import level_text, match_levels
 from mqlml.points import percentile_of
 from mqlml.predict import PREDICTORS, PredictorName, make_predictor
 from mqlml.readers import LeadFile, compression, detect_format, read_table
@@ -567,7 +568,7 @@ class _Oddities:
         self.tokens = list(schema.missing_tokens)
         known = getattr(bundle.model, "categories_", None) or {}
         reference = (bundle.reference or {}).get("features") or {}
-        self.levels: dict[str, set[str]] = {}
+        self.levels: dict[str, list[str]] = {}
         for name in schema.features:
             if schema.kinds[name] != "categorical":
                 continue
@@ -575,7 +576,7 @@ class _Oddities:
             if levels is None:
                 levels = (reference.get(name) or {}).get("levels")
             if levels is not None:
-                self.levels[name] = {str(v) for v in levels}
+                self.levels[name] = list(dict.fromkeys(str(v) for v in levels))
         self.numeric = [c for c in schema.features if schema.kinds[c] == "numeric"]
         self.unseen = dict.fromkeys(self.levels, 0)
         self.non_finite = dict.fromkeys(self.numeric, 0)
@@ -589,8 +590,9 @@ class _Oddities:
             values = frame[name]
             present = values.notna().to_numpy()
             if present.any():
-                text = values[present].astype(str)
-                self.unseen[name] += int((~text.isin(levels)).sum())
+                codes, uniques = pd.factorize(level_text(values[present]))
+                known = match_levels(uniques, levels) >= 0
+                self.unseen[name] += int(np.count_nonzero(~known[codes]))
         for name in self.numeric:
             values = frame[name]
             if pd.api.types.is_float_dtype(values):

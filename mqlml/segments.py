@@ -41,6 +41,7 @@ import pandas as pd
 from mqlml.calibration import ScoreMap, choose_method, fit_score_map
 from mqlml.config import SegmentsConfig, ThresholdConfig
 from mqlml.errors import ConfigError, MissingColumnError, UnreachableTargetError
+from mqlml.levels import match_levels
 from mqlml.threshold import ThresholdResult, choose_threshold, rate_interval
 
 __all__ = ["REST", "SegmentLine", "SegmentLines", "fit_segment_lines", "segment_values"]
@@ -258,11 +259,15 @@ class SegmentLines:
 
 
 def _codes(text: np.ndarray, listed: Sequence[str]) -> np.ndarray:
-    """Index of each value in ``listed``; ``len(listed)`` (the rest) for others and missing."""
+    """Index of each value in ``listed``; ``len(listed)`` (the rest) for others and missing.
+
+    A value matches a listed one equal to it, else one spelling the same number
+    (:func:`mqlml.levels.match_levels`: ``"3.0"`` in a CSV is the segment ``3``).
+    """
     found, uniques = pd.factorize(pd.Series(text, dtype=object), use_na_sentinel=True)
-    index = {v: i for i, v in enumerate(listed)}
-    lookup = np.array([*(index.get(v, len(listed)) for v in uniques), len(listed)], np.int64)
-    return lookup[found]
+    lookup = match_levels(uniques, list(listed)).astype(np.int64)
+    lookup[lookup < 0] = len(listed)
+    return np.append(lookup, len(listed))[found]
 
 
 def _check(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
@@ -387,6 +392,8 @@ def fit_segment_lines(
                 raise UnreachableTargetError(
                     f"segment {settings.column}={name!r}: {exc} (threshold.segments)"
                 ) from None
+            if threshold.note is not None:  # a guarantee not met on its leads
+                notes.append(threshold.note.rstrip("."))
         else:
             threshold = overall_threshold
             if n or name != REST:

@@ -14,6 +14,7 @@ Leads with equal probabilities are never split: they are all MQLs or none is.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "PERIOD_DAYS",
     "ThresholdResult",
     "choose_threshold",
+    "guarantee_check",
     "lower_bound",
     "monthly_range",
     "parse_capacity",
@@ -100,6 +102,12 @@ class ThresholdResult:
     n_mql_expected_rule : int or None
         With a guarantee: the MQLs the expected-rate rule would have given, so
         ``n_mql_expected_rule - n_mql`` is what the guarantee costs.
+    guarantee : {"met", "not met"} or None
+        With a guarantee asked: whether a line passed the tests. When none did, the line
+        is the strictest one that reaches the target with the confidence taken alone,
+        else the expected-rate line, and ``note`` says which and why.
+    note : str or None
+        Why the guarantee is not met and what the line is instead (a warning).
     """
 
     threshold: float
@@ -119,6 +127,8 @@ class ThresholdResult:
     confidence: float | None = None
     lower_bound: float | None = None
     n_mql_expected_rule: int | None = None
+    guarantee: str | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict (the interval as a ``[lo, hi]`` list)."""
@@ -204,7 +214,12 @@ def choose_threshold(
     conversions)`` is small; sequences start at the top :data:`MIN_GUARANTEE_MQLS`, 100,
     300, 1,000... leads, share the error budget, and each stops at the first threshold
     not rejected. The probability that the chosen threshold's true rate is below the
-    target is then at most ``1 - confidence``.
+    target is then at most ``1 - confidence``. When no line passes (too few leads or
+    conversions, a weak ranking), the guarantee degrades rather than fails: the line is
+    the strictest one of at least :data:`MIN_GUARANTEE_MQLS` leads whose own exact bound
+    reaches the target with the confidence (taken alone, picked after looking: no
+    guarantee), else the expected-rate line; ``guarantee`` is then ``"not met"`` and
+    ``note`` says so.
 
     Capacity mode (``capacity``): the probability of the k-th most likely lead, where k
     is the capacity (an int, MQLs over these leads) or ``round(N * span)`` for
@@ -241,9 +256,7 @@ def choose_threshold(
     DataError
         If ``probabilities``, ``labels`` or ``times`` are unusable.
     UnreachableTargetError
-        If even the leads with the top probability do not reach ``target_rate`` (or, for
-        a guarantee, no threshold reaches it with the confidence asked; the message names
-        the best lower bound reached).
+        If even the leads with the top probability do not reach ``target_rate``.
 
     Examples
     --------
@@ -275,14 +288,28 @@ def choose_threshold(
     y = None if labels is None else outcomes(labels, "labels", n=p.size)
     ordered = np.sort(p)[::-1]
     n = int(p.size)
-    capacity_total = capacity_per_period = period = n_expected_rule = None
+    capacity_total = capacity_per_period = period = n_expected_rule = guarantee = note = None
     if target_rate is not None:
         threshold = _threshold_for_rate(ordered, target_rate)
         mode = "target_rate"
         target_rate = float(target_rate)
         if confidence is not None:
             n_expected_rule = int(np.count_nonzero(p >= threshold))
-            threshold = _guaranteed_threshold(p, y, target_rate, float(confidence))
+            sure, note = _guaranteed_threshold(p, y, target_rate, float(confidence))
+            guarantee = "met" if note is None else "not met"
+            if sure is not None:
+                threshold = sure
+            else:
+                expected = float(p[p >= threshold].mean())
+                note += (
+                    f" The line is the expected-rate one instead ({n_expected_rule:,} MQLs, "
+                    f"expected rate {expected:.1%}: a promise on average, not a guarantee)."
+                )
+            if note is not None:
+                note += (
+                    " Lower the target or the confidence, or calibrate on more leads (more "
+                    "conversions)."
+                )
     else:
         capacity_per_period, period = parse_capacity(capacity)
         capacity_total = _capacity_total(capacity_per_period, period, times, n)
@@ -317,10 +344,14 @@ def choose_threshold(
         confidence=None if confidence is None else float(confidence),
         lower_bound=lower,
         n_mql_expected_rule=n_expected_rule,
+        guarantee=guarantee,
+        note=note,
     )
 
 
-def _guaranteed_threshold(p: np.ndarray, y: np.ndarray, target: float, confidence: float) -> float:
+def _guaranteed_threshold(
+    p: np.ndarray, y: np.ndarray, target: float, confidence: float
+) -> tuple[float | None, str | None]:
     """Lowest threshold certified by fixed-sequence exact binomial tests, high to low.
 
     Fixed-sequence testing with several starts (Angelopoulos et al. 2021, section 4): the
@@ -328,6 +359,11 @@ def _guaranteed_threshold(p: np.ndarray, y: np.ndarray, target: float, confidenc
     1,000... leads (by probability, so chosen without the labels); from each start the
     thresholds are tested from high to low until the first one not rejected. Any
     threshold rejected from any start is certified, and the lowest is chosen.
+
+    Returns ``(threshold, None)``; when no threshold is certified, ``(line, note)``: the
+    strictest line a sequence could reach (at least :data:`MIN_GUARANTEE_MQLS` leads, or
+    all of them when fewer) whose own lower bound reaches the target (None when there is
+    none: the caller keeps the expected-rate line), and why the guarantee is not met.
     """
     from scipy.stats import binom
 
@@ -336,12 +372,11 @@ def _guaranteed_threshold(p: np.ndarray, y: np.ndarray, target: float, confidenc
     ends = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))
     count = ends + 1
     conversions = np.cumsum(y[order])[ends]
-    first = MIN_GUARANTEE_MQLS
-    starts = [round(first * 10 ** (j / 2)) for j in range(40) if first * 10 ** (j / 2) <= p.size]
-    starts = sorted({int(np.searchsorted(count, min(k, p.size))) for k in starts or [p.size]})
+    starts = sorted({int(np.searchsorted(count, k)) for k in _starts(p.size)})
     alpha = (1.0 - confidence) / len(starts)
     # p-value of "rate < target": P(Binomial(count, target) >= conversions)
-    rejected = binom.sf(conversions - 1, count, target) <= alpha
+    pvalues = binom.sf(conversions - 1, count, target)
+    rejected = pvalues <= alpha
     certified = -1
     for start in starts:
         stop = start
@@ -349,18 +384,106 @@ def _guaranteed_threshold(p: np.ndarray, y: np.ndarray, target: float, confidenc
             stop += 1
         if stop > start:
             certified = max(certified, stop - 1)
-    if certified < 0:
-        bounds = [
-            lower_bound(int(k), int(m), confidence) for k, m in zip(conversions, count, strict=True)
-        ]
-        best = int(np.argmax(bounds))
-        raise UnreachableTargetError(
-            f"target_rate must be reachable with {confidence:.0%} confidence; got {target!r}, "
-            f"but the best lower bound is {bounds[best]:.1%} (the top {int(count[best]):,} leads, "
-            f"{int(conversions[best]):,} converted). Lower the target or the confidence, or "
-            "calibrate on more leads."
+    if certified >= 0:
+        return float(ordered[ends[certified]]), None
+    # No line passed. Its own test (the exact lower bound at ``confidence``) is the
+    # p-value at 1 - confidence, without the share of the budget nor the stopping.
+    n, k = int(p.size), int(y.sum())
+    rate, level = _percent(target), _percent(confidence)
+    head = (
+        f"The MQL-to-SQL rate {rate} is not guaranteed with {level} confidence"
+        f" on these {n:,} leads ({k:,} converted): "
+    )
+    tested = np.arange(count.size) >= starts[0]  # the lines a sequence of tests can reach
+    tops = ", ".join(f"{int(count[i]):,}" for i in starts)
+    share = "share" if len(starts) > 1 else "spend"
+    head += (
+        f"no line of at least {int(count[starts[0]]):,} MQLs passed the exact tests, which "
+        f"start at the top {tops} leads and {share} the {_percent(1 - confidence)} error; "
+        "guarantee: not met."
+    )
+    alone = np.flatnonzero(tested & (pvalues <= 1.0 - confidence))
+    if alone.size:
+        i = int(alone[0])  # the strictest: the highest such threshold
+        bound = lower_bound(int(conversions[i]), int(count[i]), confidence)
+        return float(ordered[ends[i]]), head + (
+            f" The line is the strictest that reaches {rate} taken alone: the top "
+            f"{int(count[i]):,} leads, {int(conversions[i]):,} converted, at least "
+            f"{_at_least(bound, target)} with {level} confidence on their own (a line picked "
+            "after looking at the labels, so no guarantee)."
         )
-    return float(ordered[ends[certified]])
+    candidates = np.flatnonzero(tested)
+    bounds = [lower_bound(int(conversions[i]), int(count[i]), confidence) for i in candidates]
+    best = int(candidates[int(np.argmax(bounds))])
+    return None, head + (
+        f" None reaches it even taken alone: the best is the top {int(count[best]):,} leads, "
+        f"{int(conversions[best]):,} converted, at least {_at_least(max(bounds), target)} "
+        f"with {level} confidence."
+    )
+
+
+def _starts(n: int) -> list[int]:
+    """Where the guarantee's sequences of tests start: the top 30, 95, 300, 949... of n leads."""
+    first = MIN_GUARANTEE_MQLS
+    return [round(first * 10 ** (j / 2)) for j in range(40) if first * 10 ** (j / 2) <= n] or [n]
+
+
+def guarantee_check(n: int, conversions: int, target_rate: float, confidence: float) -> str | None:
+    """Before any fitting: why a guarantee cannot be met on ``n`` leads, or None.
+
+    The best a model can do is rank every conversion first (all probabilities distinct);
+    when even then no line of at least :data:`MIN_GUARANTEE_MQLS` leads would pass the
+    tests of :func:`choose_threshold`, no model can pass one, and this says so.
+
+    Parameters
+    ----------
+    n, conversions : int
+        Leads and conversions of the part the line will be chosen on.
+    target_rate, confidence : float
+        The guarantee asked for.
+
+    Returns
+    -------
+    str or None
+        A warning sentence, or None when a good enough model could meet the guarantee.
+
+    Examples
+    --------
+    >>> guarantee_check(1200, 180, 0.25, 0.9) is None
+    True
+    >>> print(guarantee_check(1200, 11, 0.25, 0.9))  # doctest: +NORMALIZE_WHITESPACE
+    11 conversions among 1,200 leads cannot certify an MQL-to-SQL rate of 25% with 90%
+    confidence: even with every conversion ranked first, no line of at least 30 MQLs would
+    pass the exact tests, so the guarantee will not be met.
+    """
+    from scipy.stats import binom
+
+    starts = _starts(n)
+    alpha = (1.0 - confidence) / len(starts)
+    for top in starts:
+        if binom.sf(min(conversions, top) - 1, top, target_rate) <= alpha:
+            return None
+    return (
+        f"{conversions:,} conversions among {n:,} leads cannot certify an MQL-to-SQL rate of "
+        f"{_percent(target_rate)} with {_percent(confidence)} confidence: even with every "
+        f"conversion ranked first, no line of at least {min(MIN_GUARANTEE_MQLS, n):,} MQLs "
+        "would pass "
+        "the exact tests, so the guarantee will not be met."
+    )
+
+
+def _percent(x: float) -> str:
+    """A rate or confidence as given: 0.25 -> 25%, 0.975 -> 97.5%."""
+    return f"{100 * float(x):.10g}%"
+
+
+def _at_least(bound: float, target: float) -> str:
+    """A lower bound rounded down, with the digits that keep it on its side of the target."""
+    for digits in (1, 2, 3, 4):
+        shown = math.floor(bound * 100 * 10**digits) / 10**digits
+        if (shown / 100 >= target) == (bound >= target):
+            return f"{shown:.{digits}f}%"
+    return f"{100 * bound:.6f}%"
 
 
 def rate_interval(conversions: int, n: int, level: float = 0.90) -> tuple[float, float] | None:

@@ -64,7 +64,13 @@ from mqlml.points import ScoreScale, reference_quantiles
 from mqlml.readers import read_leads, read_table
 from mqlml.schema import LeadSchema, fingerprint
 from mqlml.segments import SegmentLines, fit_segment_lines
-from mqlml.threshold import PERIOD_DAYS, ThresholdResult, choose_threshold, monthly_range
+from mqlml.threshold import (
+    PERIOD_DAYS,
+    ThresholdResult,
+    choose_threshold,
+    guarantee_check,
+    monthly_range,
+)
 
 __all__ = [
     "Leads",
@@ -181,6 +187,7 @@ class TrainResult:
             "expected_rate": t.expected_rate,
             "lower_bound": t.lower_bound,
             "confidence": t.confidence,
+            "guarantee": t.guarantee,  # "met" / "not met" with a confidence, else None
             "guarantee_cost": (
                 None if t.n_mql_expected_rule is None else t.n_mql_expected_rule - t.n_mql
             ),
@@ -565,6 +572,32 @@ def _cohort_warnings(config: ProjectConfig, leads: Leads) -> list[str]:
     return [message for _, message in found]
 
 
+def _guarantee_warnings(
+    config: ProjectConfig, y: np.ndarray, calibrate: np.ndarray, test: np.ndarray | None
+) -> list[str]:
+    """Before any fitting: the parts on which no line could be certified, whatever the model.
+
+    The lines are chosen on the calibration part (the backtest's, or the only one with
+    ``model.refit: false``) and on the test part (the bundle that scores).
+    """
+    goal = config.threshold
+    if goal.confidence is None or goal.capacity is not None or goal.target_rate is None:
+        return []
+    parts = [("calibration", calibrate, "the backtest's" if test is not None else "the bundle's")]
+    if test is not None:
+        parts.append(("test", test, "the deployed bundle's"))
+    out = []
+    for name, rows, whose in parts:
+        why = guarantee_check(len(rows), int(y[rows].sum()), goal.target_rate, goal.confidence)
+        if why is not None:
+            out.append(
+                f"threshold.confidence: on the {name} part, where {whose} MQL line is chosen, "
+                f"{why} Training goes on: the line will be the strictest that reaches the "
+                "target taken alone, else the expected-rate one."
+            )
+    return out
+
+
 def _check_capacity_period(config: ProjectConfig) -> None:
     """A capacity per period needs creation times to count periods: say so before any work."""
     from mqlml.threshold import parse_capacity
@@ -630,7 +663,10 @@ def train(
     InsufficientDataError
         Too few leads or conversions overall or in a part.
     UnreachableTargetError
-        No threshold reaches the target rate on a calibration slice.
+        Even the most likely leads of a calibration slice are expected to convert below
+        the target rate. A guarantee (``confidence``) that no line meets does not raise:
+        the bundle's ``metadata["guarantee"]`` is then ``"not met"`` and ``warnings`` say
+        which line it uses instead.
     ConfigError
         A bad outcome window (see :func:`mqlml.outcome.apply_window`).
 
@@ -676,6 +712,9 @@ def train(
     refit = settings.refit
     A, B, C = parts.train, parts.calibrate, parts.test
     AB = np.sort(np.concatenate([A, B]))
+    early = _guarantee_warnings(config, y, B, C if refit else None)
+    for line in early:
+        stage(f"warning: {line}")
     X_cal, X_test = X.iloc[B], X.iloc[C]
     y_cal, y_test = y[B], y[C]
 
@@ -720,7 +759,9 @@ def train(
         target_rate=threshold.target_rate,
     )
     cohort = _cohort_warnings(config, leads)
-    warnings = list(cohort)
+    warnings = [*early, *cohort]
+    if threshold.note is not None:  # the guarantee not met on the calibration part
+        warnings.append(f"backtest: {threshold.note}" if refit else threshold.note)
     if lines is not None:
         # The backtest's segment lines judged on the test part nothing in them saw.
         metrics["segments"] = lines.table(y_test, p_test, codes_test)
@@ -764,6 +805,7 @@ def train(
             "fits": {"deployed": backtest_fits},
         }
         metadata["monthly"] = _monthly(stage1.threshold, part_times(B))
+        metadata["guarantee"] = stage1.threshold.guarantee
         bundle = _make_bundle(config, schema, m1, stage1, X_cal, metadata)
     else:
         backtest = _make_bundle(
@@ -775,6 +817,7 @@ def train(
             {
                 **base,
                 "best_iteration": getattr(m2, "best_iteration_", None),
+                "guarantee": stage1.threshold.guarantee,
                 "role": "backtest",
                 "fits": {"backtest": backtest_fits},
             },
@@ -796,6 +839,8 @@ def train(
             method2,
             part_values(pool),
         )
+        if stage2.threshold.note is not None:  # the guarantee not met on the test part
+            warnings.append(f"the bundle that scores: {stage2.threshold.note}")
         if stage2.segments is not None:
             warnings += stage2.segments.warnings
         stage(f"refitting the deployed model on every lead ({len(y):,})")
@@ -815,6 +860,7 @@ def train(
             },
         }
         metadata["monthly"] = _monthly(stage2.threshold, part_times(pool))
+        metadata["guarantee"] = stage2.threshold.guarantee
         if accounts is not None and "calibration" in accounts:
             # The deployed account calibration: on the pooled out-of-fold probabilities
             # (the backtest's, fitted on the calibration part, was judged above).

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mqlml.errors import DataError, UnreachableTargetError
 from mqlml.threshold import (
@@ -264,15 +267,118 @@ def test_the_guarantee_holds_in_at_least_the_stated_share_of_repetitions():
     assert np.mean(cost) > 0  # a guarantee costs MQLs
 
 
-def test_the_guarantee_tells_the_best_lower_bound_when_out_of_reach():
+def test_a_guarantee_out_of_reach_keeps_the_expected_rate_line_and_says_why():
     # Probabilities promise 0.6, but only half of the leads converted.
     p, y = np.full(100, 0.6), np.arange(100) % 2
-    assert choose_threshold(p, target_rate=0.55, labels=y).n_mql == 100
-    with pytest.raises(
-        UnreachableTargetError,
-        match=r"90% confidence; got 0.55, but the best lower bound is 43.1% \(the top 100 leads",
-    ):
-        choose_threshold(p, target_rate=0.55, labels=y, confidence=0.9)
+    plain = choose_threshold(p, target_rate=0.55, labels=y)
+    assert plain.n_mql == 100 and plain.guarantee is None and plain.note is None
+    r = choose_threshold(p, target_rate=0.55, labels=y, confidence=0.9)
+    assert (r.threshold, r.n_mql, r.guarantee) == (0.6, 100, "not met")
+    assert r.lower_bound == pytest.approx(0.431, abs=5e-4)
+    assert r.note == (
+        "The MQL-to-SQL rate 55% is not guaranteed with 90% confidence on these 100 leads (50 "
+        "converted): no line of at least 100 MQLs passed the exact tests, which start at the "
+        "top 100 leads and spend the 10% error; guarantee: not met. None reaches it even taken "
+        "alone: the best is the top 100 leads, 50 converted, at least 43.1% with 90% "
+        "confidence. The line is the expected-rate one instead (100 MQLs, expected rate 60.0%: "
+        "a promise on average, not a guarantee). Lower the target or the confidence, or "
+        "calibrate on more leads (more conversions)."
+    )
+    assert ThresholdResult.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+def _slice(top: list[int], rate_every: int, n: int = 1200):
+    """Distinct probabilities from 0.4 down to 0, the ``top`` outcomes first, then one
+    conversion every ``rate_every`` leads."""
+    p = np.linspace(0.4, 0.0, n)
+    y = np.zeros(n, dtype=int)
+    y[: len(top)] = top
+    y[len(top) :: rate_every] = 1
+    return p, y
+
+
+def test_a_bound_above_the_target_is_never_called_unreachable():
+    # The top 9 leads, 6 converted, reach 40.1 % with 90 % confidence on their own, but a
+    # tested line has at least 30 MQLs and none of those reaches 25 %: this used to stop
+    # training with "target_rate must be reachable with 90% confidence; got 0.25, but the
+    # best lower bound is 40.1% (the top 9 leads, 6 converted)".
+    from mqlml.threshold import lower_bound
+
+    p, y = _slice([0, 1, 0, 1, 0, 1, 1, 1], rate_every=6)
+    assert (y[:9].sum(), round(lower_bound(6, 9, 0.9), 3)) == (6, 0.401)
+    r = choose_threshold(p, target_rate=0.25, labels=y, confidence=0.9)
+    assert r.guarantee == "not met" and r.n_mql == r.n_mql_expected_rule == 900
+    assert "reachable" not in r.note
+    assert all(int(n) >= 30 for n in re.findall(r"the top (\d+) leads,", r.note))
+    assert "None reaches it even taken alone: the best is the top 3" in r.note
+    bounds = [float(v) for v in re.findall(r"at least (\d+\.\d+)%", r.note)]
+    assert bounds and all(b < 25 for b in bounds)
+
+
+def test_without_a_certified_line_the_strictest_line_that_reaches_the_target_alone():
+    # The top 30 leads, 12 converted: P(Binomial(30, 0.25) >= 12) = 0.051, below 10 % on
+    # its own but not below the 2.5 % each of the 4 sequences of tests gets.
+    p, y = _slice([1, 0, 1, 0, 0] * 6, rate_every=7)
+    assert y[:30].sum() == 12 and y[:95].sum() <= 31 and y[:300].sum() <= 85
+    r = choose_threshold(p, target_rate=0.25, labels=y, confidence=0.9)
+    assert (r.guarantee, r.n_mql, r.realized_conversions) == ("not met", 30, 12)
+    assert r.lower_bound == pytest.approx(0.2773, abs=5e-5)  # the exact bound of 12 of 30
+    assert "passed the exact tests, which start at the top 30, 95, 300, 949 leads" in r.note
+    assert (
+        "The line is the strictest that reaches 25% taken alone: the top 30 leads, 12 "
+        "converted, at least 27.7% with 90% confidence on their own" in r.note
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(1, 400),
+    base=st.floats(0.0, 1.0),
+    target=st.sampled_from([0.1, 0.25, 0.333, 0.5, 0.75]),
+    confidence=st.sampled_from([0.5, 0.8, 0.9, 0.975]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_guarantee_texts_never_contradict_themselves(n, base, target, confidence, seed):
+    rng = np.random.default_rng(seed)
+    p = np.round(rng.uniform(0, 1, n) ** 2, 2)  # ties, as isotonic calibration makes
+    y = (rng.uniform(0, 1, n) < base * p + (1 - base) * rng.uniform(0, 1, n)).astype(int)
+    try:
+        r = choose_threshold(p, target_rate=target, labels=y, confidence=confidence)
+    except UnreachableTargetError as exc:  # even the top leads are expected below it
+        assert p.max() < target and "highest reachable MQL-to-SQL rate" in str(exc)
+        return
+    if r.guarantee == "met":
+        assert r.note is None and r.lower_bound >= target
+        return
+    assert r.guarantee == "not met" and "guarantee: not met" in r.note
+    assert "reachable" not in r.note
+    alone = re.search(r"taken alone: the top ([\d,]+) leads.*?at least ([\d.]+)%", r.note)
+    none = re.search(r"None reaches it even taken alone.*?at least ([\d.]+)%", r.note)
+    if alone:
+        assert float(alone.group(2)) >= 100 * target and r.lower_bound >= target
+        assert int(alone.group(1).replace(",", "")) == r.n_mql >= min(30, n)
+    if none:
+        assert float(none.group(1)) < 100 * target
+        assert r.n_mql == r.n_mql_expected_rule
+
+
+def test_guarantee_check_before_fitting():
+    from scipy.stats import binom
+
+    from mqlml.threshold import guarantee_check
+
+    # 1,200 leads: 4 sequences (top 30, 95, 300, 949), 2.5 % each. With every conversion
+    # ranked first, 13 conversions make the top 30 pass, 12 do not.
+    assert binom.sf(12, 30, 0.25) < 0.025 < binom.sf(11, 30, 0.25)
+    assert guarantee_check(1200, 13, 0.25, 0.9) is None
+    assert guarantee_check(1200, 12, 0.25, 0.9) == (
+        "12 conversions among 1,200 leads cannot certify an MQL-to-SQL rate of 25% with 90% "
+        "confidence: even with every conversion ranked first, no line of at least 30 MQLs "
+        "would pass the exact tests, so the guarantee will not be met."
+    )
+    # fewer leads than 30: the one line tested is all of them
+    assert guarantee_check(20, 4, 0.25, 0.9) is not None
+    assert guarantee_check(20, 20, 0.25, 0.9) is None
 
 
 @pytest.mark.parametrize("n", [10, 30, 100, 1000])
