@@ -388,8 +388,8 @@ def train(
     model: Annotated[
         str | None,
         typer.Option(
-            help="lightgbm (default) or logistic.",
-            callback=_one_of("lightgbm", "logistic"),
+            help="auto (default: chosen on the calibration part), lightgbm or logistic.",
+            callback=_one_of("auto", "lightgbm", "logistic"),
         ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Bundle folder (default models/NAME).")] = None,

@@ -216,9 +216,12 @@ class SplitConfig(_Section):
 class ModelConfig(_Section):
     """Model settings passed to :class:`mqlml.model.LeadScorer`."""
 
-    kind: Literal["lightgbm", "logistic"] = Field(
-        "lightgbm",
-        description="Gradient-boosted trees (LightGBM) or a one-hot logistic regression.",
+    kind: Literal["auto", "lightgbm", "logistic"] = Field(
+        "auto",
+        description="auto: chosen among LightGBM (as set here, and a smaller one) and the "
+        "logistic regression (C and C/10) by ROC AUC on the calibration part, each fit on "
+        "the train part; or gradient-boosted trees (LightGBM) or a one-hot logistic "
+        "regression.",
     )
     n_estimators: int = Field(
         1000, gt=0, description="Most trees to fit; early stopping usually stops sooner."

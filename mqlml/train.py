@@ -46,6 +46,7 @@ from mqlml.accounts import account_evaluation
 from mqlml.bundle import Bundle, package_versions
 from mqlml.calibration import ScoreMap, choose_method, diagnose, fit_score_map
 from mqlml.checks import check_before_training
+from mqlml.choice import choose_model
 from mqlml.config import ProjectConfig
 from mqlml.drift import build_reference
 from mqlml.errors import ConfigError, DataError, InsufficientDataError, MissingColumnError
@@ -644,8 +645,9 @@ def train(
         An activity log; read from ``config.data.events`` when that is set.
     target_rate, capacity : optional
         Override the config's threshold goal (one of them).
-    model : {"lightgbm", "logistic"}, optional
-        Override the config's model kind.
+    model : {"auto", "lightgbm", "logistic"}, optional
+        Override the config's model kind (``auto``: chosen by forward validation on the
+        history, mqlml.choice).
     out : str or Path, optional
         Save the bundle to this folder.
     progress : callable, optional
@@ -708,9 +710,13 @@ def train(
                 "the split fractions."
             )
 
+    A, B, C = parts.train, parts.calibrate, parts.test
+    choice, m1 = None, None
+    if config.model.kind == "auto":
+        stage(f"choosing the model on the calibration part ({len(B):,} leads)")
+        config, choice, m1 = choose_model(config, _scorer, X, y, A, B, times)
     settings = config.model
     refit = settings.refit
-    A, B, C = parts.train, parts.calibrate, parts.test
     AB = np.sort(np.concatenate([A, B]))
     early = _guarantee_warnings(config, y, B, C if refit else None)
     for line in early:
@@ -728,7 +734,7 @@ def train(
     if method == "auto":
         method = choose_method(len(y_cal), int(y_cal.sum()))
     stage(f"fitting the model on the train part ({len(A):,} leads)")
-    m1 = _scorer(config).fit(X.iloc[A], y[A])
+    m1 = m1 or _scorer(config).fit(X.iloc[A], y[A])
     stage("calibrating and choosing the MQL threshold on the calibration part")
     stage1 = _calibrate_stage(config, m1, X_cal, y_cal, part_times(B), method, part_values(B))
     # The backtest: the deployed procedure one step back (M2 fit on train + calibrate,
@@ -776,6 +782,7 @@ def train(
         "split": {"method": parts.method, **parts.sizes()},
         "test_from": None if times is None else str(times.iloc[C].min()),
         "model": settings.kind,
+        "model_choice": choice,
         "calibration_method": method,
         "event_types": leads.event_types,
         "parts": {
