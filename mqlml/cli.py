@@ -216,6 +216,18 @@ def _delimiter(value: str) -> str:
     return value
 
 
+CsvFormulasOpt = Annotated[
+    str,
+    typer.Option(
+        "--csv-formulas",
+        help="CSV text cells starting with = + - @ tab or CR: escape (default: a leading ' "
+        "so spreadsheets show them as text, never run them) or keep (as they are). "
+        "Numbers are never changed.",
+        callback=_one_of("escape", "keep"),
+    ),
+]
+
+
 def _date(value: str) -> str:
     if value == "now":
         return value
@@ -607,9 +619,11 @@ def score(
         Path | None,
         typer.Option(
             help="Also write one row per account (columns.account): P(at least one lead "
-            "converts), expected conversions, best lead, leads, MQLs, top reasons."
+            "converts), expected conversions, best lead, leads, MQLs, top reasons. Written "
+            "together with --output, or neither is."
         ),
     ] = None,
+    csv_formulas: CsvFormulasOpt = "escape",
     as_json: JsonOpt = False,
 ) -> None:
     """Score a leads file: probability, score, percentile, tier, is_mql, sub-scores, reasons."""
@@ -649,14 +663,11 @@ def score(
                     predictor=predictor,
                     attribution=attribution,
                     progress=stage,
+                    csv_formulas=csv_formulas,
                 )
             summary = ScoreSummary(**done)
         else:
-            from mqlml.atomic import check_destination
-
             bundle = _bundle(model)
-            folder = None if model.startswith("models:/") else Path(model)
-            check_destination(output, {"input": input, "activity log": events, "model": folder})
             total, exact = show.estimate_rows(input)
             with show.rows(err, total, exact=exact, enabled=not as_json) as advance:
                 summary = score_file(
@@ -675,19 +686,15 @@ def score(
                     progress=advance,
                     predictor=predictor,
                     attribution=attribution,
-                )
-            if accounts is not None:
-                from mqlml.accounts import score_accounts_file
-
-                rolled = score_accounts_file(
-                    bundle, input, output, accounts, delimiter=delimiter, encoding=encoding
+                    accounts=accounts,
+                    csv_formulas=csv_formulas,
                 )
     except KeyboardInterrupt as exc:
         _interrupted(exc)
     except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
     if as_json:
-        print(json.dumps({**summary.to_dict(), **({"accounts": rolled} if accounts else {})}))
+        print(json.dumps(summary.to_dict()))
         return
     share = "" if summary.mql_share is None else f" ({summary.mql_share:.1%})"
     console.print(
@@ -697,7 +704,8 @@ def score(
     )
     for line in summary.warnings:
         err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
-    if accounts is not None:
+    if summary.accounts is not None:
+        rolled = summary.accounts
         console.print(
             f"{rolled['accounts']:,} accounts ({rolled['method']}) -> [bold]{rolled['output']}[/]"
         )
