@@ -773,6 +773,7 @@ def scorecard(
     ] = None,
     max_rules: Annotated[int, typer.Option(min=1, help="At most this many criteria.")] = 30,
     sql_table: Annotated[str, typer.Option(help="The lead table the SQL reads.")] = "leads",
+    csv_formulas: CsvFormulasOpt = "escape",
     as_json: JsonOpt = False,
 ) -> None:
     """Turn the model into integer points per criterion (YAML, CSV, SQL) and judge them."""
@@ -781,7 +782,12 @@ def scorecard(
 
     try:
         card = make_scorecard(
-            _bundle(model), data=data, max_rules=max_rules, out=out, table=sql_table
+            _bundle(model),
+            data=data,
+            max_rules=max_rules,
+            out=out,
+            table=sql_table,
+            csv_formulas=csv_formulas,
         )
     except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
@@ -924,13 +930,20 @@ def recalibrate(
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Write the new bundle even when it is not better.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Write the new bundle even when it is not better, and replace an existing "
+            "--out bundle (without it an existing --out is refused before any work).",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Refit the calibration and the MQL threshold on the older part of recent outcomes;
-    write it only when better on the newer part (exit 0), else write nothing (exit 1)."""
+    write it only when better on the newer part (exit 0), else write nothing (exit 1).
+    An existing --out is replaced only with --force."""
     from mqlml.readers import read_table
+    from mqlml.recalibrate import check_out
     from mqlml.recalibrate import recalibrate as run_recalibration
 
     registry = model.startswith("models:/")
@@ -941,7 +954,7 @@ def recalibrate(
                 "--out. Name a new folder, e.g. --out models/NAME-recalibrated."
             )
         out = out or Path(f"{Path(model).resolve()}-recalibrated")
-        _check_new_bundle(out, None if registry else Path(model), data)
+        check_out(out, {"model": None if registry else Path(model), "data file": data}, force=force)
         bundle = _bundle(model)
         tokens = bundle.schema.missing_tokens
         ids = [bundle.schema.id_column or ""]
@@ -1005,25 +1018,6 @@ def _print_recalibration(summary: dict, model: str, out: Path) -> None:
             highlight=False,
             soft_wrap=True,
         )
-
-
-def _check_new_bundle(out: Path, model: Path | None, data: Path) -> None:
-    """Refuse, before any work, a new bundle folder that would overwrite its sources."""
-    from mqlml.atomic import inside
-    from mqlml.errors import DataError
-
-    if model is not None and (inside(out, model) or inside(model, out)):
-        raise DataError(
-            f"--out must be a new folder, not the --model bundle or a folder around or inside "
-            f"it; got --out {str(out)!r} and --model {str(model)!r}. Give another folder, "
-            "e.g. the default MODEL-recalibrated."
-        )
-    if inside(data, out):
-        raise DataError(
-            f"--out must not contain the --data file; got --out {str(out)!r}. Give another folder."
-        )
-    if out.exists() and not out.is_dir():
-        raise DataError(f"--out must be a folder; {str(out)!r} is a file. Give a folder name.")
 
 
 @app.command()
@@ -1130,7 +1124,9 @@ def _demo_monitoring(bundle_path: Path, out: Path) -> None:
     report = run_monitor(bundle_path, first, outcomes=first[["lead_id", "converted"]])
     _print_monitor(report)
     console.rule("6. recalibrate on the first half of that period (the trees stay)")
-    new, summary = run_recalibration(bundle_path, first, out=out / "model-recalibrated")
+    again = out / "model-recalibrated"
+    # a second demo into the same folder replaces its own earlier outputs, this one too
+    new, summary = run_recalibration(bundle_path, first, out=again, force=again.exists())
     console.print(f"the new calibration is {summary['verdict']}", highlight=False)
     after = run_monitor(new, rest, outcomes=rest[["lead_id", "converted"]])
     o = after.outcomes
