@@ -32,6 +32,7 @@ from mqlml.errors import ConfigError
 
 __all__ = [
     "CSV_FORMULAS",
+    "FORMULA_CHARS",
     "FORMULA_START",
     "PLAIN_NUMBER",
     "CsvFormulas",
@@ -45,12 +46,15 @@ __all__ = [
 CsvFormulas = Literal["escape", "keep"]
 #: The values of the ``csv_formulas`` option (``--csv-formulas``), the default first.
 CSV_FORMULAS: tuple[str, ...] = ("escape", "keep")
-#: A cell a spreadsheet may read as a formula (the same pattern in RE2, Python and Java).
-FORMULA_START = r"^[=+\-@\t\r]"
+#: The first characters that make a spreadsheet read a cell as a formula (OWASP).
+FORMULA_CHARS = "=+-@\t\r"
+#: A cell that starts with one of them (the same pattern in Python, RE2 and Java).
+FORMULA_START = "^[" + FORMULA_CHARS.replace("-", "\\-") + "]"
 #: A cell that is a plain number, left as it is although it may start with + or -.
 PLAIN_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 _START, _NUMBER = re.compile(FORMULA_START), re.compile(PLAIN_NUMBER)
+_FIRST = pa.array([c.encode() for c in FORMULA_CHARS], pa.binary())
 
 
 def check_csv_formulas(value: Any) -> str:
@@ -93,12 +97,17 @@ def escape_array(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArra
         return pa.DictionaryArray.from_arrays(array.indices, escape_array(array.dictionary))
     if not _is_text(array.type):
         return array
-    starts = pc.match_substring_regex(array, FORMULA_START)
+    starts = _starts(array)
     if not pc.any(starts).as_py():  # the usual case: one scan, nothing copied
         return array
-    run = pc.and_(starts, pc.invert(pc.match_substring_regex(array, PLAIN_NUMBER)))
+    found = pc.filter(array, starts)  # the few cells that start like a formula
     quote, empty = pa.scalar("'", array.type), pa.scalar("", array.type)
-    return pc.if_else(run, pc.binary_join_element_wise(quote, array, empty), array)
+    escaped = pc.if_else(
+        pc.match_substring_regex(found, PLAIN_NUMBER),
+        found,
+        pc.binary_join_element_wise(quote, found, empty),
+    )
+    return pc.replace_with_mask(array, starts, escaped)
 
 
 def escape_table(table: pa.Table) -> pa.Table:
@@ -111,6 +120,17 @@ def escape_table(table: pa.Table) -> pa.Table:
 def escape_schema(schema: pa.Schema) -> pa.Schema:
     """The schema of :func:`escape_table`'s result: the same types, escaped names."""
     return pa.schema([field.with_name(escape_cell(field.name)) for field in schema])
+
+
+def _starts(array: pa.Array) -> pa.Array:
+    """Whether each cell's first byte is one of FORMULA_CHARS (all ASCII), as booleans.
+
+    The first byte of the bytes, rather than a regular expression over the text: about
+    twice as fast on long reasons, and the same answer for these one-byte characters.
+    """
+    large = pa.types.is_large_string(array.type)
+    first = pc.binary_slice(array.cast(pa.large_binary() if large else pa.binary()), 0, 1)
+    return pc.is_in(first, value_set=_FIRST.cast(first.type))
 
 
 def _is_text(kind: pa.DataType) -> bool:
