@@ -39,8 +39,10 @@ __all__ = [
     "ACCOUNT_COLUMNS",
     "INDEPENDENT",
     "AccountCalibration",
+    "AccountRollup",
     "account_evaluation",
     "account_scores",
+    "account_table",
     "any_converts",
     "score_accounts_file",
 ]
@@ -364,6 +366,116 @@ def _read_columns(source: Any, columns: list[str]) -> pd.DataFrame:
     return pa.concat_tables(tables).to_pandas()
 
 
+def account_table(
+    bundle: Any, scored: pd.DataFrame, accounts: Any, column: str
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The accounts of scored leads with the bundle's account calibration, and a summary.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        :func:`account_scores` of ``scored``, and ``accounts``, ``leads_without_account``
+        and ``method`` (what ``mqlml score --accounts`` reports).
+    """
+    calibration = (bundle.metadata.get("accounts") or {}).get("calibration")
+    calibration = None if calibration is None else AccountCalibration.from_dict(calibration)
+    values = pd.Series(np.asarray(accounts, dtype=object), dtype=object)
+    id_name = bundle.schema.id_name
+    table = account_scores(
+        scored,
+        values.to_numpy(),
+        account_column=column,
+        id_column=id_name if id_name in scored.columns else None,
+        calibration=calibration,
+    )
+    blank = values.isna() | (values.astype(str).str.strip() == "")
+    return table, {
+        "accounts": len(table),
+        "leads_without_account": int(blank.sum()),
+        "method": table["method"].iloc[0] if len(table) else INDEPENDENT,
+    }
+
+
+class AccountRollup:
+    """What the account roll-up needs, collected batch by batch while a file is scored.
+
+    :func:`mqlml.scoring.score_file` with ``accounts`` adds each scored batch and, once
+    every lead is scored, writes the accounts beside the scores (both renamed in
+    together), so the scores are never read back.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The bundle that scores (its ``columns.account`` and account calibration).
+    names : sequence of str
+        The input's column names (the account column must be among them).
+
+    Raises
+    ------
+    ConfigError
+        When the bundle's config names no ``columns.account``.
+    MissingColumnError
+        When the input lacks the account column.
+    """
+
+    def __init__(self, bundle: Any, names: Sequence[str]) -> None:
+        self.bundle = bundle
+        self.column = check_accounts(names, (bundle.config.get("columns") or {}).get("account"))
+        self.parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("id", "probability", "is_mql", "reasons_for", "account")
+        }
+
+    def add(self, out: dict[str, Any], batch: Any, id_name: str, offset: int) -> None:
+        """Keep one scored batch's ids, probabilities, MQL flags, reasons and accounts."""
+        n = batch.num_rows
+        ids = out.get(id_name)
+        self.parts["id"].append(
+            np.arange(offset + 1, offset + n + 1) if ids is None else _values(ids)
+        )
+        for name in ("probability", "is_mql"):
+            self.parts[name].append(_values(out[name]))
+        reasons = out.get("reasons_for")
+        self.parts["reasons_for"].append(
+            np.full(n, "", dtype=object) if reasons is None else _values(reasons)
+        )
+        column = batch.column(self.column).to_pandas()
+        self.parts["account"].append(column.to_numpy(dtype=object))
+
+    def write(self, path: Any, target: Any, csv_formulas: str = "escape") -> dict[str, Any]:
+        """Write the accounts to ``path`` in the format of ``target``; their summary."""
+        import pyarrow as pa
+
+        from mqlml.atomic import file_error
+        from mqlml.readers import detect_format
+        from mqlml.writers import write_table
+
+        whole = {k: np.concatenate(v) if v else np.array([]) for k, v in self.parts.items()}
+        scored = pd.DataFrame(
+            {
+                self.bundle.schema.id_name: whole["id"],
+                "probability": whole["probability"].astype(np.float64),
+                "is_mql": whole["is_mql"].astype(bool),
+                "reasons_for": pd.Series(whole["reasons_for"], dtype=object).fillna(""),
+            }
+        )
+        table, done = account_table(self.bundle, scored, whole["account"], self.column)
+        arrow = pa.Table.from_pandas(table, preserve_index=False)
+        try:
+            write_table(arrow, path, detect_format(target), target, csv_formulas)
+        except OSError as exc:
+            raise file_error(exc, target) from None
+        return done
+
+
+def _values(values: Any) -> np.ndarray:
+    """A column of a scored batch (numpy or Arrow) as a numpy array."""
+    import pyarrow as pa
+
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values.to_numpy(zero_copy_only=False)
+    return np.asarray(values)
+
+
 def score_accounts_file(
     bundle: Any,
     input: Any,
@@ -372,8 +484,14 @@ def score_accounts_file(
     *,
     delimiter: str = "auto",
     encoding: str = "utf-8",
+    csv_formulas: str = "escape",
 ) -> dict[str, Any]:
-    """Write one row per account from a leads file and its scores (``mqlml score --accounts``).
+    """Write one row per account from a leads file and its scores file.
+
+    ``mqlml score --accounts`` does not read its scores back: it rolls the leads up
+    while scoring (:func:`mqlml.scoring.score_file` with ``accounts``), and writes both
+    files together. This is for scores written earlier; their cells are read as written
+    (an id a CSV wrote as ``'=1`` stays so).
 
     Parameters
     ----------
@@ -388,6 +506,8 @@ def score_accounts_file(
         The accounts file (.csv, .csv.gz or .parquet); it appears whole or not at all.
     delimiter, encoding : str
         CSV options of ``input``.
+    csv_formulas : {"escape", "keep"}
+        A CSV output's cells that a spreadsheet would run as formulas (:mod:`mqlml.formulas`).
 
     Returns
     -------
@@ -397,20 +517,29 @@ def score_accounts_file(
     Raises
     ------
     ConfigError
-        When the bundle's config names no ``columns.account``.
+        When the bundle's config names no ``columns.account``, or ``csv_formulas`` is
+        not one of its values.
     MissingColumnError
         When the input lacks the account column.
     DataError
-        When the scores do not line up with the input (row counts differ).
+        When the scores do not line up with the input (row counts differ), or the
+        output would overwrite the input, the scores or a bundle (see
+        :func:`mqlml.atomic.check_destination`).
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from mqlml.atomic import atomic_output
+    from mqlml.atomic import atomic_output, check_destination
     from mqlml.errors import DataError
+    from mqlml.formulas import check_csv_formulas
     from mqlml.readers import LeadFile, detect_format
+    from mqlml.writers import write_table
 
     input, scores, output = Path(input), Path(scores), Path(output)
+    check_csv_formulas(csv_formulas)
+    check_destination(
+        output, {"input": input, "scores": scores, "model": bundle.path}, name="--accounts"
+    )
+    fmt = detect_format(output)
     config = bundle.config.get("columns") or {}
     with LeadFile(input, delimiter=delimiter, encoding=encoding) as source:
         column = check_accounts(source.names, config.get("account"))
@@ -426,24 +555,8 @@ def score_accounts_file(
     scored["probability"] = pd.to_numeric(scored["probability"])
     scored["is_mql"] = scored["is_mql"].astype(str).str.lower().isin(["true", "1"])
     scored["reasons_for"] = scored["reasons_for"].fillna("")
-    calibration = (bundle.metadata.get("accounts") or {}).get("calibration")
-    calibration = None if calibration is None else AccountCalibration.from_dict(calibration)
-    table = account_scores(
-        scored, accounts.to_numpy(dtype=object), account_column=column, calibration=calibration
-    )
-    fmt = detect_format(output)
+    table, done = account_table(bundle, scored, accounts, column)
     with atomic_output(output) as tmp:
         arrow = pa.Table.from_pandas(table, preserve_index=False)
-        if fmt == "parquet":
-            pq.write_table(arrow, tmp)
-        else:
-            table.to_csv(
-                tmp, index=False, compression="gzip" if str(output).endswith(".gz") else None
-            )
-    blank = accounts.isna() | (accounts.astype(str).str.strip() == "")
-    return {
-        "accounts": len(table),
-        "leads_without_account": int(blank.sum()),
-        "method": table["method"].iloc[0] if len(table) else INDEPENDENT,
-        "output": str(output),
-    }
+        write_table(arrow, tmp, fmt, output, csv_formulas)
+    return {**done, "output": str(output)}

@@ -37,9 +37,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
@@ -49,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mqlml.atomic import atomic_folder
 from mqlml.calibration import ScoreMap
 from mqlml.errors import BundleError
 from mqlml.points import ScoreScale, Tiers
@@ -228,8 +226,9 @@ class Bundle:
     def save(self, path: str | Path) -> Path:
         """Write the bundle to folder ``path``; the folder appears whole or not at all.
 
-        An existing bundle folder of that name is replaced. With ``MQLML_SIGNING_KEY``
-        set, the bundle is signed.
+        It is written to a staging folder beside ``path`` and swapped in
+        (:func:`mqlml.atomic.atomic_folder`): an existing bundle folder of that name is
+        replaced. With ``MQLML_SIGNING_KEY`` set, the bundle is signed.
 
         Returns
         -------
@@ -248,20 +247,8 @@ class Bundle:
                     f"bundle folder must be new, empty or a bundle; got {str(folder)!r}, which "
                     "holds other files. Choose another --out folder."
                 )
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.mqlml-tmp-"))
-        try:
+        with atomic_folder(folder) as staging:
             self._write(staging)
-            if folder.exists():
-                old = folder.with_name(f".{folder.name}.mqlml-old-{os.getpid()}")
-                folder.rename(old)
-                staging.rename(folder)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                staging.rename(folder)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
         self.path = folder
         self.digest = (folder / _DIGEST).read_text(encoding="ascii").strip()
         return folder

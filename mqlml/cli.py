@@ -216,6 +216,18 @@ def _delimiter(value: str) -> str:
     return value
 
 
+CsvFormulasOpt = Annotated[
+    str,
+    typer.Option(
+        "--csv-formulas",
+        help="CSV text cells starting with = + - @ tab or CR: escape (default: a leading ' "
+        "so spreadsheets show them as text, never run them) or keep (as they are). "
+        "Numbers are never changed.",
+        callback=_one_of("escape", "keep"),
+    ),
+]
+
+
 def _date(value: str) -> str:
     if value == "now":
         return value
@@ -611,9 +623,11 @@ def score(
         Path | None,
         typer.Option(
             help="Also write one row per account (columns.account): P(at least one lead "
-            "converts), expected conversions, best lead, leads, MQLs, top reasons."
+            "converts), expected conversions, best lead, leads, MQLs, top reasons. Written "
+            "together with --output, or neither is."
         ),
     ] = None,
+    csv_formulas: CsvFormulasOpt = "escape",
     as_json: JsonOpt = False,
 ) -> None:
     """Score a leads file: probability, score, percentile, tier, is_mql, sub-scores, reasons."""
@@ -653,14 +667,11 @@ def score(
                     predictor=predictor,
                     attribution=attribution,
                     progress=stage,
+                    csv_formulas=csv_formulas,
                 )
             summary = ScoreSummary(**done)
         else:
-            from mqlml.atomic import check_destination
-
             bundle = _bundle(model)
-            folder = None if model.startswith("models:/") else Path(model)
-            check_destination(output, {"input": input, "activity log": events, "model": folder})
             total, exact = show.estimate_rows(input)
             with show.rows(err, total, exact=exact, enabled=not as_json) as advance:
                 summary = score_file(
@@ -679,19 +690,15 @@ def score(
                     progress=advance,
                     predictor=predictor,
                     attribution=attribution,
-                )
-            if accounts is not None:
-                from mqlml.accounts import score_accounts_file
-
-                rolled = score_accounts_file(
-                    bundle, input, output, accounts, delimiter=delimiter, encoding=encoding
+                    accounts=accounts,
+                    csv_formulas=csv_formulas,
                 )
     except KeyboardInterrupt as exc:
         _interrupted(exc)
     except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
     if as_json:
-        print(json.dumps({**summary.to_dict(), **({"accounts": rolled} if accounts else {})}))
+        print(json.dumps(summary.to_dict()))
         return
     share = "" if summary.mql_share is None else f" ({summary.mql_share:.1%})"
     console.print(
@@ -701,7 +708,8 @@ def score(
     )
     for line in summary.warnings:
         err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
-    if accounts is not None:
+    if summary.accounts is not None:
+        rolled = summary.accounts
         console.print(
             f"{rolled['accounts']:,} accounts ({rolled['method']}) -> [bold]{rolled['output']}[/]"
         )
@@ -769,6 +777,7 @@ def scorecard(
     ] = None,
     max_rules: Annotated[int, typer.Option(min=1, help="At most this many criteria.")] = 30,
     sql_table: Annotated[str, typer.Option(help="The lead table the SQL reads.")] = "leads",
+    csv_formulas: CsvFormulasOpt = "escape",
     as_json: JsonOpt = False,
 ) -> None:
     """Turn the model into integer points per criterion (YAML, CSV, SQL) and judge them."""
@@ -777,7 +786,12 @@ def scorecard(
 
     try:
         card = make_scorecard(
-            _bundle(model), data=data, max_rules=max_rules, out=out, table=sql_table
+            _bundle(model),
+            data=data,
+            max_rules=max_rules,
+            out=out,
+            table=sql_table,
+            csv_formulas=csv_formulas,
         )
     except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
@@ -920,13 +934,20 @@ def recalibrate(
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Write the new bundle even when it is not better.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Write the new bundle even when it is not better, and replace an existing "
+            "--out bundle (without it an existing --out is refused before any work).",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Refit the calibration and the MQL threshold on the older part of recent outcomes;
-    write it only when better on the newer part (exit 0), else write nothing (exit 1)."""
+    write it only when better on the newer part (exit 0), else write nothing (exit 1).
+    An existing --out is replaced only with --force."""
     from mqlml.readers import read_table
+    from mqlml.recalibrate import check_out
     from mqlml.recalibrate import recalibrate as run_recalibration
 
     registry = model.startswith("models:/")
@@ -937,7 +958,7 @@ def recalibrate(
                 "--out. Name a new folder, e.g. --out models/NAME-recalibrated."
             )
         out = out or Path(f"{Path(model).resolve()}-recalibrated")
-        _check_new_bundle(out, None if registry else Path(model), data)
+        check_out(out, {"model": None if registry else Path(model), "data file": data}, force=force)
         bundle = _bundle(model)
         tokens = bundle.schema.missing_tokens
         ids = [bundle.schema.id_column or ""]
@@ -1001,25 +1022,6 @@ def _print_recalibration(summary: dict, model: str, out: Path) -> None:
             highlight=False,
             soft_wrap=True,
         )
-
-
-def _check_new_bundle(out: Path, model: Path | None, data: Path) -> None:
-    """Refuse, before any work, a new bundle folder that would overwrite its sources."""
-    from mqlml.atomic import inside
-    from mqlml.errors import DataError
-
-    if model is not None and (inside(out, model) or inside(model, out)):
-        raise DataError(
-            f"--out must be a new folder, not the --model bundle or a folder around or inside "
-            f"it; got --out {str(out)!r} and --model {str(model)!r}. Give another folder, "
-            "e.g. the default MODEL-recalibrated."
-        )
-    if inside(data, out):
-        raise DataError(
-            f"--out must not contain the --data file; got --out {str(out)!r}. Give another folder."
-        )
-    if out.exists() and not out.is_dir():
-        raise DataError(f"--out must be a folder; {str(out)!r} is a file. Give a folder name.")
 
 
 @app.command()
@@ -1126,7 +1128,9 @@ def _demo_monitoring(bundle_path: Path, out: Path) -> None:
     report = run_monitor(bundle_path, first, outcomes=first[["lead_id", "converted"]])
     _print_monitor(report)
     console.rule("6. recalibrate on the first half of that period (the trees stay)")
-    new, summary = run_recalibration(bundle_path, first, out=out / "model-recalibrated")
+    again = out / "model-recalibrated"
+    # a second demo into the same folder replaces its own earlier outputs, this one too
+    new, summary = run_recalibration(bundle_path, first, out=again, force=again.exists())
     console.print(f"the new calibration is {summary['verdict']}", highlight=False)
     after = run_monitor(new, rest, outcomes=rest[["lead_id", "converted"]])
     o = after.outcomes

@@ -4,7 +4,9 @@ Probabilities go stale when base rates move; the ranking often holds. :func:`rec
 refits only the calibrator (on the frozen model) and the MQL threshold on the older part
 of recent labelled leads, judges the current bundle and the candidate on the newer part
 (leads neither was fitted on), and writes the candidate, whose metadata points to its
-parent, only when it is better there (or when forced).
+parent, only when it is better there (or when forced). ``force`` is also the permission
+to replace an existing ``out`` bundle: without it an existing ``out`` is refused before
+any work (:func:`check_out`).
 
 Better means both, on the newer part:
 
@@ -37,7 +39,7 @@ from mqlml.points import ScoreScale, reference_quantiles
 from mqlml.schema import fingerprint
 from mqlml.threshold import ThresholdResult, choose_threshold, realized
 
-__all__ = ["recalibrate"]
+__all__ = ["check_out", "recalibrate"]
 
 
 def recalibrate(
@@ -70,11 +72,12 @@ def recalibrate(
         of leads).
     out : str or Path, optional
         Save the new bundle to this folder, when it is better (see the module docstring)
-        or ``force`` is set.
+        or ``force`` is set. It is checked before any work (:func:`check_out`).
     evaluation_share : float in (0, 1), default=0.5
         Share of the newest leads kept to judge the recalibration.
     force : bool, default=False
-        Save the new bundle to ``out`` even when it is not better.
+        Save the new bundle to ``out`` even when it is not better, and replace an existing
+        ``out`` bundle (refused otherwise).
     source : str, optional
         Where the bundle came from (e.g. ``models:/NAME@ALIAS``), recorded as the parent's
         ``source`` when ``bundle`` is a Bundle object.
@@ -92,6 +95,9 @@ def recalibrate(
     ------
     ValueError
         If ``evaluation_share`` is not in (0, 1).
+    DataError
+        If ``out`` exists and ``force`` is not set, or would destroy the bundle
+        (:func:`check_out`).
     MissingColumnError, DataError
         If the data lacks a model column or the label, or holds bad values.
     InsufficientDataError
@@ -106,6 +112,8 @@ def recalibrate(
     parent = _parent(bundle)
     parent["source"] = source or parent["path"]
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    if out is not None:
+        check_out(Path(out), {"model": bundle.path}, force=force)
     schema = bundle.schema
     y = schema.labels(data)
     X = schema.features_frame(data)
@@ -225,6 +233,30 @@ def recalibrate(
         "bundle": None if path is None else str(path),
     }
     return new, summary
+
+
+def check_out(out: Path, sources: dict[str, Any], *, force: bool = False) -> None:
+    """Refuse, before any work, an ``out`` bundle folder that would destroy a source, or an
+    existing one without ``force``.
+
+    Parameters
+    ----------
+    out : Path
+        The new bundle's folder.
+    sources : dict
+        What must survive, by role (``{"model": folder, "data file": path}``).
+    force : bool
+        Whether an existing ``out`` may be replaced (``--force``).
+
+    Raises
+    ------
+    DataError
+        When ``out`` is, holds or lies inside a source folder or a bundle folder, is a
+        file, or exists without ``force`` (see :func:`mqlml.atomic.check_output_folder`).
+    """
+    from mqlml.atomic import check_output_folder
+
+    check_output_folder(out, sources, name="--out", own=None, kind="a bundle", replace=force)
 
 
 def _parent(bundle: Bundle | str | Path) -> dict[str, Any]:

@@ -16,11 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from mqlml.atomic import atomic_output
+from mqlml.atomic import atomic_folder, check_output_folder
 from mqlml.compare import REPORT_FORMAT, compare, compare_at_rate, compare_at_volume, percent
 from mqlml.errors import DataError
+from mqlml.report_tables import md_text
 
 __all__ = [
+    "REPORT_FILES",
     "REPORT_FORMAT",
     "build_report",
     "compare",
@@ -28,6 +30,10 @@ __all__ = [
     "compare_at_volume",
     "write_report",
 ]
+
+
+#: The files of a report folder (an existing folder holding anything else is refused).
+REPORT_FILES = ("report.json", "report.md", "report.html")
 
 
 def _num(value: Any, spec: str) -> str:
@@ -293,9 +299,10 @@ def _guarantee_row(model: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _md_table(table: Table) -> list[str]:
     title, caption, header, rows = table
-    lines = [f"## {title}", "", caption, "", "| " + " | ".join(header) + " |"]
+    head = "| " + " | ".join(map(md_text, header)) + " |"
+    lines = [f"## {md_text(title)}", "", md_text(caption), "", head]
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["| " + " | ".join(map(md_text, row)) + " |" for row in rows]
     return [*lines, ""]
 
 
@@ -319,17 +326,19 @@ def _tables(report: Mapping[str, Any]) -> list[Table]:
 
 
 def _markdown(report: Mapping[str, Any], html_path: Path) -> str:
-    lines = [f"# {report['baseline']['name'] or 'points'} vs the model", ""]
-    lines += [f"**{report['headline']}**", ""]
-    lines += [f"- {s}" for s in report["summary"]]
+    """report.md: every text from the data escaped (:func:`md_text`)."""
+    md = md_text
+    lines = [f"# {md(report['baseline']['name'] or 'points')} vs the model", ""]
+    lines += [f"**{md(report['headline'])}**", ""]
+    lines += [f"- {md(s)}" for s in report["summary"]]
     lines += ["", "| on the test leads | model | points |", "|---|---:|---:|"]
-    lines += [f"| {a} | {m} | {b} |" for a, m, b in _table_rows(report)]
+    lines += [f"| {md(a)} | {md(m)} | {md(b)} |" for a, m, b in _table_rows(report)]
     lines.append("")
     for table in _tables(report):
         lines += _md_table(table)
     lines += ["## Data and versions", ""]
-    lines += [f"- {k}: {v}" for k, v in _context_rows(report)]
-    lines += ["", f"Full report with plots: {html_path}", ""]
+    lines += [f"- {md(k)}: {md(v)}" for k, v in _context_rows(report)]
+    lines += ["", f"Full report with plots: {md(html_path)}", ""]
     return "\n".join(lines)
 
 
@@ -432,16 +441,26 @@ def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) ->
     )
 
 
-def write_report(report: Mapping[str, Any], out: str | Path) -> dict[str, Path]:
+def write_report(
+    report: Mapping[str, Any],
+    out: str | Path,
+    sources: Mapping[str, str | Path | None] | None = None,
+) -> dict[str, Path]:
     """Write ``report.json``, ``report.md`` and ``report.html`` into folder ``out``.
+
+    The three files are written into a staging folder beside ``out`` that then replaces
+    it whole (:func:`mqlml.atomic.atomic_folder`): a failure or a full disk leaves the
+    earlier report as it was, never half old and half new.
 
     Parameters
     ----------
     report : dict
         The result of :func:`compare`.
     out : str or Path
-        The folder (created if needed); existing reports there are replaced, each file
-        whole or not at all.
+        The folder: new, or an earlier report (:data:`REPORT_FILES` and nothing else).
+    sources : dict, optional
+        What must survive by role (``{"model": folder, "rules": file}``); see
+        :func:`mqlml.atomic.check_output_folder`.
 
     Returns
     -------
@@ -451,7 +470,8 @@ def write_report(report: Mapping[str, Any], out: str | Path) -> dict[str, Path]:
     Raises
     ------
     DataError
-        When ``report`` is not a report of this format.
+        When ``report`` is not a report of this format, or ``out`` is a file, holds
+        other files, holds a source, or lies inside a source or bundle folder.
     """
     from mqlml.plots import render_plots
 
@@ -462,20 +482,24 @@ def write_report(report: Mapping[str, Any], out: str | Path) -> dict[str, Path]:
             f"got {got!r}. Run compare() first."
         )
     folder = Path(out)
-    paths = {
-        "json": folder / "report.json",
-        "markdown": folder / "report.md",
-        "html": folder / "report.html",
-    }
+    _check_out(folder, sources)
+    names = dict(zip(("json", "markdown", "html"), REPORT_FILES, strict=True))
+    paths = {key: folder / name for key, name in names.items()}
     texts = {
         "json": json.dumps(report, indent=2, allow_nan=False) + "\n",
         "markdown": _markdown(report, paths["html"]),
         "html": _html(report, render_plots(report)),
     }
-    for key, path in paths.items():
-        with atomic_output(path) as tmp:
-            tmp.write_text(texts[key], encoding="utf-8")
+    with atomic_folder(folder) as staging:
+        for key, name in names.items():
+            (staging / name).write_text(texts[key], encoding="utf-8")
     return paths
+
+
+def _check_out(out: Path, sources: Mapping[str, str | Path | None] | None) -> None:
+    check_output_folder(
+        out, dict(sources or {}), name="--out", own=REPORT_FILES, kind="a previous report"
+    )
 
 
 def build_report(
@@ -489,6 +513,9 @@ def build_report(
     source: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """Compare a bundle with the points baseline and write the report files.
+
+    The report folder is checked before any work (see :func:`write_report`): it may not
+    hold or lie inside the bundle, nor hold the rules file or the leads file.
 
     Parameters
     ----------
@@ -507,5 +534,17 @@ def build_report(
     (report, paths)
         The report dict and the paths from :func:`write_report`.
     """
+    from mqlml.bundle import Bundle, load_bundle
+
+    if not isinstance(model, Bundle):
+        source = str(model)
+        model = load_bundle(model)
+    config = model.config
+    sources = {
+        "model": model.path,
+        "rules file": baseline or (config.get("baseline") or {}).get("rules"),
+        "leads file": None if frame is not None else (config.get("data") or {}).get("path"),
+    }
+    _check_out(Path(out), sources)
     report = compare(model, frame, baseline=baseline, n_boot=n_boot, seed=seed, source=source)
-    return report, write_report(report, out)
+    return report, write_report(report, out, sources)

@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["readable", "report_extras"]
+__all__ = ["md_text", "readable", "report_extras"]
 
 _CONFIDENCE = 0.90
 _N_HIST_BINS = 30
@@ -337,3 +338,23 @@ def report_extras(
         "curves_quantile": _quantile_curve(bundle, y, p),
         "reliability_intervals": _reliability_bands(calibration_curve),
     }
+
+
+_MD_SPECIAL = str.maketrans(
+    {"\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "\n": " ", "\r": " "}
+)
+
+
+def md_text(value: Any) -> str:
+    r"""Text from the data (a level, a column, a rule's name) made inert in Markdown.
+
+    HTML special characters become entities (a level ``<img onerror=...>`` shows as
+    text, never as an element); table pipes, brackets (links, images) and backslashes
+    are escaped, and line breaks become spaces, so a value stays inside its table cell.
+
+    Examples
+    --------
+    >>> print(md_text("<img src=x onerror=alert(1)> | [a](b)"))
+    &lt;img src=x onerror=alert(1)&gt; \| \[a\](b)
+    """
+    return html.escape(str(value), quote=False).translate(_MD_SPECIAL)

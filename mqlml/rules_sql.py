@@ -68,25 +68,10 @@ def _condition(rule: Any) -> str:
     return f"{column} {_COMPARE[op]} {_literal(value)}"
 
 
-def sql_expression(rules: Any) -> str:
-    """The points of each lead as one SQL expression over the lead table's columns.
-
-    Parameters
-    ----------
-    rules : RuleSet
-        Fixed-points rules (see the module docstring for the operators written).
-
-    Returns
-    -------
-    str
-        ``CASE WHEN ... THEN points ELSE 0 END + ...``, one line per rule.
-
-    Raises
-    ------
-    RuleError
-        When a rule uses ``per_unit``, ``decay``, ``window`` or ``contains``.
-    """
-    lines = []
+def _cases(rules: Any) -> list[str]:
+    """One ``CASE`` expression per rule (a quoted value may hold line breaks: these
+    strings are joined, never split into lines)."""
+    cases = []
     for i, rule in enumerate(rules.rules, start=1):
         kind = (
             "per_unit"
@@ -105,8 +90,29 @@ def sql_expression(rules: Any) -> str:
                 f"SQL; got a {kind!r} rule. Write it as fixed points with ==, in, >=, >, <=, <, "
                 "between, missing or not missing."
             )
-        lines.append(f"CASE WHEN {_condition(rule)} THEN {_number(rule.points)} ELSE 0 END")
-    return "  " + "\n+ ".join(lines)
+        cases.append(f"CASE WHEN {_condition(rule)} THEN {_number(rule.points)} ELSE 0 END")
+    return cases
+
+
+def sql_expression(rules: Any) -> str:
+    """The points of each lead as one SQL expression over the lead table's columns.
+
+    Parameters
+    ----------
+    rules : RuleSet
+        Fixed-points rules (see the module docstring for the operators written).
+
+    Returns
+    -------
+    str
+        ``CASE WHEN ... THEN points ELSE 0 END + ...``, one line per rule.
+
+    Raises
+    ------
+    RuleError
+        When a rule uses ``per_unit``, ``decay``, ``window`` or ``contains``.
+    """
+    return "  " + "\n+ ".join(_cases(rules))
 
 
 def sql_query(rules: Any, table: str, *, id_column: str | None = None) -> str:
@@ -126,7 +132,8 @@ def sql_query(rules: Any, table: str, *, id_column: str | None = None) -> str:
       FROM "leads"
     ) AS scored
     """
-    expression = "\n".join("  " + line.strip() for line in sql_expression(rules).splitlines())
+    # indented rule by rule, never line by line: a quoted level may hold a line break
+    expression = "  " + "\n  + ".join(_cases(rules))
     selected = f"{quote_name(id_column)}, " if id_column else ""
     return (
         f"SELECT {selected}points, points >= {_number(rules.mql_threshold)} AS is_mql\n"

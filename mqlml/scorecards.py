@@ -67,6 +67,7 @@ from mqlml.scorecard_fit import best_card, card_rules, fit_cards, native, score_
 
 __all__ = [
     "DEFAULT_MAX_RULES",
+    "SCORECARD_FILES",
     "SCORECARD_FORMAT",
     "Scorecard",
     "fidelity",
@@ -79,8 +80,14 @@ __all__ = [
 DEFAULT_MAX_RULES = 30
 _TRADEOFF = (3, 5, 10, 15, 20, 25, 30, 40)
 _MAX_FIT_ROWS = 50_000
-_FILES = ("yaml", "csv", "sql", "json", "markdown")
-_EXTENSIONS = ("yaml", "csv", "sql", "json", "md")
+#: The files of a scorecard folder, by kind (an existing folder holding others is refused).
+SCORECARD_FILES = {
+    "yaml": "scorecard.yaml",
+    "csv": "scorecard.csv",
+    "sql": "scorecard.sql",
+    "json": "scorecard.json",
+    "markdown": "scorecard.md",
+}
 
 
 @dataclass
@@ -150,15 +157,23 @@ class Scorecard:
         text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
         return "\n".join(head) + "\n" + text
 
-    def to_csv(self) -> str:
-        """criterion, column, condition, points: one row per criterion."""
+    def to_csv(self, csv_formulas: str = "escape") -> str:
+        """criterion, column, condition, points: one row per criterion.
+
+        With ``csv_formulas="escape"`` (the default) a text cell that a spreadsheet would
+        run as a formula (a column named ``=cmd|...``) gets a leading ``'``
+        (:mod:`mqlml.formulas`); ``"keep"`` writes it as it is. Points stay numbers.
+        """
+        from mqlml.formulas import check_csv_formulas, escape_cell
         from mqlml.report_tables import _condition
 
+        cell = escape_cell if check_csv_formulas(csv_formulas) == "escape" else (lambda v: v)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["criterion", "column", "condition", "points"])
         for rule in self.rules.rules:
-            writer.writerow([rule.name, rule.column, _condition(rule), native(rule.points)])
+            texts = [cell(text) for text in (rule.name, rule.column, _condition(rule))]
+            writer.writerow([*texts, native(rule.points)])
         return buffer.getvalue()
 
     def to_sql(self, table: str = "leads", id_column: str | None = None) -> str:
@@ -192,8 +207,11 @@ class Scorecard:
         )
 
     def to_markdown(self) -> str:
-        """The card and its fidelity in words and tables (``scorecard.md``)."""
-        lines = [f"# {self.rules.name}", ""]
+        """The card and its fidelity in words and tables (``scorecard.md``); names and
+        levels from the data are escaped (:func:`mqlml.report_tables.md_text`)."""
+        from mqlml.report_tables import _condition, md_text
+
+        lines = [f"# {md_text(self.rules.name)}", ""]
         lines += [
             f"{self.n_criteria} criteria, an MQL at **{self.threshold_points} points** or more; "
             f"{self.scale['points_to_double_odds']:g} points double the odds of converting "
@@ -205,10 +223,9 @@ class Scorecard:
             "| criterion | condition | points |",
             "|---|---|---:|",
         ]
-        from mqlml.report_tables import _condition
-
         lines += [
-            f"| {r.name} | {_condition(r)} | {native(r.points):+d} |" for r in self.rules.rules
+            f"| {md_text(r.name)} | {md_text(_condition(r))} | {native(r.points):+d} |"
+            for r in self.rules.rules
         ]
         lines += ["", *fidelity_markdown(self.fidelity, self.tradeoff), ""]
         return "\n".join(lines)
@@ -253,16 +270,22 @@ def _check_max_rules(max_rules: Any) -> int:
     return int(max_rules)
 
 
-def _leads(bundle: Any, data: str | Path | None, frame: pd.DataFrame | None):
-    """The bundle's leads split again exactly as in training (fit rows, test rows)."""
+def _config(bundle: Any, data: str | Path | None) -> Any:
+    """The bundle's project config, reading its leads from ``data`` when given."""
     from mqlml.config import ProjectConfig
-    from mqlml.readers import read_leads
-    from mqlml.schema import fingerprint
-    from mqlml.train import _split, prepare_leads
 
     config = ProjectConfig.model_validate(bundle.config)
     if data is not None:
         config = config.with_overrides(data={"path": Path(data)})
+    return config
+
+
+def _leads(bundle: Any, config: Any, frame: pd.DataFrame | None):
+    """The bundle's leads split again exactly as in training (fit rows, test rows)."""
+    from mqlml.readers import read_leads
+    from mqlml.schema import fingerprint
+    from mqlml.train import _split, prepare_leads
+
     if frame is None:
         frame = read_leads(config)
     leads = prepare_leads(config, frame)
@@ -286,6 +309,7 @@ def scorecard(
     table: str = "leads",
     n_boot: int = 1000,
     seed: int = 0,
+    csv_formulas: str = "escape",
 ) -> Scorecard:
     """Fit integer points per criterion that reproduce a bundle's scores; judge them honestly.
 
@@ -300,11 +324,16 @@ def scorecard(
     max_rules : int, default=30
         At most this many criteria.
     out : str or Path, optional
-        A folder to write ``scorecard.yaml``, ``.csv``, ``.sql``, ``.json`` and ``.md`` to.
+        A folder to write ``scorecard.yaml``, ``.csv``, ``.sql``, ``.json`` and ``.md`` to:
+        new, or an earlier scorecard (those files and nothing else), replaced whole
+        (:func:`mqlml.atomic.atomic_folder`). It is checked before any work.
     table : str, default="leads"
         The table the SQL reads.
     n_boot, seed
         The paired bootstrap of the fidelity's intervals.
+    csv_formulas : {"escape", "keep"}, default="escape"
+        ``scorecard.csv``'s cells that a spreadsheet would run as formulas
+        (:meth:`Scorecard.to_csv`).
 
     Returns
     -------
@@ -313,10 +342,12 @@ def scorecard(
     Raises
     ------
     ConfigError
-        When ``max_rules`` is not a positive whole number.
+        When ``max_rules`` is not a positive whole number, or ``csv_formulas`` not one of
+        its values.
     DataError
-        When the leads are not the ones the bundle was trained on, or ``out`` is the
-        bundle's folder or inside it.
+        When the leads are not the ones the bundle was trained on, or ``out`` is a file,
+        holds other files, is or holds the bundle, the leads file or the hand-set rules,
+        or lies inside a bundle folder.
     InsufficientDataError
         When no card with at most ``max_rules`` criteria gives any lead points.
 
@@ -335,30 +366,18 @@ def scorecard(
     from mqlml.baseline import load_rules, parse_rules
     from mqlml.bundle import Bundle, load_bundle
     from mqlml.errors import InsufficientDataError
+    from mqlml.formulas import check_csv_formulas
 
     max_rules = _check_max_rules(max_rules)
+    check_csv_formulas(csv_formulas)
     if not isinstance(model, Bundle):
         model = load_bundle(model)
     bundle = model
-    if out is not None and bundle.path is not None:
-        from mqlml.atomic import inside
-
-        if inside(out, bundle.path):
-            raise DataError(
-                f"--out must be a folder outside the bundle; got {str(out)!r} inside the bundle "
-                f"{str(bundle.path)!r}. Give another folder, e.g. scorecards/NAME."
-            )
-    judge = bundle.backtest or bundle
-    config, leads, parts = _leads(bundle, data, frame)
+    config = _config(bundle, data)
     if out is not None:
-        from mqlml.atomic import same_path
-
-        source = Path(config.data.path)
-        if any(same_path(Path(out) / f"scorecard.{ext}", source) for ext in _EXTENSIONS):
-            raise DataError(
-                f"--out must not hold the leads file; got {str(out)!r}, where "
-                f"{source.name} would be replaced. Give another folder."
-            )
+        _check_out(Path(out), bundle, config)
+    judge = bundle.backtest or bundle
+    config, leads, parts = _leads(bundle, config, frame)
     refit = bundle.backtest is not None
     fit_rows = np.sort(np.concatenate([parts.train, parts.calibrate])) if refit else parts.train
     part = "train + calibrate parts" if refit else "train part"
@@ -458,32 +477,47 @@ def scorecard(
         },
     )
     if out is not None:
-        result.paths = _write(result, Path(out), table, schema.id_column)
+        result.paths = _write(result, Path(out), table, schema.id_column, csv_formulas)
     return result
 
 
-def _write(card: Scorecard, folder: Path, table: str, id_column: str | None) -> dict[str, Path]:
-    from mqlml.atomic import atomic_output
+def _check_out(out: Path, bundle: Any, config: Any) -> None:
+    """Refuse, before any work, a scorecard folder that would destroy what it came from."""
+    from mqlml.atomic import check_output_folder
 
-    paths = {
-        "yaml": folder / "scorecard.yaml",
-        "csv": folder / "scorecard.csv",
-        "sql": folder / "scorecard.sql",
-        "json": folder / "scorecard.json",
-        "markdown": folder / "scorecard.md",
+    data = str(config.data.path)
+    sources = {
+        "model": bundle.path,
+        "leads file": None if data == "-" else data,
+        "hand-set rules": config.baseline.rules,
     }
+    check_output_folder(
+        out,
+        sources,
+        name="--out",
+        own=tuple(SCORECARD_FILES.values()),
+        kind="a previous scorecard",
+    )
+
+
+def _write(
+    card: Scorecard, folder: Path, table: str, id_column: str | None, csv_formulas: str
+) -> dict[str, Path]:
+    """Write the five files into a staging folder swapped in for ``folder``."""
+    from mqlml.atomic import atomic_folder
+
+    paths = {key: folder / name for key, name in SCORECARD_FILES.items()}
     rules_text = card.to_yaml()
     record = card.to_dict()
     record["source"]["rules_sha256"] = sha256_text(rules_text)
     texts = {
         "yaml": rules_text,
-        "csv": card.to_csv(),
+        "csv": card.to_csv(csv_formulas),
         "sql": card.to_sql(table, id_column),
         "json": json.dumps(record, indent=2, allow_nan=False) + "\n",
         "markdown": card.to_markdown(),
     }
-    folder.mkdir(parents=True, exist_ok=True)
-    for key in _FILES:
-        with atomic_output(paths[key]) as tmp:
-            tmp.write_text(texts[key], encoding="utf-8")
+    with atomic_folder(folder) as staging:
+        for key, name in SCORECARD_FILES.items():
+            (staging / name).write_text(texts[key], encoding="utf-8")
     return paths

@@ -46,22 +46,23 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from mqlml.accounts import AccountRollup
 from mqlml.ahead import ahead
-from mqlml.atomic import atomic_output, check_destination, file_error, handle_signals
+from mqlml.atomic import atomic_outputs, check_destination, file_error, handle_signals
 from mqlml.bundle import Bundle, load_bundle
 from mqlml.config import ProjectConfig
 from mqlml.encode import ArrowEncoder, Encoded
 from mqlml.errors import DataError, FileError, MissingColumnError
 from mqlml.events import with_event_features
 from mqlml.explain import format_reasons, group_matrix
+from mqlml.formulas import CsvFormulas, check_csv_formulas
 from mqlml.levels import level_text, match_levels
 from mqlml.points import percentile_of
 from mqlml.predict import PREDICTORS, PredictorName, make_predictor
-from mqlml.readers import LeadFile, compression, detect_format, read_table
+from mqlml.readers import LeadFile, detect_format, read_table
 from mqlml.repeats import RepeatCounter, present_ids
+from mqlml.writers import TableWriter
 
 __all__ = ["OUTPUT_COLUMNS", "ScoreSummary", "Scorer", "score_file", "score_frame"]
 
@@ -490,6 +491,9 @@ class ScoreSummary:
         The predictor that scored (``compiled``, ``lightgbm`` or ``logistic``).
     reason_rows, attribution_seconds
         Leads that got reasons, and the seconds their attribution took.
+    accounts : dict or None
+        With ``accounts``: the accounts written, leads without one, the method and the
+        file (see :func:`mqlml.accounts.account_table`).
     """
 
     rows: int
@@ -509,6 +513,7 @@ class ScoreSummary:
     predictor: str = "lightgbm"
     reason_rows: int = 0
     attribution_seconds: float = 0.0
+    accounts: dict[str, Any] | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -540,7 +545,10 @@ class ScoreSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (``mqlml score --json``), with the warnings as sentences."""
-        return {**asdict(self), "warnings": self.warnings}
+        record = {**asdict(self), "warnings": self.warnings}
+        if record["accounts"] is None:
+            del record["accounts"]
+        return record
 
 
 def _event_columns(bundle, source: LeadFile, names, events, as_of) -> pd.DataFrame:
@@ -730,15 +738,18 @@ def score_file(
     progress: Callable[[int], None] | None = None,
     predictor: PredictorName = "auto",
     cache_dir: str | Path | None = None,
+    accounts: str | Path | None = None,
+    csv_formulas: CsvFormulas = "escape",
 ) -> ScoreSummary:
     """Score a CSV or Parquet file into a CSV or Parquet file, streamed in chunks.
 
-    Before any work the paths are checked (the output may not be the input, the
-    activity log or inside the bundle folder, nor a folder, and its folder must be
-    writable) and so are the input's columns. The output appears only when complete: a
-    temporary file ``.NAME.mqlml-partial-PID.*.tmp`` beside it is renamed at the end,
-    removed on any error, SIGTERM or SIGINT, and removed by the next run to the same
-    output when a run was killed outright.
+    Before any work the paths are checked (an output may not be the input, the
+    activity log, the other output, inside the bundle folder or any bundle folder, nor a
+    folder, and its folder must be writable) and so are the input's columns and, with
+    ``accounts``, the bundle's ``columns.account``. The outputs appear only when
+    complete, together: a temporary file ``.NAME.mqlml-partial-PID.*.tmp`` beside each
+    is renamed at the end, removed on any error, SIGTERM or SIGINT, and removed by any
+    later run writing to the same folder when a run was killed outright.
 
     Ids are read as text, exactly as written (``NA``, ``null`` or ``007`` are ids, not
     missing values); a blank id is an error with ``unique_ids`` and counted otherwise.
@@ -769,6 +780,14 @@ def score_file(
     progress : callable, optional
         Called with the number of rows done after each chunk.
     predictor, cache_dir : see :class:`Scorer`.
+    accounts : path, optional
+        Also write one row per account (``columns.account``) to this file
+        (:func:`mqlml.accounts.account_scores`); it and ``output`` are written together
+        or not at all.
+    csv_formulas : {"escape", "keep"}, default="escape"
+        In a CSV output, text cells (ids, tiers, reasons, kept columns, header names)
+        that a spreadsheet would run as formulas get a leading ``'``; ``"keep"`` writes
+        them as they are (:mod:`mqlml.formulas`). Numbers are never changed.
 
     Returns
     -------
@@ -776,8 +795,12 @@ def score_file(
 
     Raises
     ------
+    ConfigError
+        With ``accounts``, when the bundle's config names no ``columns.account``; or
+        ``csv_formulas`` is not one of its values.
     DataError
-        The output would overwrite the input, the log or the bundle, or is a folder;
+        An output would overwrite the input, the log, the other output or a bundle, or
+        is a folder;
         a ``keep`` name would replace an output column or a used column name repeats
         in the header; empty or unreadable input, wrong file type, non-numeric value in
         a numeric column (column and row named), duplicated or blank ids with
@@ -795,26 +818,33 @@ def score_file(
     input, output = Path(input), Path(output)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive number of rows; got {chunk_size}.")
+    check_csv_formulas(csv_formulas)
     sources = {
         "input": input,
         "activity log": events if isinstance(events, str | Path) else None,
         # a folder holding a bundle's manifest (anything else fails as no bundle)
-        "model": None if isinstance(model, Bundle) else _bundle_folder(model),
+        "model": model.path if isinstance(model, Bundle) else _bundle_folder(model),
     }
-    check_destination(output, sources)
+    check_destination(output, {**sources, "accounts output": accounts})
+    if accounts is not None:
+        accounts = Path(accounts)
+        check_destination(accounts, {**sources, "scores output": output}, name="--accounts")
+        detect_format(accounts)
     in_fmt, out_fmt = detect_format(input), detect_format(output)
     with LeadFile(input, format=in_fmt, delimiter=delimiter, encoding=encoding) as source:
         return _score_source(
             model, source, output, out_fmt, chunk_size=chunk_size, reasons=reasons,
             attribution=attribution, keep=keep, keep_prefix=keep_prefix,
             unique_ids=unique_ids, events=events, as_of=as_of, progress=progress,
-            predictor=predictor, cache_dir=cache_dir,
+            predictor=predictor, cache_dir=cache_dir, accounts=accounts,
+            csv_formulas=csv_formulas,
         )  # fmt: skip
 
 
 def _score_source(
     model, source: LeadFile, output: Path, out_fmt: str, *, chunk_size, reasons, attribution,
-    keep, keep_prefix, unique_ids, events, as_of, progress, predictor, cache_dir,
+    keep, keep_prefix, unique_ids, events, as_of, progress, predictor, cache_dir, accounts,
+    csv_formulas,
 ) -> ScoreSummary:  # fmt: skip
     """:func:`score_file` once its input is open (every read goes through ``source``)."""
     input, in_fmt = source.path, source.format
@@ -835,12 +865,16 @@ def _score_source(
     if bundle.segments is not None:
         bundle.segments.codes_of(pd.DataFrame(columns=names))  # the segment column is there
     _check_keep(keep, names, schema.id_name, keep_prefix)
+    rollup = None if accounts is None else AccountRollup(bundle, names)
     scorer = Scorer(
         bundle, reasons=reasons, attribution=attribution, predictor=predictor, cache_dir=cache_dir
     )
     ids = [schema.id_column] if schema.id_column else []
     segment = [bundle.segments.column] if bundle.segments is not None else []
-    wanted = [c for c in dict.fromkeys([*ids, *schema.features, *segment, *keep]) if c in names]
+    account = [] if rollup is None else [rollup.column]
+    wanted = [
+        c for c in dict.fromkeys([*ids, *schema.features, *segment, *keep, *account]) if c in names
+    ]
     file_types = None if in_fmt == "csv" else source.schema
     categorical = [c for c in schema.features if schema.kinds[c] == "categorical"]
     batches = source.batches(
@@ -871,7 +905,9 @@ def _score_source(
     rows = mqls = missing = 0
     expected = 0.0
     out_schema: pa.Schema | None = None
-    with handle_signals(), atomic_output(output) as tmp, RepeatCounter() as repeats:
+    targets = [output] if accounts is None else [output, accounts]
+    with handle_signals(), atomic_outputs(*targets) as tmps, RepeatCounter() as repeats:
+        tmp = tmps[0]
         writer = None
         ok = False
         try:
@@ -898,8 +934,12 @@ def _score_source(
                     out[f"{keep_prefix}{name}"] = batch.column(name)
                 if out_schema is None:
                     out_schema = _output_schema(out, file_types, keep, keep_prefix)
-                    writer = _writer(tmp, out_schema, out_fmt, output, [schema.id_name])
+                    writer = TableWriter(
+                        tmp, out_schema, out_fmt, output, [schema.id_name], csv_formulas
+                    )
                 writer.write_table(_table(out, out_schema))
+                if rollup is not None:
+                    rollup.add(out, batch, schema.id_name, rows)
                 mql = np.asarray(out["is_mql"], dtype=bool)
                 rows += n
                 mqls += int(mql.sum())
@@ -917,7 +957,7 @@ def _score_source(
                 for name in keep:
                     out[f"{keep_prefix}{name}"] = pa.array([], pa.string())
                 out_schema = _output_schema(out, file_types, keep, keep_prefix)
-                writer = _writer(tmp, out_schema, out_fmt, output)
+                writer = TableWriter(tmp, out_schema, out_fmt, output, (), csv_formulas)
                 writer.write_table(_table(out, out_schema))
             ok = True
         finally:
@@ -930,6 +970,9 @@ def _score_source(
                 f"{duplicated} rows repeat an earlier id. Deduplicate the input or drop "
                 "--unique-ids."
             )
+        rolled = None
+        if rollup is not None:
+            rolled = {**rollup.write(tmps[1], accounts, csv_formulas), "output": str(accounts)}
     seconds = time.perf_counter() - start
     return ScoreSummary(
         rows=rows,
@@ -947,6 +990,7 @@ def _score_source(
         predictor=scorer.predictor.name if scorer.predictor is not None else "logistic",
         reason_rows=scorer.reason_rows,
         attribution_seconds=scorer.attribution_seconds,
+        accounts=rolled,
     )
 
 
@@ -976,55 +1020,3 @@ def _table(columns: dict, schema: pa.Schema) -> pa.Table:
         else:
             arrays.append(pa.array(values, type=column.type, from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _writer(
-    path: Path, schema: pa.Schema, fmt: str, target: Path | None = None, unique: Sequence[str] = ()
-) -> _Output:
-    """A CSV (compressed for a ``.gz``/``.bz2`` target) or Parquet writer for ``schema``
-    (``unique``: text columns whose values rarely repeat, written without a dictionary)."""
-    return _Output(path, schema, fmt, compression(target or path), unique)
-
-
-class _Output:
-    """A table writer over a file it owns: closing releases the file even after a fault
-    (a full disk must not keep the partial file open)."""
-
-    def __init__(
-        self, path: Path, schema: pa.Schema, fmt: str, kind: str | None, unique: Sequence[str] = ()
-    ) -> None:
-        self.raw = pa.OSFile(str(path), "wb")
-        self.sink = pa.CompressedOutputStream(self.raw, kind) if kind else self.raw
-        try:
-            if fmt == "parquet":
-                # dictionaries only where values repeat (tiers, reasons, kept text): on
-                # floats and unique ids they cost time and save nothing
-                text = [
-                    f.name
-                    for f in schema
-                    if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-                    and f.name not in unique
-                ]
-                self.writer = pq.ParquetWriter(self.sink, schema, use_dictionary=text)
-            else:
-                self.writer = pacsv.CSVWriter(self.sink, schema)
-        except BaseException:
-            self.raw.close()
-            raise
-
-    def write_table(self, table: pa.Table) -> None:
-        self.writer.write_table(table)
-
-    def close(self, ok: bool = True) -> None:
-        """Finish the file; with ``ok=False`` (a fault already on its way) only release it."""
-        steps = [self.writer.close] + ([self.sink.close] if self.sink is not self.raw else [])
-        try:
-            for step in steps:
-                try:
-                    step()
-                except (OSError, pa.ArrowException):
-                    if ok:
-                        raise
-        finally:
-            if not self.raw.closed:
-                self.raw.close()

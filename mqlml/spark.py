@@ -357,6 +357,7 @@ def score_files(
     predictor: str = "auto",
     attribution: str = "path",
     progress: Callable[[str], None] | None = None,
+    csv_formulas: str = "escape",
 ) -> dict[str, Any]:
     """Score a Parquet or CSV file (or folder of part files) with Spark.
 
@@ -391,6 +392,9 @@ def score_files(
     progress : callable, optional
         Called with the name of each stage as it starts (loading, starting Spark,
         scoring and writing, counting).
+    csv_formulas : {"escape", "keep"}, default="escape"
+        In a CSV output, text cells a spreadsheet would run as formulas get a leading
+        ``'`` (:mod:`mqlml.formulas`), as :func:`mqlml.scoring.score_file` writes them.
 
     Returns
     -------
@@ -418,8 +422,10 @@ def score_files(
     {'rows': 5000000, 'mqls': 212345, ...}
     """
     from mqlml.atomic import check_output_folder
+    from mqlml.formulas import check_csv_formulas
     from mqlml.readers import detect_format
 
+    check_csv_formulas(csv_formulas)
     stage = progress or (lambda name: None)
     stage("loading the model")
     bundle = _load(model)
@@ -462,7 +468,10 @@ def score_files(
                     f"id column {id_column!r} must be unique with --unique-ids; {repeats} rows "
                     "repeat an earlier id. Deduplicate the input or drop --unique-ids."
                 )
-        writer = scored.write.mode("overwrite").format(out_fmt)
+        written = scored
+        if out_fmt == "csv" and csv_formulas == "escape":
+            written = _escaped(scored)
+        writer = written.write.mode("overwrite").format(out_fmt)
         if out_fmt == "csv":
             writer = writer.option("header", True).option("sep", delimiter)
         with _worker_errors():
@@ -484,6 +493,23 @@ def score_files(
         "rows_per_second": rows / seconds if seconds > 0 else float("nan"),
         "output": output,
     }
+
+
+def _escaped(df: DataFrame) -> DataFrame:
+    """``df`` with its text cells and column names escaped as :mod:`mqlml.formulas` does."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    from mqlml.formulas import FORMULA_START, PLAIN_NUMBER, escape_cell
+
+    columns = []
+    for field in df.schema.fields:
+        column = F.col("`" + field.name.replace("`", "``") + "`")
+        if isinstance(field.dataType, StringType):
+            run = column.rlike(FORMULA_START) & ~column.rlike(PLAIN_NUMBER)
+            column = F.when(run, F.concat(F.lit("'"), column)).otherwise(column)
+        columns.append(column.alias(escape_cell(field.name)))
+    return df.select(*columns)
 
 
 def _read_output(spark: SparkSession, schema: Any, output: str, fmt: str, delimiter: str):
@@ -597,6 +623,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--num-threads", type=int, default=1, help="LightGBM threads per task")
     parser.add_argument("--predictor", choices=("auto", "lightgbm", "compiled"), default="auto")
     parser.add_argument("--attribution", choices=("path", "shap"), default="path")
+    parser.add_argument(
+        "--csv-formulas",
+        choices=("escape", "keep"),
+        default="escape",
+        help="CSV cells a spreadsheet would run: escape with a leading ' or keep",
+    )
     args = parser.parse_args(argv)
     try:
         summary = score_files(
@@ -613,6 +645,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             num_threads=args.num_threads,
             predictor=args.predictor,
             attribution=args.attribution,
+            csv_formulas=args.csv_formulas,
         )
     except (MqlmlError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -128,6 +128,62 @@ def case_output_folder_is_a_file(f, m, s):
     return _score(f, m, s, "taken/scores.csv")
 
 
+def _another_bundle(f, m, name="other"):
+    """A copy of the bundle in the work folder (a bundle that is not --model)."""
+    shutil.copytree(m, f / name, ignore=shutil.ignore_patterns(".compiled"))
+    return f / name
+
+
+def case_output_inside_another_bundle(f, m, s):
+    return _score(f, m, s, f"{_another_bundle(f, m).name}/scores.csv")
+
+
+def _earlier_scores(f):
+    """Scores an earlier run wrote: a refused run must leave them byte for byte."""
+    (f / "scores.csv").write_text("lead_id,probability\nL1,0.5\n")
+
+
+def case_accounts_is_the_input(f, m, s):
+    _earlier_scores(f)
+    return _score(f, m, s, "scores.csv", "--accounts", str(f / "leads.csv"))
+
+
+def case_accounts_is_the_output(f, m, s):
+    _earlier_scores(f)
+    return _score(f, m, s, "scores.csv", "--accounts", str(f / "." / "scores.csv"))
+
+
+def case_accounts_inside_the_bundle(f, m, s):
+    _earlier_scores(f)
+    return _score(f, m, s, "scores.csv", "--accounts", str(Path(m) / "accounts.csv"))
+
+
+def case_accounts_inside_another_bundle(f, m, s):
+    other = _another_bundle(f, m)
+    return _score(f, m, s, "scores.csv", "--accounts", str(other / "accounts.csv"))
+
+
+def case_accounts_is_a_folder(f, m, s):
+    _earlier_scores(f)
+    (f / "accounts.csv").mkdir()
+    return _score(f, m, s, "scores.csv", "--accounts", str(f / "accounts.csv"))
+
+
+def case_accounts_folder_is_a_file(f, m, s):
+    _earlier_scores(f)
+    (f / "taken").write_text("a file\n")
+    return _score(f, m, s, "scores.csv", "--accounts", str(f / "taken" / "accounts.csv"))
+
+
+def case_accounts_without_columns_account(f, m, s):
+    _earlier_scores(f)  # the model's config names no columns.account
+    return _score(f, m, s, "scores.csv", "--accounts", str(f / "accounts.csv"))
+
+
+def case_csv_formulas_unknown(f, m, s):
+    return _score(f, m, s, "scores.csv", "--csv-formulas", "strip")
+
+
 def case_keep_score(f, m, s):
     return _score(f, m, s, "scores.csv", "--keep", "score", frame=s.assign(score=1))
 
@@ -414,6 +470,47 @@ def case_recalibrate_around_the_model(f, m, s, h):
     return ["recalibrate", "-m", m, "-d", str(_leads(f, h)), "--out", str(Path(m).parent)]
 
 
+def case_recalibrate_onto_an_existing_bundle(f, m, s, h):
+    other = _another_bundle(f, m, "model-v2")
+    return ["recalibrate", "-m", m, "-d", str(_leads(f, h)), "--out", str(other)]
+
+
+def case_recalibrate_inside_another_bundle(f, m, s, h):
+    other = _another_bundle(f, m)
+    return ["recalibrate", "-m", m, "-d", str(_leads(f, h)), "--out", str(other / "v2")]
+
+
+def case_report_inside_the_bundle(f, m, s, h):
+    return ["report", "-m", m, "--out", str(Path(m) / "report")]
+
+
+def case_report_into_a_folder_with_other_files(f, m, s, h):
+    (f / "reports").mkdir()
+    (f / "reports" / "notes.txt").write_text("my notes\n")
+    return ["report", "-m", m, "--out", str(f / "reports")]
+
+
+def case_report_onto_the_rules(f, m, s, h):
+    rules = f / "rules" / "rules.yaml"
+    rules.parent.mkdir()
+    rules.write_text((DATA / "rules.yaml").read_text())
+    return ["report", "-m", m, "--baseline", str(rules), "--out", str(rules.parent)]
+
+
+def case_scorecard_inside_the_bundle(f, m, s, h):
+    return ["scorecard", "-m", m, "--out", str(Path(m) / "card")]
+
+
+def case_scorecard_into_a_folder_with_other_files(f, m, s, h):
+    (f / "card").mkdir()
+    (f / "card" / "scorecard.csv.bak").write_text("criterion\n")
+    return ["scorecard", "-m", m, "--out", str(f / "card")]
+
+
+def case_scorecard_csv_formulas_unknown(f, m, s, h):
+    return ["scorecard", "-m", m, "--out", str(f / "card"), "--csv-formulas", "no"]
+
+
 def case_recalibrate_target_rate_negative(f, m, s, h):
     return ["recalibrate", "-m", m, "-d", str(_leads(f, h)), "--target-rate", "-0.2"]
 
@@ -436,6 +533,15 @@ SCORE_CASES = {
     case_output_is_an_existing_plain_folder: r"output must be a file, not a folder",
     case_output_inside_the_bundle: r"output must not be inside the model folder.*another folder",
     case_output_folder_is_a_file: r"output's folder must be a folder; .*taken.* is a file",
+    case_output_inside_another_bundle: r"output must not be inside a bundle folder; .*other",
+    case_accounts_is_the_input: r"--accounts must not be the input; got .*leads\.csv",
+    case_accounts_is_the_output: r"output must not be the accounts output; got .*scores\.csv",
+    case_accounts_inside_the_bundle: r"--accounts must not be inside the model folder",
+    case_accounts_inside_another_bundle: r"--accounts must not be inside a bundle folder",
+    case_accounts_is_a_folder: r"--accounts must be a file, not a folder; got .*accounts\.csv",
+    case_accounts_folder_is_a_file: r"output's folder must be a folder; .*taken.* is a file",
+    case_accounts_without_columns_account: r"columns\.account must name the account .*retrain",
+    case_csv_formulas_unknown: r"--csv-formulas must be one of escape, keep; got 'strip'",
     case_keep_score: r"--keep columns must not share a name .*\['score'\].*--keep-prefix input_",
     case_keep_tier_and_is_mql: r"must not share a name .*\['tier', 'is_mql'\].*input_tier",
     case_keep_probability: r"must not share a name .*\['probability'\]",
@@ -498,10 +604,21 @@ OTHER_CASES = {
     r"or all without.*row 11.*UTC",
     case_check_mixed_time_zones: r"time column 'created_at' must hold dates all with a time zone",
     case_config_target_rate_above_one: r"key 'checks\.leakage_auc'.*1\.5",
-    case_recalibrate_onto_the_model: r"--out must be a new folder, not the --model bundle",
-    case_recalibrate_onto_the_model_other_spelling: r"--out must be a new folder",
-    case_recalibrate_inside_the_model: r"--out must be a new folder.*inside",
-    case_recalibrate_around_the_model: r"--out must be a new folder.*around",
+    case_recalibrate_onto_the_model: r"--out must not hold the model; got .*write to a new folder",
+    case_recalibrate_onto_the_model_other_spelling: r"--out must not hold the model",
+    case_recalibrate_inside_the_model: r"--out must not be inside the model folder",
+    case_recalibrate_around_the_model: r"--out must not hold the model; got .*, which holds",
+    case_recalibrate_onto_an_existing_bundle: r"--out must not exist yet; .*model-v2.* exists\. "
+    r"Pass --force to replace it",
+    case_recalibrate_inside_another_bundle: r"--out must not be inside a bundle folder; .*other",
+    case_report_inside_the_bundle: r"--out must not be inside the model folder",
+    case_report_into_a_folder_with_other_files: r"--out must be new or a previous report; .*"
+    r"holds 1 other entries \(e\.g\. 'notes\.txt'\)",
+    case_report_onto_the_rules: r"--out must not hold the rules file; .*rules\.yaml",
+    case_scorecard_inside_the_bundle: r"--out must not be inside the model folder",
+    case_scorecard_into_a_folder_with_other_files: r"--out must be new or a previous scorecard; "
+    r".*'scorecard\.csv\.bak'",
+    case_scorecard_csv_formulas_unknown: r"--csv-formulas must be one of escape, keep; got 'no'",
     case_recalibrate_target_rate_negative: r"--target-rate.*-0\.2",
     case_monitor_five_leads: r"leads must number at least 200 to judge drift; got 5",
     case_monitor_header_only: r"leads must number at least 200 to judge drift; got 0",

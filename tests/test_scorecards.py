@@ -204,7 +204,7 @@ def test_refuses_other_leads(trained, leads):
 
 
 def test_refuses_an_output_inside_the_bundle(trained, leads):
-    with pytest.raises(DataError, match="--out must be a folder outside the bundle"):
+    with pytest.raises(DataError, match="--out must not be inside the model folder"):
         scorecard(trained.bundle, frame=leads, out=trained.path / "card")
 
 

@@ -229,6 +229,27 @@ def test_score_files_parquet_to_csv_folder(spark, trained, leads, leads_parquet,
     assert got["tier"].tolist() == want["tier"].tolist()
 
 
+def test_score_files_csv_escapes_formula_cells_like_locally(spark, trained, leads, tmp_path):
+    import csv
+
+    frame = leads.head(200).copy()
+    frame.loc[:2, "lead_id"] = ["=1+1", "-5", "@SUM(A1)"]
+    source = tmp_path / "leads.csv"
+    frame.to_csv(source, index=False)
+
+    def ids(folder):
+        rows = []
+        for part in sorted(folder.glob("part-*.csv")):
+            with open(part, newline="") as handle:
+                rows += [row[0] for row in list(csv.reader(handle))[1:]]
+        return set(rows)
+
+    score_files(trained.path, source, tmp_path / "escaped.csv", reasons="none")
+    assert {"'=1+1", "-5", "'@SUM(A1)"} <= ids(tmp_path / "escaped.csv")
+    score_files(trained.path, source, tmp_path / "kept.csv", reasons="none", csv_formulas="keep")
+    assert {"=1+1", "-5", "@SUM(A1)"} <= ids(tmp_path / "kept.csv")
+
+
 def test_score_files_bad_value_is_named_like_locally(spark, trained, leads, tmp_path):
     frame = leads.head(200).astype({"page_views": object})
     frame.loc[150, "page_views"] = "lots"

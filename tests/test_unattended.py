@@ -283,7 +283,7 @@ def test_spark_output_folder_checks(tmp_path):
         check_output_folder(model / "scores.parquet", sources)
     with pytest.raises(DataError, match=r"must not hold the model"):
         check_output_folder(tmp_path / "model", {"model": model})
-    with pytest.raises(DataError, match=r"must be a folder Spark can write part files to"):
+    with pytest.raises(DataError, match=r"output folder must name a folder, not a file"):
         check_output_folder(leads, {})
     other = tmp_path / "reports"
     other.mkdir()
