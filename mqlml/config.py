@@ -103,6 +103,25 @@ class ColumnsConfig(_Section):
     positive_labels: list[str | int | bool] | None = Field(
         None, description="Label values that count as converted (default: yes/true/1)."
     )
+    date_formats: dict[str, str] = Field(
+        default_factory=dict,
+        description="Date column -> its one format: ISO8601, a strftime pattern such as "
+        "'%d/%m/%Y', or epoch_s / epoch_ms / epoch_us / epoch_ns for numbers since 1970 "
+        "(numbers are never read as dates without one). Default: detected from the values "
+        "(ambiguous day/month columns must be given) and recorded in the bundle.",
+    )
+
+    @field_validator("date_formats")
+    @classmethod
+    def _formats(cls, value: dict[str, str]) -> dict[str, str]:
+        from mqlml.dates import check_format  # pandas and pyarrow: only when formats are given
+
+        for column, text in value.items():
+            try:
+                check_format(text)
+            except ValueError as exc:
+                raise ValueError(f"columns.date_formats.{column} {exc}") from None
+        return value
 
 
 class FeaturesConfig(_Section):
@@ -513,6 +532,19 @@ class ProjectConfig(_Section):
             return [{"column": k, "reason": v} for k, v in value.items()]
         return value
 
+    @model_validator(mode="after")
+    def _formats_of_date_columns(self) -> ProjectConfig:
+        cols = self.columns
+        dates = [c for c in (cols.time, cols.converted_at, self.events.timestamp_column) if c]
+        unknown = [c for c in cols.date_formats if c not in dates]
+        if unknown:
+            raise ValueError(
+                "columns.date_formats must name the columns.time, columns.converted_at or "
+                f"events.timestamp_column column ({', '.join(dates)}); got {unknown[0]!r}. "
+                "Fix the name"
+            )
+        return self
+
     @property
     def excluded_columns(self) -> list[str]:
         """Names of the excluded columns."""
@@ -589,8 +621,8 @@ def valid_keys(section: type[BaseModel]) -> list[str]:
 
     Examples
     --------
-    >>> valid_keys(ColumnsConfig)
-    ['id', 'label', 'time', 'converted_at', 'account', 'account_label', 'positive_labels']
+    >>> valid_keys(OutputConfig)
+    ['models', 'reports']
     """
     return [name for name in section.model_fields if name != "source"]
 
@@ -617,8 +649,12 @@ def _describe(error: dict[str, Any]) -> str:
         return _unknown_key(key, tuple(error["loc"]))
     if error["type"] == "missing":
         return f"key '{key}' is required; add it"
-    got = error.get("input")
-    return f"key '{key}': {error['msg']}; got {got!r}"
+    message = error["msg"]
+    if error["type"] == "value_error":  # our own rule, worded in full
+        message = message.removeprefix("Value error, ")
+        if "got" in message:
+            return f"key '{key}': {message}"
+    return f"key '{key}': {message}; got {error.get('input')!r}"
 
 
 def load_config(path: str | Path) -> ProjectConfig:
