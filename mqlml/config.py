@@ -149,6 +149,18 @@ class FeaturesConfig(_Section):
         default_factory=list, description="Columns read as yes/no (default: inferred)."
     )
 
+    @model_validator(mode="after")
+    def _one_group_each(self) -> FeaturesConfig:
+        if self.fit == "infer" or self.engagement == "infer":
+            return self
+        both = [c for c in self.fit if c in set(self.engagement)]
+        if both:
+            raise ValueError(
+                f"a feature must be in one group; got {both[0]!r} in both features.fit and "
+                "features.engagement. Remove it from one of them"
+            )
+        return self
+
 
 class EventsConfig(_Section):
     """How an activity log (``data.events``) becomes engagement features (mqlml.events)."""
@@ -672,9 +684,9 @@ def load_config(path: str | Path) -> ProjectConfig:
     Raises
     ------
     ConfigError
-        When the file is missing or empty, is not YAML, has an unknown key, lacks a
-        required key or has a value of the wrong type; the message names the key, the
-        file and the expected form.
+        When the file is missing or empty, is not UTF-8 text or not YAML, has an unknown
+        key, lacks a required key or has a value of the wrong type; the message names the
+        key (or the byte), the file and the expected form.
 
     Examples
     --------
@@ -687,8 +699,17 @@ def load_config(path: str | Path) -> ProjectConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file must exist; got {str(path)!r}. Check the path.")
+    data = path.read_bytes()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"config {path} must be UTF-8 text; byte {exc.start} (line {line}) is "
+            f"{data[exc.start : exc.start + 1]!r}, which is not. Save the file as UTF-8."
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"config {path} must be valid YAML; {exc}") from None
     if not isinstance(raw, dict):
