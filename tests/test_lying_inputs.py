@@ -1,13 +1,22 @@
-"""Other inputs that lie: a feature in two groups, a config that is not UTF-8. Each is
-refused with one line naming the key or byte and the fix, and nothing is written."""
+"""Other inputs that lie: a feature in two groups, a config that is not UTF-8, nested
+Parquet columns. Each is refused with one line naming the key, byte or column and the
+fix, and nothing is written."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from mqlml.config import ProjectConfig, load_config
-from mqlml.errors import ConfigError
-from tests.test_dates import _run
+from mqlml.datasets import make_leads
+from mqlml.errors import ConfigError, DataError
+from mqlml.readers import LeadFile, read_leads, read_table
+from mqlml.scoring import Scorer
+from tests.test_dates import _project, _run
 
 # --- the config ------------------------------------------------------------------------
 
@@ -65,3 +74,64 @@ def test_cli_refuses_a_feature_in_two_groups_and_a_latin1_config(tmp_path):
         r"^error: config .*mqlml\.yaml must be UTF-8 text; byte 3 \(line 1\) is b'\\xe9', "
         r"which is not\. Save the file as UTF-8\.$",
     )
+
+
+# --- nested Parquet columns ------------------------------------------------------------
+
+
+def _nested_leads(folder: Path, leads: pd.DataFrame, name: str = "leads.parquet") -> Path:
+    table = pa.Table.from_pandas(leads, preserve_index=False)
+    tags = pa.array([{"source": "web", "rank": i % 3} for i in range(len(leads))])
+    path = folder / name
+    pq.write_table(table.append_column("tags", tags), path)
+    return path
+
+
+def test_nested_parquet_columns_are_refused_when_read_unless_excluded(tmp_path):
+    path = _nested_leads(tmp_path, make_leads(50, seed=1))
+    message = (
+        r"column 'tags' of '.*leads\.parquet' must hold plain values \(numbers, text, dates, "
+        r"yes/no\); got the nested type struct<source: string, rank: int64>\. Flatten it into "
+        r"plain columns when exporting, or leave it out \(in training, list it under exclude "
+        r"in the config\)\.$"
+    )
+    with pytest.raises(DataError, match=message):
+        read_table(path)
+    config = ProjectConfig(data={"path": path}, columns={"label": "converted"})
+    with pytest.raises(DataError, match=message):
+        read_leads(config)
+    excluded = config.model_validate({**config.model_dump(), "exclude": {"tags": "nested"}})
+    assert "tags" not in read_leads(excluded).columns
+    assert read_table(path, columns=["lead_id"]).shape == (50, 1)
+    with LeadFile(path) as source:
+        assert source.read(["lead_id"]).shape == (50, 1)
+        with pytest.raises(DataError, match=message):
+            source.batches(columns=["lead_id", "tags"])  # before any batch is read
+        with pytest.raises(DataError, match=message):
+            source.read(["tags"])
+
+
+def test_scoring_columns_refuses_a_nested_feature(logistic_trained):
+    scorer = Scorer(logistic_trained.bundle, reasons="none")
+    columns = {
+        name: pa.array([None], pa.string()) for name in logistic_trained.bundle.schema.features
+    }
+    columns["industry"] = pa.array([["Software", "Retail"]])
+    with pytest.raises(DataError, match=r"column 'industry' must hold plain values .*got the "
+                       r"nested type list<item: string>"):  # fmt: skip
+        scorer.score_columns(columns)
+
+
+def test_cli_refuses_nested_parquet_columns_in_training_and_scoring(tmp_path, logistic_trained):
+    leads = make_leads(300, seed=5)
+    _nested_leads(tmp_path, leads)
+    config = _project(tmp_path, leads, name="leads.parquet")
+    nested = r"column 'tags' of '.*leads\.parquet' must hold plain values .*struct<source"
+    _run(tmp_path, ["train", "-c", config, "--no-track", "--out", tmp_path / "m"], nested)
+    table = pa.Table.from_pandas(leads.drop(columns="industry"), preserve_index=False)
+    industry = pa.array([{"name": str(v)} for v in leads["industry"]])
+    pq.write_table(table.append_column("industry", industry), tmp_path / "score.parquet")
+    model = logistic_trained.path
+    args = ["score", "-m", model, "-i", tmp_path / "score.parquet", "-o", tmp_path / "s.csv"]
+    _run(tmp_path, args, r"^error: column 'industry' of .*score\.parquet' must hold plain "
+         r"values .*got the nested type struct<name: string>\. Flatten it")  # fmt: skip
