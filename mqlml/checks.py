@@ -23,6 +23,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from mqlml.config import ProjectConfig
+from mqlml.dates import looks_like_dates, parse_dates
+from mqlml.errors import DataError
 from mqlml.events import with_event_features
 from mqlml.schema import LeadSchema
 from mqlml.threshold import rate_interval
@@ -60,10 +62,6 @@ _PERSONAL = frozenset(
     "disability".split()
 )
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-_DATE_TEXT = re.compile(
-    r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
-    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
-)
 _SHIFT_RATIO = 1.5  # a rate this many times another (with disjoint intervals) is a shift
 _COHORT_MIN_LEADS = 100
 _CONFIDENCE = 0.90
@@ -126,10 +124,10 @@ class CheckReport:
 
 
 def is_date_like(values: pd.Series) -> bool:
-    """True when a column holds dates or date-times (datetime dtype, or ISO/d-m-y text).
+    """True when a column holds dates or date-times (see :func:`mqlml.dates.looks_like_dates`).
 
-    At least 95 % of up to 500 distinct non-missing values must look like a date and
-    parse as one; numbers are never dates.
+    At least 95 % of up to 500 distinct non-missing values must be dates in a format
+    mqlml reads; numbers are never dates.
 
     Examples
     --------
@@ -138,21 +136,16 @@ def is_date_like(values: pd.Series) -> bool:
     >>> is_date_like(pd.Series(["Google", "2012-09-04"])), is_date_like(pd.Series([20120904]))
     (False, False)
     """
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return True
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return False
-    sample = pd.Series(values.dropna().astype(str).unique()[:500])
-    if sample.empty or sample.str.match(_DATE_TEXT).mean() < 0.95:
-        return False
-    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
-    return bool(parsed.notna().mean() >= 0.95)
+    return looks_like_dates(values)
 
 
 def _as_time(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    return pd.to_datetime(values.astype("string"), errors="coerce", format="mixed")
+    """A date-like feature's times; NaT throughout when it has no one date format (it is
+    ranked as missing: `check` names it as a date to replace by its age anyway)."""
+    try:
+        return parse_dates(values, str(values.name))
+    except DataError:
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
 
 
 def single_column_auc(

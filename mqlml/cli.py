@@ -231,13 +231,13 @@ CsvFormulasOpt = Annotated[
 def _date(value: str) -> str:
     if value == "now":
         return value
-    import pandas as pd
+    from mqlml.dates import as_timestamp
 
     try:
-        pd.Timestamp(value)
-    except (ValueError, TypeError):
+        as_timestamp(value, "--as-of")
+    except MqlmlError:
         raise typer.BadParameter(
-            f"must be 'now' or a date such as 2026-03-01; got {value!r}."
+            f"must be 'now' or a date such as 2026-03-01 (ISO 8601, year first); got {value!r}."
         ) from None
     return value
 
@@ -547,6 +547,11 @@ def _print_training(s: dict, result) -> None:
             highlight=False,
             soft_wrap=True,
         )
+    if s.get("date_formats"):
+        from mqlml.dates import describe
+
+        read = ", ".join(f"{c} as {f} ({describe(f)})" for c, f in s["date_formats"].items())
+        console.print(f"dates read: {read}", highlight=False, soft_wrap=True)
     split = s.get("split") or {}
     for name, part in (split.get("parts") or {}).items():
         period = f", {part['from'][:10]} to {part['to'][:10]}" if part.get("from") else ""

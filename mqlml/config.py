@@ -103,6 +103,25 @@ class ColumnsConfig(_Section):
     positive_labels: list[str | int | bool] | None = Field(
         None, description="Label values that count as converted (default: yes/true/1)."
     )
+    date_formats: dict[str, str] = Field(
+        default_factory=dict,
+        description="Date column -> its one format: ISO8601, a strftime pattern such as "
+        "'%d/%m/%Y', or epoch_s / epoch_ms / epoch_us / epoch_ns for numbers since 1970 "
+        "(numbers are never read as dates without one). Default: detected from the values "
+        "(ambiguous day/month columns must be given) and recorded in the bundle.",
+    )
+
+    @field_validator("date_formats")
+    @classmethod
+    def _formats(cls, value: dict[str, str]) -> dict[str, str]:
+        from mqlml.dates import check_format  # pandas and pyarrow: only when formats are given
+
+        for column, text in value.items():
+            try:
+                check_format(text)
+            except ValueError as exc:
+                raise ValueError(f"columns.date_formats.{column} {exc}") from None
+        return value
 
 
 class FeaturesConfig(_Section):
@@ -130,6 +149,18 @@ class FeaturesConfig(_Section):
     boolean: list[str] = Field(
         default_factory=list, description="Columns read as yes/no (default: inferred)."
     )
+
+    @model_validator(mode="after")
+    def _one_group_each(self) -> FeaturesConfig:
+        if self.fit == "infer" or self.engagement == "infer":
+            return self
+        both = [c for c in self.fit if c in set(self.engagement)]
+        if both:
+            raise ValueError(
+                f"a feature must be in one group; got {both[0]!r} in both features.fit and "
+                "features.engagement. Remove it from one of them"
+            )
+        return self
 
 
 class EventsConfig(_Section):
@@ -519,6 +550,19 @@ class ProjectConfig(_Section):
             return [{"column": k, "reason": v} for k, v in value.items()]
         return value
 
+    @model_validator(mode="after")
+    def _formats_of_date_columns(self) -> ProjectConfig:
+        cols = self.columns
+        dates = [c for c in (cols.time, cols.converted_at, self.events.timestamp_column) if c]
+        unknown = [c for c in cols.date_formats if c not in dates]
+        if unknown:
+            raise ValueError(
+                "columns.date_formats must name the columns.time, columns.converted_at or "
+                f"events.timestamp_column column ({', '.join(dates)}); got {unknown[0]!r}. "
+                "Fix the name"
+            )
+        return self
+
     @property
     def excluded_columns(self) -> list[str]:
         """Names of the excluded columns."""
@@ -595,8 +639,8 @@ def valid_keys(section: type[BaseModel]) -> list[str]:
 
     Examples
     --------
-    >>> valid_keys(ColumnsConfig)
-    ['id', 'label', 'time', 'converted_at', 'account', 'account_label', 'positive_labels']
+    >>> valid_keys(OutputConfig)
+    ['models', 'reports']
     """
     return [name for name in section.model_fields if name != "source"]
 
@@ -623,8 +667,12 @@ def _describe(error: dict[str, Any]) -> str:
         return _unknown_key(key, tuple(error["loc"]))
     if error["type"] == "missing":
         return f"key '{key}' is required; add it"
-    got = error.get("input")
-    return f"key '{key}': {error['msg']}; got {got!r}"
+    message = error["msg"]
+    if error["type"] == "value_error":  # our own rule, worded in full
+        message = message.removeprefix("Value error, ")
+        if "got" in message:
+            return f"key '{key}': {message}"
+    return f"key '{key}': {message}; got {error.get('input')!r}"
 
 
 def load_config(path: str | Path) -> ProjectConfig:
@@ -642,9 +690,9 @@ def load_config(path: str | Path) -> ProjectConfig:
     Raises
     ------
     ConfigError
-        When the file is missing or empty, is not YAML, has an unknown key, lacks a
-        required key or has a value of the wrong type; the message names the key, the
-        file and the expected form.
+        When the file is missing or empty, is not UTF-8 text or not YAML, has an unknown
+        key, lacks a required key or has a value of the wrong type; the message names the
+        key (or the byte), the file and the expected form.
 
     Examples
     --------
@@ -657,8 +705,17 @@ def load_config(path: str | Path) -> ProjectConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file must exist; got {str(path)!r}. Check the path.")
+    data = path.read_bytes()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"config {path} must be UTF-8 text; byte {exc.start} (line {line}) is "
+            f"{data[exc.start : exc.start + 1]!r}, which is not. Save the file as UTF-8."
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"config {path} must be valid YAML; {exc}") from None
     if not isinstance(raw, dict):

@@ -19,14 +19,14 @@ number per event; ``bench/bench_events.py`` measures it against a pandas groupby
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mqlml.config import ProjectConfig
+from mqlml.dates import as_timestamp, parse_dates
 from mqlml.errors import ConfigError, DataError, MissingColumnError
 from mqlml.readers import read_table
 
@@ -95,6 +95,7 @@ def engagement_features(
     timestamp_column: str = "timestamp",
     type_column: str = "event_type",
     value_column: str | None = None,
+    date_formats: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Aggregate an activity log into engagement features, one row per lead.
 
@@ -129,6 +130,9 @@ def engagement_features(
         ``min(cutoff_i, converted_at_i)`` so nothing after the outcome is seen.
     value_column : str, optional
         Numeric event weight for the decayed sums (1 for every event when omitted).
+    date_formats : mapping, optional
+        Column -> the format of its dates (:func:`mqlml.dates.parse_dates`), for the
+        creation, conversion and event times; detected where none is given.
 
     Returns
     -------
@@ -179,8 +183,15 @@ def engagement_features(
     _require_columns(events, needed_events, "events")
 
     lead_index = _lead_index(leads[id_column], id_column)
-    cut = _cutoffs(leads, cutoff, horizon_days, created_column, converted_column)
-    ts = _datetime_ns(events[timestamp_column], timestamp_column, "events", allow_missing=False)
+    formats = dict(date_formats or {})
+    cut = _cutoffs(leads, cutoff, horizon_days, created_column, converted_column, formats)
+    ts = _datetime_ns(
+        events[timestamp_column],
+        timestamp_column,
+        "events",
+        formats.get(timestamp_column),
+        allow_missing=False,
+    )
     values = None if value_column is None else _numeric(events[value_column], value_column)
 
     type_codes, types_in_log = _factorize(events[type_column])
@@ -312,6 +323,7 @@ def _cutoffs(
     horizon_days: float | None,
     created_column: str,
     converted_column: str | None,
+    formats: Mapping[str, str],
 ) -> np.ndarray:
     """Per-lead cutoff as int64 nanoseconds."""
     if (cutoff is None) == (horizon_days is None):
@@ -323,61 +335,52 @@ def _cutoffs(
         )
     if horizon_days is not None:
         horizon = _check_positive_number(horizon_days, "horizon_days", allow_zero=True)
-        created = _datetime_ns(leads[created_column], created_column, "leads", allow_missing=False)
+        created = _datetime_ns(
+            leads[created_column],
+            created_column,
+            "leads",
+            formats.get(created_column),
+            allow_missing=False,
+        )
         cut = created + _days_to_ns(horizon)
     else:
         cut = np.full(len(leads), _timestamp_ns(cutoff), dtype=np.int64)
     if converted_column is not None:
-        converted = _datetime_ns(leads[converted_column], converted_column, "leads")
+        converted = _datetime_ns(
+            leads[converted_column], converted_column, "leads", formats.get(converted_column)
+        )
         converted_known = converted != np.iinfo(np.int64).min
         np.minimum(cut, converted, out=cut, where=converted_known)
     return cut
 
 
 def _timestamp_ns(cutoff: Any) -> int:
+    if isinstance(cutoff, str) and cutoff == "now":
+        return int(pd.Timestamp.now().as_unit("ns").value)
     try:
-        stamp = pd.Timestamp.now() if isinstance(cutoff, str) and cutoff == "now" else None
-        stamp = pd.Timestamp(cutoff) if stamp is None else stamp
-    except (ValueError, TypeError) as exc:
+        stamp = as_timestamp(cutoff, "cutoff")
+    except DataError:
         raise ConfigError(
-            f"cutoff must be a date or 'now'; got {cutoff!r}. Pass e.g. '2024-06-30'."
-        ) from exc
-    if pd.isna(stamp):
-        raise ConfigError(f"cutoff must be a date or 'now'; got {cutoff!r}. Pass e.g. 'now'.")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+            f"cutoff must be a date or 'now'; got {cutoff!r}. Pass an ISO 8601 date such as "
+            "'2024-06-30'."
+        ) from None
     return int(stamp.as_unit("ns").value)
 
 
 def _datetime_ns(
-    column: pd.Series, name: str, table: str, *, allow_missing: bool = True
+    column: pd.Series, name: str, table: str, format: str | None, *, allow_missing: bool = True
 ) -> np.ndarray:
-    """A datetime column as int64 ns (missing = int64 min), parsing strings if needed."""
-    if not pd.api.types.is_datetime64_any_dtype(column.dtype):
-        try:
-            with warnings.catch_warnings(action="ignore", category=UserWarning):
-                parsed = pd.to_datetime(column)
-        except (ValueError, TypeError, OverflowError) as exc:
-            with warnings.catch_warnings(action="ignore", category=UserWarning):
-                coerced = pd.to_datetime(column, errors="coerce")
-            bad = np.flatnonzero(coerced.isna().to_numpy() & column.notna().to_numpy())
-            where = f"{column.iloc[bad[0]]!r} in row {bad[0]}" if len(bad) else str(exc)
-            raise DataError(
-                f"column {name!r} of the {table} table must hold dates; got {where}. "
-                f"Convert it with pandas.to_datetime(..., format=...) first."
-            ) from exc
-        column = parsed
-    if getattr(column.dtype, "tz", None) is not None:
-        column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+    """A date column as int64 ns (missing = int64 min), read in its one ``format``."""
+    parsed = parse_dates(column, name, format=format, what="column", source=f"the {table} table")
     if not allow_missing:
-        missing = np.flatnonzero(column.isna().to_numpy())
+        missing = np.flatnonzero(parsed.isna().to_numpy())
         if len(missing):
             raise DataError(
                 f"column {name!r} of the {table} table must have a date in every row; got "
                 f"{len(missing)} missing, the first in row {missing[0]}. "
                 "Fill or drop those rows."
             )
-    return column.dt.as_unit("ns").to_numpy().view(np.int64)
+    return parsed.dt.as_unit("ns").to_numpy().view(np.int64)
 
 
 def _numeric(column: pd.Series, name: str) -> np.ndarray:
@@ -555,7 +558,7 @@ def add_event_features(
     names = [c for c in features.columns if c != cols.id]
     frame = _append(leads, features, names)
     if cutoff is not None:
-        age = _lead_age(leads, cols.time, cutoff)
+        age = _lead_age(leads, cols.time, cutoff, cols.date_formats.get(cols.time))
         if age is not None:
             frame[AGE_FEATURE] = age
             names.append(AGE_FEATURE)
@@ -585,6 +588,7 @@ def _features(log, leads, config, types, **cut) -> pd.DataFrame:
         timestamp_column=settings.timestamp_column,
         type_column=settings.type_column,
         value_column=settings.value_column,
+        date_formats=cols.date_formats,
     )
 
 
@@ -658,12 +662,16 @@ def snapshot_features(
     return frame, [*names, AGE_FEATURE], list(types or [])
 
 
-def _lead_age(leads: pd.DataFrame, created_column: str | None, cutoff: Any) -> np.ndarray | None:
+def _lead_age(
+    leads: pd.DataFrame, created_column: str | None, cutoff: Any, format: str | None
+) -> np.ndarray | None:
     """Each lead's age in days at the scoring date; an error when it was created after it."""
     if created_column is None or created_column not in leads.columns:
         return None
     cut = _timestamp_ns(cutoff)
-    created = _datetime_ns(leads[created_column], created_column, "leads", allow_missing=False)
+    created = _datetime_ns(
+        leads[created_column], created_column, "leads", format, allow_missing=False
+    )
     age = (cut - created) / _DAY_NS
     future = age < 0
     if future.any():

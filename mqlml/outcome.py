@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mqlml.errors import ConfigError, DataError
+from mqlml.dates import as_timestamp, parse_dates
+from mqlml.errors import ConfigError
 
 __all__ = [
     "IMMATURE_RATIO",
@@ -113,13 +114,23 @@ class Maturity:
         return out
 
 
-def converted_times(frame: pd.DataFrame, column: str | None) -> pd.Series | None:
+def converted_times(
+    frame: pd.DataFrame,
+    column: str | None,
+    format: str | None = None,
+    *,
+    missing: Sequence[str] = (),
+) -> pd.Series | None:
     """The conversion times of ``column`` as datetime64 (NaT: not converted), or None.
+
+    Read with ``format`` (detected when None; see :func:`mqlml.dates.parse_dates`).
 
     Raises
     ------
+    MissingColumnError
+        When the column is not in the frame.
     DataError
-        When a value of the column is not a date.
+        When a value of the column is not a date in its format.
     """
     if not column:
         return None
@@ -130,16 +141,14 @@ def converted_times(frame: pd.DataFrame, column: str | None) -> pd.Series | None
             f"columns.converted_at must name a column of the leads; got {column!r}, not among "
             f"{list(frame.columns)[:8]}. Fix the name or remove columns.converted_at."
         )
-    values = frame[column]
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    bad = parsed.isna() & values.notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"converted_at column {column!r} must hold dates or be empty; row {row + 1} has "
-            f"{values.iloc[row]!r}. Use ISO dates such as 2025-03-01."
-        )
-    return parsed
+    return parse_dates(
+        frame[column], column, format=format, what="converted_at column", missing=missing
+    )
+
+
+def _dates(values: Any, name: str) -> pd.Series:
+    """Times given as datetime64 (text is read by :func:`mqlml.dates.parse_dates`)."""
+    return parse_dates(pd.Series(values), name)
 
 
 def data_as_of(times: pd.Series, converted_at: pd.Series | None = None) -> pd.Timestamp:
@@ -195,7 +204,7 @@ def apply_window(
     """
     y = np.asarray(y)
     if window_days is None:
-        as_ts = None if as_of is None else pd.Timestamp(as_of)
+        as_ts = None if as_of is None else as_timestamp(as_of, "outcome.as_of")
         return y, Maturity(None, as_ts, np.ones(len(y), dtype=bool))
     if times is None:
         raise ConfigError(
@@ -208,15 +217,13 @@ def apply_window(
             f"outcome.window_days must be a number of days > 0; got {window_days!r}. "
             "Use e.g. 90 for 'converted within 90 days'."
         )
-    created = pd.to_datetime(times).reset_index(drop=True)
+    created = _dates(times, "times").reset_index(drop=True)
     first = created.min()
     latest = data_as_of(created, converted_at)
     if as_of is None:
         as_ts = latest
     else:
-        as_ts = pd.Timestamp(as_of)
-        if as_ts.tz is not None:
-            as_ts = as_ts.tz_convert(None)
+        as_ts = as_timestamp(as_of, "outcome.as_of")
         if as_ts < created.max():
             raise ConfigError(
                 f"outcome.as_of must not be before the data's newest lead ({created.max()}); "
@@ -235,7 +242,7 @@ def apply_window(
     labels = y.copy()
     late = 0
     if converted_at is not None:
-        conv = pd.to_datetime(converted_at).reset_index(drop=True)
+        conv = _dates(converted_at, "converted_at").reset_index(drop=True)
         after = (conv.notna() & (conv > created + window)).to_numpy() & (labels == 1)
         late = int((after & mature).sum())
         labels[after] = 0
@@ -256,7 +263,7 @@ def monthly_rates(y: np.ndarray, times: pd.Series) -> pd.DataFrame:
     >>> monthly_rates(np.array([1, 0, 0]), t).to_dict("list")["rate"]
     [0.5, 0.0]
     """
-    month = pd.to_datetime(times).dt.strftime("%Y-%m").to_numpy()
+    month = _dates(times, "times").dt.strftime("%Y-%m").to_numpy()
     table = (
         pd.DataFrame({"month": month, "y": np.asarray(y, dtype=float)})
         .groupby("month", sort=True)["y"]
@@ -339,7 +346,7 @@ def cohort_findings(
     if times is None:
         order = np.arange(len(y))
     else:
-        order = np.argsort(pd.to_datetime(times).to_numpy(), kind="stable")
+        order = np.argsort(_dates(times, "times").to_numpy(), kind="stable")
     third = len(order) // 3
     if third >= min_leads:
         old, new = y[order[:third]].mean(), y[order[-third:]].mean()
@@ -349,7 +356,7 @@ def cohort_findings(
                 span_old = f"rows 1 to {third:,}"
                 span_new = f"rows {len(y) - third + 1:,} to {len(y):,}"
             else:
-                t = pd.to_datetime(times).to_numpy()[order]
+                t = _dates(times, "times").to_numpy()[order]
                 span_old = f"{pd.Timestamp(t[0]).date()} to {pd.Timestamp(t[third - 1]).date()}"
                 span_new = f"{pd.Timestamp(t[-third]).date()} to {pd.Timestamp(t[-1]).date()}"
             found.append(
@@ -492,8 +499,8 @@ def snapshot_rows(
     >>> lead.tolist(), age.tolist(), label.tolist()
     ([0, 1, 1], [0.0, 0.0, 7.0], [1, 0, 0])
     """
-    c = pd.to_datetime(created).to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    conv = pd.to_datetime(converted_at).to_numpy(dtype="datetime64[ns]")
+    c = _dates(created, "created").to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    conv = _dates(converted_at, "converted_at").to_numpy(dtype="datetime64[ns]")
     known = ~np.isnat(conv)
     conv = np.where(known, conv.astype(np.int64), np.iinfo(np.int64).max)
     end = pd.Timestamp(as_of).value

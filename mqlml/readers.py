@@ -28,6 +28,7 @@ from mqlml.errors import DataError, FileError
 __all__ = [
     "LeadFile",
     "binary_label",
+    "check_flat",
     "compression",
     "detect_format",
     "iter_batches",
@@ -217,6 +218,33 @@ def _translate(exc: Exception, path: Path, encoding: str, opener=None) -> DataEr
     )
 
 
+def check_flat(fields: Sequence[pa.Field], path: str | Path | None = None) -> None:
+    """Refuse nested columns (struct, list, map): mqlml reads plain values only.
+
+    Raises
+    ------
+    DataError
+        Naming the first nested column, its type, the file and the fix.
+
+    Examples
+    --------
+    >>> check_flat([pa.field("visits", pa.int64())])
+    >>> check_flat([pa.field("tags", pa.list_(pa.string()))], "leads.parquet")
+    Traceback (most recent call last):
+    ...
+    mqlml.errors.DataError: column 'tags' of 'leads.parquet' must hold plain values ...
+    """
+    for field in fields:
+        if pa.types.is_nested(field.type):
+            where = f" of {str(path)!r}" if path is not None else ""
+            raise DataError(
+                f"column {field.name!r}{where} must hold plain values (numbers, text, dates, "
+                f"yes/no); got the nested type {field.type}. Flatten it into plain columns "
+                "when exporting, or leave it out (in training, list it under exclude in the "
+                "config)."
+            )
+
+
 def read_table(
     path: str | Path,
     *,
@@ -226,6 +254,7 @@ def read_table(
     missing_tokens: Sequence[str] = (),
     columns: Sequence[str] | None = None,
     text_columns: Sequence[str] = (),
+    skip_nested: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Read a whole CSV or Parquet file into a pandas DataFrame.
 
@@ -246,6 +275,9 @@ def read_table(
     text_columns : sequence of str
         Columns kept exactly as written, as text with no missing-value tokens (ids:
         ``NA`` or ``007`` is an id). Absent ones are ignored.
+    skip_nested : sequence of str
+        Nested Parquet columns (struct, list, map) left unread, not refused (the
+        config's excluded columns).
 
     Returns
     -------
@@ -254,14 +286,23 @@ def read_table(
     Raises
     ------
     DataError
-        For a missing, empty, undecodable or unparseable file; the message names the
-        file and, for encoding problems, the first bad line.
+        For a missing, empty, undecodable or unparseable file, or a nested Parquet column
+        read (:func:`check_flat`); the message names the file and, for encoding
+        problems, the first bad line.
     """
     path = Path(path)
     kind = detect_format(path, format)
     _check_file(path)
     try:
         if kind == "parquet":
+            schema = pq.read_schema(path)
+            wanted = set(columns or schema.names)
+            skipped = [
+                f.name for f in schema if f.name in skip_nested and pa.types.is_nested(f.type)
+            ]
+            check_flat([f for f in schema if f.name in wanted and f.name not in skipped], path)
+            if skipped and not columns:
+                columns = [n for n in schema.names if n not in skipped]
             table = pq.read_table(path, columns=list(columns) if columns else None)
         else:
             options = _csv_options(path, delimiter, encoding, missing_tokens, None, None)
@@ -520,8 +561,13 @@ class LeadFile:
         """The header: column names in file order (repeats kept)."""
         return list(self.schema.names)
 
+    def _check_flat(self, columns: Sequence[str] | None) -> None:
+        wanted = set(columns or self.names)
+        check_flat([f for f in self.schema if f.name in wanted], self.path)
+
     def read(self, columns: Sequence[str]) -> pd.DataFrame:
         """Whole columns of every row as pandas, types as :func:`read_table` infers them."""
+        self._check_flat(columns)
         try:
             if self.format == "parquet":
                 table = self._parquet.read(columns=list(columns))
@@ -553,8 +599,15 @@ class LeadFile:
         through :data:`PARQUET_BUFFER` bytes per column; CSV is parsed in blocks of
         :data:`CSV_BLOCK` bytes when ``column_types`` gives every column read (else of
         about a chunk, the types being inferred from the first block), joined into
-        batches of ``chunk_size`` rows.
+        batches of ``chunk_size`` rows. A nested Parquet column among those read is an
+        error (:func:`check_flat`), raised here, before any batch is read.
         """
+        self._check_flat(columns)
+        return self._batches(chunk_size, columns, column_types, missing_tokens, dictionary)
+
+    def _batches(
+        self, chunk_size, columns, column_types, missing_tokens, dictionary
+    ) -> Iterator[pa.RecordBatch]:
         try:
             if self.format == "parquet":
                 names = list(columns) if columns else None
@@ -646,7 +699,8 @@ def binary_label(
 def read_leads(config: ProjectConfig) -> pd.DataFrame:
     """Read the leads file a project config names, with its format and missing tokens.
 
-    The id column is read as text exactly as written (no value of it is missing).
+    The id column is read as text exactly as written (no value of it is missing); nested
+    Parquet columns the config excludes are not read (others are an error).
     """
     data = config.data
     return read_table(
@@ -656,4 +710,5 @@ def read_leads(config: ProjectConfig) -> pd.DataFrame:
         encoding=data.encoding,
         missing_tokens=config.missing_tokens,
         text_columns=[config.columns.id] if config.columns.id else (),
+        skip_nested=config.excluded_columns,
     )

@@ -174,7 +174,7 @@ def _periods(y: np.ndarray, mql: np.ndarray, raw: pd.DataFrame, bundle: Any) -> 
     split = (bundle.metadata.get("split") or {}).get("method")
     target = bundle.threshold.target_rate
     if column and column in raw.columns:
-        month = pd.to_datetime(raw[column], errors="coerce", format="mixed").dt.to_period("M")
+        month = bundle.schema.dates(raw, column, what="time column").dt.to_period("M")
         keys = month.astype(str).to_numpy()
         periods = sorted(set(keys))
         by, masks = "creation month", [(k, keys == k) for k in periods]
@@ -280,7 +280,7 @@ def _context(bundle: Any, raw: pd.DataFrame, source: str | None) -> dict[str, An
     column = bundle.schema.time_column
     test_from = test_to = None
     if column and column in raw.columns and len(raw):
-        times = pd.to_datetime(raw[column], errors="coerce", format="mixed")
+        times = bundle.schema.dates(raw, column, what="time column")
         test_from, test_to = str(times.min()), str(times.max())
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -8,7 +8,6 @@ frame that is scored later.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mqlml.config import ProjectConfig
+from mqlml.dates import detect_format, parse_dates
 from mqlml.errors import ConfigError, DataError, MissingColumnError
 from mqlml.levels import level_text
 from mqlml.readers import binary_label
@@ -51,6 +51,9 @@ class LeadSchema:
         Label values that count as converted (None: yes/true/1).
     missing_tokens : tuple of str
         Values read as missing.
+    date_formats : dict
+        Time and conversion-time column -> the one format its dates are read with
+        (:mod:`mqlml.dates`): from ``columns.date_formats``, else detected in training.
     notes : tuple of str
         What was inferred, in plain words (shown by ``mqlml check``).
     """
@@ -63,6 +66,7 @@ class LeadSchema:
     kinds: dict[str, Kind]
     positive_labels: tuple | None = None
     missing_tokens: tuple[str, ...] = ()
+    date_formats: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -83,7 +87,9 @@ class LeadSchema:
         Columns that are neither the id, time, label, conversion time nor excluded are
         features. With both groups set to ``infer``, categorical columns are fit features
         and numeric or yes/no columns are engagement features; with one group listed,
-        the other group takes the rest.
+        the other group takes the rest. The time and conversion-time columns get their
+        format from ``columns.date_formats`` or, where it has none, from their values
+        (:func:`mqlml.dates.detect_format`).
 
         Raises
         ------
@@ -92,6 +98,9 @@ class LeadSchema:
         ConfigError
             When the id or time column is listed as a feature, a column is both excluded
             and a feature, or no feature is left.
+        DataError
+            When the time or conversion-time column holds numbers without an epoch format,
+            no known date format or day/month dates no value tells apart.
         """
         cols, feats = config.columns, config.features
         roles = (("id", cols.id), ("label", cols.label), ("time", cols.time))
@@ -169,6 +178,19 @@ class LeadSchema:
                 "List features in the config."
             )
         kinds = {c: kinds[c] for c in [*fit, *engagement]}
+        formats = {}
+        for name in (cols.time, cols.converted_at):
+            if name is None or name not in frame.columns:
+                continue  # a missing converted_at column is named where it is read
+            # every row is checked here, so that an error names the file
+            what = "time column" if name == cols.time else "converted_at column"
+            where = {"what": what, "source": _source(config), "missing": config.missing_tokens}
+            formats[name] = cols.date_formats.get(name)
+            if formats[name] is None:
+                formats[name] = detect_format(frame[name], name, **where)
+                notes.append(f"{name}: dates read as {formats[name]} (detected)")
+            else:
+                parse_dates(frame[name], name, format=formats[name], **where)
         return cls(
             id_column=cols.id,
             label_column=cols.label,
@@ -178,6 +200,7 @@ class LeadSchema:
             kinds=kinds,
             positive_labels=tuple(cols.positive_labels) if cols.positive_labels else None,
             missing_tokens=tuple(config.missing_tokens),
+            date_formats=formats,
             notes=tuple(notes),
         )
 
@@ -229,30 +252,35 @@ class LeadSchema:
         return binary_label(frame[self.label_column], positive=self.positive_labels)
 
     def times(self, frame: pd.DataFrame) -> pd.Series | None:
-        """The creation times as datetime64, or None without a time column."""
+        """The creation times as datetime64, or None without a time column.
+
+        Read with the column's format (:attr:`date_formats`; detected when it has none).
+
+        Raises
+        ------
+        DataError
+            When a value is not a date in that format (the message names the rows), or a
+            row has no date.
+        """
         if not self.time_column:
             return None
-        values = frame[self.time_column]
-        try:
-            with warnings.catch_warnings():
-                # pandas < 3 warns (FutureWarning) where pandas 3 refuses mixed zones.
-                warnings.simplefilter("error", FutureWarning)
-                parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-        except (ValueError, TypeError, FutureWarning):
-            raise _mixed_zones(values, self.time_column) from None
-        bad = parsed.isna() & values.notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(
-                f"time column {self.time_column!r} must hold dates; row {row + 1} has "
-                f"{values.iloc[row]!r}. Use ISO dates such as 2025-03-01."
-            )
+        parsed = self.dates(frame, self.time_column, what="time column")
         if parsed.isna().any():
             raise DataError(
                 f"time column {self.time_column!r} must have a date in every row; "
                 f"{int(parsed.isna().sum())} rows have none. Fill or drop them."
             )
         return parsed
+
+    def dates(self, frame: pd.DataFrame, column: str, *, what: str = "date column") -> pd.Series:
+        """A date column of ``frame`` read with its format (see :func:`mqlml.dates.parse_dates`)."""
+        return parse_dates(
+            frame[column],
+            column,
+            format=self.date_formats.get(column),
+            what=what,
+            missing=self.missing_tokens,
+        )
 
     def check_unique_ids(self, frame: pd.DataFrame) -> None:
         """Raise DataError when the id column repeats a value."""
@@ -278,6 +306,7 @@ class LeadSchema:
         data = dict(data)
         for key in ("fit", "engagement", "missing_tokens", "notes"):
             data[key] = tuple(data.get(key) or ())
+        data["date_formats"] = dict(data.get("date_formats") or {})  # older bundles: none
         if data.get("positive_labels") is not None:
             data["positive_labels"] = tuple(data["positive_labels"])
         return cls(**data)
@@ -295,22 +324,10 @@ def _preview(columns: Sequence[str], n: int = 8) -> str:
     return f"{names[:n]}{more}"
 
 
-_ZONE = r"(?:Z|[+-]\d{2}:?\d{2})$"
-
-
-def _mixed_zones(values: pd.Series, column: str) -> DataError:
-    """The error for dates of which some carry a time zone and some do not."""
-    text = values.astype("string").str.strip()
-    zoned = text.str.contains(_ZONE, regex=True, na=False).to_numpy()
-    with_zone = int(zoned.sum())
-    first = int(np.flatnonzero(zoned)[0]) if with_zone else 0
-    first_naive = int(np.flatnonzero(~zoned & values.notna().to_numpy())[0]) if with_zone else 0
-    return DataError(
-        f"time column {column!r} must hold dates all with a time zone or all without; "
-        f"{with_zone:,} rows have one (first row {first + 1}: {text.iloc[first]!r}) and "
-        f"others none (row {first_naive + 1}: {text.iloc[first_naive]!r}). Export every date "
-        "in one zone, e.g. UTC."
-    )
+def _source(config: ProjectConfig) -> str | None:
+    """The leads file a config names, for messages (None for frames given in Python)."""
+    path = str(config.data.path)
+    return None if path == "-" else path
 
 
 #: At least this share of a text column's values are numbers: a numeric column with typos.

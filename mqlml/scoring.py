@@ -60,7 +60,7 @@ from mqlml.formulas import CsvFormulas, check_csv_formulas
 from mqlml.levels import level_text, match_levels
 from mqlml.points import percentile_of
 from mqlml.predict import PREDICTORS, PredictorName, make_predictor
-from mqlml.readers import LeadFile, detect_format, read_table
+from mqlml.readers import LeadFile, check_flat, detect_format, read_table
 from mqlml.repeats import RepeatCounter, present_ids
 from mqlml.writers import TableWriter
 
@@ -265,8 +265,14 @@ class Scorer:
             ``outputs`` maps the id name and :data:`OUTPUT_COLUMNS` to arrays;
             ``encoded`` is the batch's :class:`mqlml.encode.Encoded` (None for the
             logistic model, scored through :meth:`score`).
+
+        Raises
+        ------
+        DataError
+            When a feature column is nested (struct, list, map).
         """
         schema = self.bundle.schema
+        check_flat([pa.field(c, columns[c].type) for c in schema.features if c in columns])
         if self.encoder is None or self.predictor is None:
             frame = pa.table(dict(columns)).to_pandas()
             scored = self.score(frame, row_offset=row_offset)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mqlml.dates import parse_dates
 from mqlml.errors import DataError, UnreachableTargetError
 from mqlml.inputs import numbers, outcomes
 
@@ -688,13 +689,7 @@ def _capacity_total(number: int, period: str | None, times: Any, n: int) -> int:
             f"times must be given for a capacity per {period}; got None. Pass the leads' "
             "creation times, or give the capacity as a total number of MQLs."
         )
-    try:
-        stamps = pd.to_datetime(pd.Series(np.asarray(times)), format="mixed")
-    except (TypeError, ValueError) as exc:
-        raise DataError(
-            f"times must be datetimes; got values that do not parse ({exc}). "
-            "Pass the leads' creation times."
-        ) from None
+    stamps = parse_dates(pd.Series(np.asarray(times)), "times", what="")
     if len(stamps) != n:
         raise DataError(
             f"times must have one value per lead; got {len(stamps)} times for {n} leads. "

@@ -48,6 +48,7 @@ from mqlml.calibration import ScoreMap, choose_method, diagnose, fit_score_map
 from mqlml.checks import check_before_training
 from mqlml.choice import choose_model
 from mqlml.config import ProjectConfig
+from mqlml.dates import detect_format
 from mqlml.drift import build_reference
 from mqlml.errors import ConfigError, DataError, InsufficientDataError, MissingColumnError
 from mqlml.evaluate import evaluate
@@ -210,6 +211,7 @@ class TrainResult:
             ),
             "drift_warning": m["drift_warning"],
             "rows": self.parts.sizes(),
+            "date_formats": self.bundle.metadata.get("date_formats") or {},
             "numbers_from": self.bundle.metadata.get("numbers_from"),
             "fits": self.bundle.metadata.get("fits"),
             "outcome": self.outcome,
@@ -223,7 +225,8 @@ class Leads:
     """Checked mature leads, ready to split: the frame, its schema, features, labels, times.
 
     ``maturity`` says which leads of the input were kept (the others were immature) and
-    what the outcome window changed.
+    what the outcome window changed; ``date_formats`` how each date column was read (the
+    leads' and the activity log's), to record in the bundle's config.
     """
 
     frame: pd.DataFrame
@@ -234,6 +237,7 @@ class Leads:
     event_types: list | None = None
     maturity: Maturity | None = None
     groups: np.ndarray | None = None
+    date_formats: dict[str, str] = field(default_factory=dict)
 
 
 def prepare_leads(
@@ -266,7 +270,7 @@ def prepare_leads(
     y, maturity = apply_window(
         y,
         times,
-        converted_times(frame, config.columns.converted_at),
+        _converted_times(frame, schema, config.columns.converted_at),
         window_days=config.outcome.window_days,
         as_of=config.outcome.as_of,
     )
@@ -277,7 +281,12 @@ def prepare_leads(
         times = times[keep].reset_index(drop=True)
     _check_size(config, y, maturity)
     X = schema.features_frame(frame)
-    return Leads(frame, schema, X, y, times, None, maturity)
+    return Leads(frame, schema, X, y, times, None, maturity, date_formats=schema.date_formats)
+
+
+def _converted_times(frame: pd.DataFrame, schema: LeadSchema, column: str | None):
+    fmt = schema.date_formats.get(column)
+    return converted_times(frame, column, fmt, missing=schema.missing_tokens)
 
 
 def _check_size(config: ProjectConfig, y: np.ndarray, maturity: Maturity) -> None:
@@ -307,6 +316,14 @@ def _prepare_snapshots(
         events = read_table(config.data.events, missing_tokens=config.missing_tokens)
     raw_schema = LeadSchema.resolve(config.with_overrides(features={"engagement": []}), frame)
     raw_schema.check_unique_ids(frame)
+    # Every later read of the dates (per snapshot, at scoring) uses these formats.
+    stamp = config.events.timestamp_column
+    formats = {**raw_schema.date_formats}
+    if stamp in events.columns:
+        formats[stamp] = cols.date_formats.get(stamp) or detect_format(
+            events[stamp], stamp, what="column", source=_log_name(config)
+        )
+    config = config.with_overrides(columns={"date_formats": formats})
     y_lead = raw_schema.labels(frame)
     times = raw_schema.times(frame)
     if times is None:
@@ -314,7 +331,7 @@ def _prepare_snapshots(
             "columns.time must be set to use an activity log (data.events); got none. "
             "Name the creation-time column."
         )
-    conv = converted_times(frame, cols.converted_at)
+    conv = _converted_times(frame, raw_schema, cols.converted_at)
     conv = conv.where(y_lead == 1)
     unknown = (y_lead == 1) & conv.isna().to_numpy()
     if unknown.any():
@@ -344,7 +361,13 @@ def _prepare_snapshots(
     maturity = Maturity(maturity.window_days, as_of, np.ones(len(y), dtype=bool), snapshots=counts)
     _check_size(config, y, maturity)
     X = schema.features_frame(expanded)
-    return Leads(expanded, schema, X, y, row_times, types, maturity, groups=lead)
+    return Leads(
+        expanded, schema, X, y, row_times, types, maturity, groups=lead, date_formats=formats
+    )
+
+
+def _log_name(config: ProjectConfig) -> str:
+    return "the events table" if config.data.events is None else str(config.data.events)
 
 
 def _split(config: ProjectConfig, leads: Leads) -> Parts:
@@ -693,6 +716,8 @@ def train(
     stage = progress or (lambda name: None)
     stage("reading and preparing the leads")
     leads = prepare_leads(config, frame, events)
+    # Record how each date column was read: scoring and reports read it the same way.
+    config = config.with_overrides(columns={"date_formats": leads.date_formats})
     maturity = leads.maturity
     if maturity.window_days is not None and config.outcome.as_of is None:
         # Record the extraction date, so the test part is found again exactly.
@@ -779,6 +804,7 @@ def train(
         "conversions": int(y.sum()),
         "date_from": None if times is None else str(times.min()),
         "date_to": None if times is None else str(times.max()),
+        "date_formats": leads.date_formats,
         "split": {"method": parts.method, **parts.sizes()},
         "test_from": None if times is None else str(times.iloc[C].min()),
         "model": settings.kind,

@@ -448,7 +448,10 @@ def test_unparsable_timestamp_names_column_and_row():
             "event_type": ["v"] * 3,
         }
     )
-    with pytest.raises(DataError, match=r"'timestamp' of the events.*'not a date' in row 2"):
+    with pytest.raises(
+        DataError,
+        match=r"'timestamp' of the events table must hold every date .*\(row 3: 'not a date'\)",
+    ):
         engagement_features(events, _leads(["L1"]), cutoff=T0)
 
 

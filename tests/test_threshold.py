@@ -168,7 +168,7 @@ def test_capacity_per_period_needs_times():
     times = ["2024-01-01", None, "2024-01-03", "2024-01-04", "2024-01-05"]
     with pytest.raises(DataError, match="times must not be missing; got 1 missing of 5"):
         choose_threshold(P5, capacity="5/day", times=times)
-    with pytest.raises(DataError, match="times must be datetimes"):
+    with pytest.raises(DataError, match="'times' must hold dates such as 2025-03-01"):
         choose_threshold(P5, capacity="5/day", times=["a", "b", "c", "d", "e"])
 
 
