@@ -597,6 +597,10 @@ def compare(
             "confidence": threshold.confidence,
             "guarantee": threshold.guarantee,
             "deployed_guarantee": bundle.threshold.guarantee,
+            "model_choice": meta.get("model_choice"),
+            "deployed_calibration": ((meta.get("fits") or {}).get("deployed") or {}).get(
+                "calibration"
+            ),
             "trained_rows": meta.get("rows"),
             "date_from": meta.get("date_from"),
             "date_to": meta.get("date_to"),

@@ -170,6 +170,28 @@ def _monthly_table(report: Mapping[str, Any]) -> Table | None:
     return f"MQL-to-SQL rate by {monthly['by']}", caption, header, rows
 
 
+def _choice_table(report: Mapping[str, Any]) -> Table | None:
+    choice = report["model"].get("model_choice")
+    if not choice:
+        return None
+    rows = [
+        [
+            c["name"] + (" (chosen)" if c["name"] == choice["chosen"] else ""),
+            _num(c["roc_auc"], ".3f"),
+            " / ".join(f"{a:.3f}" for a in c.get("roc_auc_folds", [])),
+            _num(c["log_loss"], ".4f"),
+        ]
+        for c in choice["candidates"]
+    ]
+    caption = (
+        "Which model the bundle uses (model.kind: auto): each candidate fit on forward folds "
+        "of the history before the test part and judged on the leads after each fold; "
+        f"{choice['rule']}."
+    )
+    header = ["candidate", "mean ROC AUC", "ROC AUC by fold", "log loss (last fold)"]
+    return "Model choice", caption, header, rows
+
+
 def _segment_tables(report: Mapping[str, Any]) -> list[Table]:
     out = []
     for seg in report["segments"]:
@@ -278,6 +300,11 @@ def _context_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"bundle {ctx['bundle'] or 'in memory'}",
         ),
         *_guarantee_row(model),
+        *(
+            [("calibration of the bundle that scores", model["deployed_calibration"])]
+            if model.get("deployed_calibration")
+            else []
+        ),
         ("generated", f"{_when(ctx['generated_at'])} with {versions}"),
         ("trained with", trained or "n/a"),
     ]
@@ -315,8 +342,10 @@ def _scorecard_tables(report: Mapping[str, Any]) -> list[Table]:
 def _tables(report: Mapping[str, Any]) -> list[Table]:
     monthly = _monthly_table(report)
     lines = _segment_lines_table(report)
+    choice = _choice_table(report)
     return [
         _tier_table(report),
+        *([choice] if choice else []),
         *([lines] if lines else []),
         *([monthly] if monthly else []),
         *_segment_tables(report),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -199,6 +199,7 @@ def choose_threshold(
     labels: Any = None,
     times: Any = None,
     confidence: float | None = None,
+    unreachable: Literal["raise", "strictest"] = "raise",
 ) -> ThresholdResult:
     """Choose the MQL threshold for a target MQL-to-SQL rate or a capacity.
 
@@ -243,6 +244,11 @@ def choose_threshold(
         Creation times of the same leads; required for a capacity per period.
     confidence : float in (0, 1), optional
         Ask for a guarantee at this confidence (e.g. 0.9) instead of the expected rate.
+    unreachable : {"raise", "strictest"}, default="raise"
+        When even the top leads do not reach ``target_rate``: raise, or take the
+        strictest line of at least :data:`MIN_GUARANTEE_MQLS` leads (the highest expected
+        rate such a line has), with ``note`` saying so (training does this, so a nightly
+        retrain still writes a bundle).
 
     Returns
     -------
@@ -257,7 +263,8 @@ def choose_threshold(
     DataError
         If ``probabilities``, ``labels`` or ``times`` are unusable.
     UnreachableTargetError
-        If even the leads with the top probability do not reach ``target_rate``.
+        If even the leads with the top probability do not reach ``target_rate`` (with
+        ``unreachable="raise"``).
 
     Examples
     --------
@@ -291,7 +298,13 @@ def choose_threshold(
     n = int(p.size)
     capacity_total = capacity_per_period = period = n_expected_rule = guarantee = note = None
     if target_rate is not None:
-        threshold = _threshold_for_rate(ordered, target_rate)
+        try:
+            threshold = _threshold_for_rate(ordered, target_rate)
+        except UnreachableTargetError:
+            if unreachable == "raise":
+                raise
+            threshold, note = _strictest_line(ordered, float(target_rate))
+            confidence = None  # nothing to certify below the target
         mode = "target_rate"
         target_rate = float(target_rate)
         if confidence is not None:
@@ -678,6 +691,22 @@ def _threshold_for_rate(ordered: np.ndarray, target_rate: float) -> float:
             "Lower the target or use a capacity (--capacity)."
         )
     return float(ordered[ends[reaching[-1]]])
+
+
+def _strictest_line(ordered: np.ndarray, target_rate: float) -> tuple[float, str]:
+    """The line of the first tie group that holds at least MIN_GUARANTEE_MQLS leads (or
+    all of them), and a note saying the target is out of reach."""
+    ends = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))
+    enough = ends[ends + 1 >= min(MIN_GUARANTEE_MQLS, ordered.size)]
+    end = int(enough[0])
+    expected = float(ordered[: end + 1].mean())
+    note = (
+        f"target_rate {target_rate:.1%} is not reached on these leads: even the top "
+        f"{end + 1:,} are expected to convert at {expected:.1%}, so the line is the strictest "
+        f"one of at least {MIN_GUARANTEE_MQLS} MQLs (expected rate {expected:.1%}). Lower the "
+        "target, use a capacity (--capacity), or train on more recent history."
+    )
+    return float(ordered[end]), note
 
 
 def _capacity_total(number: int, period: str | None, times: Any, n: int) -> int:

@@ -475,6 +475,7 @@ def _calibrate_stage(
         labels=y,
         times=times,
         confidence=None if goal.capacity is not None else goal.confidence,
+        unreachable="strictest",
     )
     if goal.segments is None or segment_values is None:
         return _Stage(score_map, threshold, p, log_odds)
@@ -791,7 +792,7 @@ def train(
     )
     cohort = _cohort_warnings(config, leads)
     warnings = [*early, *cohort]
-    if threshold.note is not None:  # the guarantee not met on the calibration part
+    if threshold.note is not None:  # guarantee not met, or target out of reach (calibration)
         warnings.append(f"backtest: {threshold.note}" if refit else threshold.note)
     if lines is not None:
         # The backtest's segment lines judged on the test part nothing in them saw.
@@ -872,7 +873,7 @@ def train(
             method2,
             part_values(pool),
         )
-        if stage2.threshold.note is not None:  # the guarantee not met on the test part
+        if stage2.threshold.note is not None:  # guarantee not met, or target out of reach
             warnings.append(f"the bundle that scores: {stage2.threshold.note}")
         if stage2.segments is not None:
             warnings += stage2.segments.warnings
