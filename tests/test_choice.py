@@ -91,6 +91,7 @@ def test_the_choice_never_sees_the_test_part(leads_4k):
     second = train(config, frame=shuffled)
     assert np.array_equal(second.parts.test, test)
     a, b = first.bundle.backtest, second.bundle.backtest
+
     def scores(choice):  # all but the seconds each fit took
         return [{k: v for k, v in c.items() if k != "seconds"} for c in choice["candidates"]]
 
