@@ -89,7 +89,10 @@ def test_rows_and_ids_survive_scoring(trained, pool, table, chunk, fmt_in, fmt_o
         else:
             as_text = isinstance(ids[0], str) if ids else True
             frame.astype({"lead_id": str if as_text else "int64"}).to_parquet(src)
-        summary = score_file(trained.bundle, src, out, chunk_size=chunk, delimiter=",")
+        # Ids exactly as given ("keep"); the default escape is tested in test_outputs.
+        summary = score_file(
+            trained.bundle, src, out, chunk_size=chunk, delimiter=",", csv_formulas="keep"
+        )
         assert summary.rows == len(frame)
         got = _read_ids(out, fmt_out)
         assert got == [str(i) for i in ids]
