@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format bench clean java chromium docs lock notebook
+.PHONY: demo test test-fast lint format bench validate validate-data clean java chromium docs lock notebook
 
 LOCK_VENV := build/lock-venv
 
@@ -63,6 +63,26 @@ format: $(STAMP)
 
 bench: $(STAMP) java
 	$(BIN)/python bench/run.py
+
+# The quality benchmark on real tables (not part of make test): mqlml against plain
+# LightGBM and logistic regression on held-back later leads; writes bench/QUALITY.md.
+# The shared tables come from MQLML_DATA_DIR, the public ones of bench/validate/*.yaml
+# from MQLML_VALIDATE_DATA (default ../validate-data; make validate-data fetches them);
+# CONFIGS="a.yaml b.yaml" adds your own tables.
+validate: $(STAMP)
+	$(BIN)/python bench/validate.py $(CONFIGS)
+
+VALIDATE_DATA ?= $(or $(MQLML_VALIDATE_DATA),../validate-data)
+validate-data:
+	mkdir -p $(VALIDATE_DATA)
+	curl -fsSL -o $(VALIDATE_DATA)/online_shoppers_intention.csv \
+	  https://raw.githubusercontent.com/remijul/dataset/2932bc420070530ea009719fad7dd688d3a3bb61/online_shoppers_intention.csv
+	curl -fsSL -o $(VALIDATE_DATA)/marketing_campaign.csv \
+	  https://raw.githubusercontent.com/2001aya2001alaa/Marketing-Campaign-Analytics/19b486856b11c19c6edbeb75d09a3391e55d9751/marketing_campaign.csv
+	cd $(VALIDATE_DATA) && printf '%s  %s\n' \
+	  9895055fb6c7b5376c93a850c2707522646a1cadf234cdc687fcc38a2cde180b online_shoppers_intention.csv \
+	  366b9e8f5526db19deda650dc3c06d92b606ce51a24d7c0a94bf8d9bc9878e80 marketing_campaign.csv \
+	  | sha256sum -c -
 
 # The retraining notebook in JupyterLab (the notebook extra).
 notebook: $(STAMP)

@@ -522,6 +522,22 @@ def _print_training(s: dict, result) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if s.get("line_interval"):
+        lo, hi = s["line_interval"]
+        console.print(
+            f"the line's own MQL-to-SQL rate, given the {s['line_calibration_mqls']:,} MQLs it "
+            f"was chosen on: 90 % between {lo:.1%} and {hi:.1%} (exact); a month's rate "
+            "varies around it as below",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if s.get("model_chosen"):
+        console.print(
+            f"model: {s['model_chosen']} (model.kind auto: the best of the candidates on "
+            "forward folds of the history; see the report)",
+            highlight=False,
+            soft_wrap=True,
+        )
     monthly = s.get("monthly") or {}
     if monthly.get("rate_range"):
         lo, hi = monthly["rate_range"]

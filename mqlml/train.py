@@ -9,20 +9,18 @@ points in time::
 
     M1 = fit(train)               C1, T1 on M1's scores of calibrate
     M2 = fit(train + calibrate)   BACKTEST = C1∘M2 with T1, judged on test
-    M3 = fit(all mature leads)    C2, T2 on the out-of-fold scores of calibrate and test,
-                                  pooled: M1's of calibrate, M2's of test
-                                  DEPLOYED = C2∘M3 with T2 (the bundle that scores)
+    M3 = fit(all mature leads)    DEPLOYED = C1∘M3 with T1 (the bundle that scores)
 
-The backtest is the deployed procedure applied one step back in time: a model fit on
-everything older than a slice, calibrated on out-of-fold scores before it. Every number
-in the summary and the report comes from it, on the test part that nothing in it saw.
-The deployed bundle then uses the newest mature leads too. Its calibrator and line are
-fitted, as scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does for random
-folds, on out-of-fold scores of models trained like it (each on every lead before the
-slice it scores, forward in time), never on one other model's scores of one slice:
-the calibration then describes what a model trained on the past says about the next
-leads, which is what M3 does for the leads it will score. ``model.refit: false`` keeps
-a single fit: the bundle is (M1, C1, T1), judged on the test part.
+The calibrator and the line are fitted once, on out-of-sample scores of a model trained
+like the deployed ones: M1 is fit on every lead before the calibration part, as M2 is on
+every lead before the test part and M3 on every lead before the ones it will score. The
+backtest is therefore the deployed bundle exactly, one step back in time: every number in
+the summary and the report comes from it, on the test part, which neither fits nor
+calibrates anything. (Calibrating the deployed bundle on M2's scores of the test part,
+as before, applied one model's calibration to another's scores and judged the backtest
+on the leads that calibrated the deployed line; pooling M1's and M2's out-of-fold scores
+held the target on as many tables of ``make validate`` as this, and still calibrated on
+the judged leads.) ``model.refit: false`` keeps a single fit: the bundle is (M1, C1, T1).
 
 Splits are by time when the config names a time column: the oldest leads train, the
 next calibrate, the newest test. Without a time column the split is random and
@@ -39,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
 from mqlml.accounts import account_evaluation
@@ -86,8 +83,10 @@ __all__ = [
 
 _PARTS = ("train", "calibrate", "test")
 _DEPLOYED_CALIBRATION = (
-    "out-of-fold scores pooled from the calibration part (by the model fit on the train "
-    "part) and the test part (by the model fit on the train and calibration parts)"
+    "the backtest's calibrator and line: fitted on the calibration part's scores by the "
+    "model fit on the train part (every lead before it), as the deployed model is fit on "
+    "every lead before the ones it scores; the test part, which judges them, calibrates "
+    "nothing"
 )
 
 
@@ -190,6 +189,11 @@ class TrainResult:
             "lower_bound": t.lower_bound,
             "confidence": t.confidence,
             "guarantee": t.guarantee,  # "met" / "not met" with a confidence, else None
+            # How far the line's own rate may sit from what it promises, given the
+            # leads it was chosen on (exact 90 % interval of its MQLs' rate there).
+            "line_interval": (None if t.realized_interval is None else list(t.realized_interval)),
+            "line_calibration_mqls": t.n_mql,
+            "model_chosen": (self.bundle.metadata.get("model_choice") or {}).get("chosen"),
             "guarantee_cost": (
                 None if t.n_mql_expected_rule is None else t.n_mql_expected_rule - t.n_mql
             ),
@@ -414,31 +418,7 @@ class _Stage:
     score_map: ScoreMap
     threshold: ThresholdResult
     probabilities: np.ndarray  # the slice's calibrated probabilities
-    log_odds: np.ndarray  # the model's scores of the slice
     segments: SegmentLines | None = None
-
-
-class _GivenScores(ClassifierMixin, BaseEstimator):
-    """Scores already computed (one column of log-odds) as a fitted model, so the
-    calibration steps fit on out-of-fold scores pooled from several models."""
-
-    classes_ = np.array([0, 1])
-
-    def fit(self, X, y):  # nothing to learn
-        return self
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def decision_function(self, X) -> np.ndarray:
-        return np.asarray(X, dtype=np.float64).ravel()
-
-    def predict_proba(self, X) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X) -> np.ndarray:
-        return (self.decision_function(X) > 0).astype(int)
 
 
 def _segment_values(config: ProjectConfig, leads: Leads) -> np.ndarray | None:
@@ -478,7 +458,7 @@ def _calibrate_stage(
         unreachable="strictest",
     )
     if goal.segments is None or segment_values is None:
-        return _Stage(score_map, threshold, p, log_odds)
+        return _Stage(score_map, threshold, p)
     segments = fit_segment_lines(
         goal.segments,
         goal,
@@ -494,7 +474,7 @@ def _calibrate_stage(
     )
     codes = segments.codes(segment_values)
     p = segments.probabilities(log_odds, codes, score_map)
-    return _Stage(score_map, threshold, p, log_odds, segments)
+    return _Stage(score_map, threshold, p, segments)
 
 
 def _accounts(
@@ -856,52 +836,28 @@ def train(
                 "fits": {"backtest": backtest_fits},
             },
         )
-        # The deployed calibrator and line: on out-of-fold scores of models trained like
-        # the deployed one (each on every lead before the slice it scores): M1's of the
-        # calibration part and M2's of the test part, pooled.
-        pool = np.concatenate([B, C])
-        scores = np.concatenate([stage1.log_odds, m2.decision_function(X_test)])
-        method2 = settings.calibration
-        if method2 == "auto":
-            method2 = choose_method(len(pool), int(y[pool].sum()))
-        stage2 = _calibrate_stage(
-            config,
-            _GivenScores(),
-            pd.DataFrame({"log_odds": scores}, index=X.index[pool]),
-            y[pool],
-            part_times(pool),
-            method2,
-            part_values(pool),
-        )
-        if stage2.threshold.note is not None:  # guarantee not met, or target out of reach
-            warnings.append(f"the bundle that scores: {stage2.threshold.note}")
-        if stage2.segments is not None:
-            warnings += stage2.segments.warnings
+        # The deployed calibrator and line are the backtest's (C1, T1): fitted on
+        # out-of-sample scores of a model trained like the deployed one (M1, on every lead
+        # before the calibration part); the test part, which judges them, calibrates
+        # nothing. The account calibration likewise stays the backtest's.
         stage(f"refitting the deployed model on every lead ({len(y):,})")
         m3 = _scorer(config).fit(X, y)
         metadata = {
             **base,
-            "calibration_method": method2,
             "best_iteration": getattr(m3, "best_iteration_", None),
             "numbers_from": "the backtest",
             "fits": {
                 "backtest": backtest_fits,
                 "deployed": {
                     "model_fit_on": _period(np.arange(len(y)), times),
-                    "calibrated_on": _period(pool, times),
+                    "calibrated_on": _period(B, times),
                     "calibration": _DEPLOYED_CALIBRATION,
                 },
             },
         }
-        metadata["monthly"] = _monthly(stage2.threshold, part_times(pool))
-        metadata["guarantee"] = stage2.threshold.guarantee
-        if accounts is not None and "calibration" in accounts:
-            # The deployed account calibration: on the pooled out-of-fold probabilities
-            # (the backtest's, fitted on the calibration part, was judged above).
-            p_pool = stage2.probabilities
-            redo = _accounts(config, leads, pool, p_pool, pool, p_pool)
-            metadata["accounts"] = {**accounts, "calibration": redo["calibration"]}
-        bundle = _make_bundle(config, schema, m3, stage2, X_test, metadata, backtest=backtest)
+        metadata["monthly"] = _monthly(stage1.threshold, part_times(B))
+        metadata["guarantee"] = stage1.threshold.guarantee
+        bundle = _make_bundle(config, schema, m3, stage1, X_test, metadata, backtest=backtest)
     if out is not None:
         stage("saving the bundle")
     path = bundle.save(out) if out is not None else None
