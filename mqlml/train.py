@@ -33,7 +33,7 @@ order, no date column).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,10 @@ from mqlml.outcome import (
     cohort_findings,
     converted_times,
     data_as_of,
+    since_recorded,
+    snapshot_ages,
     snapshot_rows,
+    truncation_finding,
 )
 from mqlml.points import ScoreScale, reference_quantiles
 from mqlml.readers import read_leads, read_table
@@ -222,7 +225,8 @@ class Leads:
     """Checked mature leads, ready to split: the frame, its schema, features, labels, times.
 
     ``maturity`` says which leads of the input were kept (the others were immature) and
-    what the outcome window changed.
+    what the outcome window changed; ``findings`` are (code, message) pairs about the
+    outcomes of the leads (left truncation, :func:`mqlml.outcome.truncation_finding`).
     """
 
     frame: pd.DataFrame
@@ -233,6 +237,7 @@ class Leads:
     event_types: list | None = None
     maturity: Maturity | None = None
     groups: np.ndarray | None = None
+    findings: tuple[tuple[str, str], ...] = ()
 
 
 def prepare_leads(
@@ -241,9 +246,11 @@ def prepare_leads(
     """Read (unless given) and check the leads: schema, features, labels, times.
 
     With ``outcome.window_days``, conversions after the window count as not converted and
-    immature leads are dropped (:func:`mqlml.outcome.apply_window`). With an activity log
-    (``data.events`` or ``events``), each lead becomes point-in-time snapshots at the ages
-    ``events.snapshot_days`` (:func:`mqlml.outcome.snapshot_rows`,
+    immature leads are dropped (:func:`mqlml.outcome.apply_window`). With
+    ``outcome.recorded_from``, leads created before it are left out first. With an
+    activity log (``data.events`` or ``events``), each lead becomes point-in-time
+    snapshots at the ages ``events.snapshot_days``, by default found in the data
+    (:func:`mqlml.outcome.snapshot_ages`, :func:`mqlml.outcome.snapshot_rows`,
     :func:`mqlml.events.snapshot_features`): one row per kept snapshot, ``groups`` the
     lead of each row.
 
@@ -256,27 +263,36 @@ def prepare_leads(
     """
     if frame is None:
         frame = read_leads(config)
+    frame, unrecorded = since_recorded(frame, config.columns.time, config.outcome.recorded_from)
     if config.data.events is not None or events is not None:
-        return _prepare_snapshots(config, frame, events)
+        return _prepare_snapshots(config, frame, events, unrecorded)
     schema = LeadSchema.resolve(config, frame)
     schema.check_unique_ids(frame)
     y = schema.labels(frame)
     times = schema.times(frame)
+    conv = converted_times(frame, config.columns.converted_at)
     y, maturity = apply_window(
-        y,
-        times,
-        converted_times(frame, config.columns.converted_at),
-        window_days=config.outcome.window_days,
-        as_of=config.outcome.as_of,
+        y, times, conv, window_days=config.outcome.window_days, as_of=config.outcome.as_of
     )
+    maturity = replace(maturity, unrecorded=unrecorded)
     if maturity.immature:
         keep = maturity.mature
         frame = frame.loc[keep].reset_index(drop=True)
         y = y[keep]
         times = times[keep].reset_index(drop=True)
+        conv = None if conv is None else conv[keep].reset_index(drop=True)
+    found = _truncation(config, y, times, conv)
     _check_size(config, y, maturity)
     X = schema.features_frame(frame)
-    return Leads(frame, schema, X, y, times, None, maturity)
+    return Leads(frame, schema, X, y, times, None, maturity, findings=found)
+
+
+def _truncation(
+    config: ProjectConfig, y: np.ndarray, times: pd.Series | None, conv: pd.Series | None
+) -> tuple[tuple[str, str], ...]:
+    """Left truncation of the outcomes (mqlml.outcome.truncation_finding), per lead."""
+    found = truncation_finding(y, times, conv, time_column=config.columns.time or "created_at")
+    return () if found is None else (found,)
 
 
 def _check_size(config: ProjectConfig, y: np.ndarray, maturity: Maturity) -> None:
@@ -292,7 +308,7 @@ def _check_size(config: ProjectConfig, y: np.ndarray, maturity: Maturity) -> Non
 
 
 def _prepare_snapshots(
-    config: ProjectConfig, frame: pd.DataFrame, events: pd.DataFrame | None
+    config: ProjectConfig, frame: pd.DataFrame, events: pd.DataFrame | None, unrecorded: int = 0
 ) -> Leads:
     """Leads from an activity log: point-in-time snapshots (mqlml.events, mqlml.outcome)."""
     cols = config.columns
@@ -323,27 +339,39 @@ def _prepare_snapshots(
             "or drop those leads."
         )
     # Validates the window against the history and resolves as_of.
-    _, maturity = apply_window(
+    y_window, by_lead = apply_window(
         y_lead, times, conv, window_days=config.outcome.window_days, as_of=config.outcome.as_of
     )
-    as_of = maturity.as_of or data_as_of(times, conv)
-    lead, age, y, counts = snapshot_rows(
-        times,
-        conv,
-        config.events.snapshot_days,
-        window_days=config.outcome.window_days,
-        as_of=as_of,
-    )
+    as_of = by_lead.as_of or data_as_of(times, conv)
+    window = config.outcome.window_days
+    ages = config.events.snapshot_days
+    origin: dict[str, Any] = {"ages_from": "config"}
+    if ages is None:
+        ages, reach = snapshot_ages(times, conv, window_days=window, as_of=as_of)
+        origin = {"ages_from": "data", "conversion_age": reach["conversion_age"]}
+    lead, age, y, counts = snapshot_rows(times, conv, ages, window_days=window, as_of=as_of)
+    counts.update(origin)
     expanded, names, types = snapshot_features(frame, events, config, lead=lead, age=age)
     listed = config.features.engagement
     if listed != "infer":
         config = config.with_overrides(features={"engagement": [*listed, *names]})
     schema = LeadSchema.resolve(config, expanded)
     row_times = times.iloc[lead].reset_index(drop=True)
-    maturity = Maturity(maturity.window_days, as_of, np.ones(len(y), dtype=bool), snapshots=counts)
+    maturity = Maturity(
+        by_lead.window_days,
+        as_of,
+        np.ones(len(y), dtype=bool),
+        snapshots=counts,
+        unrecorded=unrecorded,
+    )
+    # Left truncation is judged per mature lead: its outcome, within the window if any.
+    mature = by_lead.mature
+    found = _truncation(
+        config, y_window[mature], times[mature].reset_index(drop=True), conv[mature]
+    )
     _check_size(config, y, maturity)
     X = schema.features_frame(expanded)
-    return Leads(expanded, schema, X, y, row_times, types, maturity, groups=lead)
+    return Leads(expanded, schema, X, y, row_times, types, maturity, groups=lead, findings=found)
 
 
 def _split(config: ProjectConfig, leads: Leads) -> Parts:
@@ -566,10 +594,13 @@ def _period(rows: np.ndarray, times: pd.Series | None) -> dict[str, Any]:
 
 
 def _cohort_warnings(config: ProjectConfig, leads: Leads) -> list[str]:
+    """Left truncation (any outcome), then, without a window, the monthly cohorts' warnings;
+    a rate shift is not reported again when left truncation explains it."""
+    truncated = [message for _, message in leads.findings]
     if config.outcome.window_days is not None or leads.groups is not None:
-        return []
+        return truncated
     found = cohort_findings(leads.y, leads.times, in_order=config.split.method == "order")
-    return [message for _, message in found]
+    return truncated + [m for code, m in found if not (truncated and code == "rate-shift")]
 
 
 def _guarantee_warnings(
@@ -695,6 +726,9 @@ def train(
     if maturity.window_days is not None and config.outcome.as_of is None:
         # Record the extraction date, so the test part is found again exactly.
         config = config.with_overrides(outcome={"as_of": maturity.as_of.to_pydatetime()})
+    if maturity.snapshots is not None and config.events.snapshot_days is None:
+        # Record the ages found in the data: scoring clamps older leads to the oldest.
+        config = config.with_overrides(events={"snapshot_days": maturity.snapshots["ages"]})
     schema, X, y, times = leads.schema, leads.X, leads.y, leads.times
     seg = _segment_values(config, leads)
     check_before_training(config, X, y, times)
