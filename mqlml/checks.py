@@ -5,7 +5,8 @@ Findings cover the data requirements (enough leads and conversions to calibrate)
 only for converted leads, one whose name is typical of fields sales write after contact),
 columns strong enough alone that they must be confirmed as known before the outcome,
 id-like, constant and near-constant columns, dates used as features, one category
-written in several ways, and a conversion rate that moves across the history.
+written in several ways, a conversion rate that moves across the history, and outcomes
+recorded only from some date after the first leads (left truncation).
 
 Every column is judged the way the model will see it: a column declared categorical is
 ranked by category even when its values are integer codes, a date by its time.
@@ -24,8 +25,9 @@ from sklearn.metrics import roc_auc_score
 
 from mqlml.config import ProjectConfig
 from mqlml.dates import looks_like_dates, parse_dates
-from mqlml.errors import DataError
+from mqlml.errors import ConfigError, DataError
 from mqlml.events import with_event_features
+from mqlml.outcome import since_recorded
 from mqlml.schema import LeadSchema
 from mqlml.threshold import rate_interval
 
@@ -437,6 +439,8 @@ def check_leads(frame: pd.DataFrame, config: ProjectConfig) -> CheckReport:
         When the config does not match the frame (named column), or labels are unusable.
     """
     bars = config.checks
+    time, formats = config.columns.time, config.columns.date_formats
+    frame, unrecorded = since_recorded(frame, time, config.outcome.recorded_from, formats.get(time))
     config, frame, _ = with_event_features(config, frame)
     schema = LeadSchema.resolve(config, frame)
     y = schema.labels(frame)
@@ -467,7 +471,9 @@ def check_leads(frame: pd.DataFrame, config: ProjectConfig) -> CheckReport:
     if n_pos == n:
         findings.append(Finding("error", "one-class", "every lead converted; nothing to learn."))
 
-    findings += _cohort_findings(config, y, times)
+    cohort = _cohort_findings(config, frame, y, times)
+    truncated = any(f.code == "left-truncation" for f in cohort)
+    findings += cohort
 
     reasons = {e.column: e.reason for e in config.exclude}
     declared = {
@@ -517,12 +523,13 @@ def check_leads(frame: pd.DataFrame, config: ProjectConfig) -> CheckReport:
         cohorts = conversion_by_period(y, times)
         order = np.argsort(times.to_numpy(), kind="stable") if times is not None else np.arange(n)
         parts = _history_parts(y, order, fractions)
-        if n:
+        if n and not truncated:  # left truncation explains the shift: not said twice
             findings += _shift_finding(parts, cohorts, by.split(" in ")[0], split)
     profile = {
         "rows": n,
         "conversions": n_pos,
         "base_rate": round(n_pos / n, 6) if n else None,
+        "unrecorded_leads": unrecorded,
         "date_from": str(times.min().date()) if times is not None and n else None,
         "date_to": str(times.max().date()) if times is not None and n else None,
         "fit_features": list(schema.fit),
@@ -543,16 +550,36 @@ def _kind(values: pd.Series) -> str:
 
 
 def _cohort_findings(
-    config: ProjectConfig, y: np.ndarray, times: pd.Series | None
+    config: ProjectConfig, frame: pd.DataFrame, y: np.ndarray, times: pd.Series | None
 ) -> list[Finding]:
-    """Conversion rates by creation month (mqlml.outcome), when no outcome window is set."""
-    from mqlml.outcome import cohort_findings
+    """Outcomes recorded late (left truncation, with or without a window), then conversion
+    rates by creation month when no outcome window is set (mqlml.outcome)."""
+    from mqlml.outcome import apply_window, cohort_findings, converted_times, truncation_finding
 
-    if config.outcome.window_days is not None:
-        return []
+    conv = converted_times(frame, config.columns.converted_at)
+    window = config.outcome.window_days
+    labels, mature = y, None
+    if window is not None and times is not None:
+        try:
+            labels, maturity = apply_window(
+                y, times, conv, window_days=window, as_of=config.outcome.as_of
+            )
+            mature = maturity.mature
+        except ConfigError:  # train says what is wrong with the window; judge every lead
+            labels = y
+    keep = slice(None) if mature is None else mature
+    found = truncation_finding(
+        labels[keep],
+        None if times is None else times[keep].reset_index(drop=True),
+        None if conv is None else conv[keep].reset_index(drop=True),
+        time_column=config.columns.time or "created_at",
+    )
+    out = [] if found is None else [Finding("warning", *found)]
+    if window is not None:
+        return out
     in_order = config.split.method == "order"
     # The shift across the history is its own finding here (with exact intervals).
-    return [
+    return out + [
         Finding("warning", code, message)
         for code, message in cohort_findings(y, times, in_order=in_order)
         if code != "rate-shift"

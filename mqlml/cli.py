@@ -340,6 +340,11 @@ def _print_check(report, path) -> None:
         f"{p['rows']:,} leads, {p['conversions']:,} converted (base rate {p['base_rate']:.1%})"
         + (f", created {p['date_from']} to {p['date_to']}" if p["date_from"] else "")
     )
+    if p.get("unrecorded_leads"):
+        console.print(
+            f"{p['unrecorded_leads']:,} leads created before outcome.recorded_from left out "
+            "(their outcomes were not recorded)"
+        )
     if p.get("history"):
         order = "by creation time" if p["date_from"] else "in file order"
         console.print(f"conversion rate across the history ({order}):")

@@ -166,10 +166,14 @@ class FeaturesConfig(_Section):
 class EventsConfig(_Section):
     """How an activity log (``data.events``) becomes engagement features (mqlml.events)."""
 
-    snapshot_days: list[float] = Field(
-        default_factory=lambda: [0.0, 7.0, 14.0, 30.0],
+    snapshot_days: list[float] | None = Field(
+        None,
         description="Training: each lead is observed at these ages (days after creation), "
-        "features as of that moment, label = converted in the outcome window after it.",
+        "features as of that moment, label = converted in the outcome window after it. "
+        "Default (null): from the data, 0, 7, 14 and 30 days, then 45, 60, 90, 120, 180, "
+        "270, 365... up to the first age by which 99 % of the conversions had happened "
+        "(converted_at - time), and at most (history - outcome.window_days) / 2; the bundle "
+        "records the ages used. Scoring takes a lead older than the oldest age as that age.",
     )
     windows: list[float] = Field(
         default_factory=lambda: [7.0, 30.0, 90.0],
@@ -201,7 +205,9 @@ class EventsConfig(_Section):
 
     @field_validator("snapshot_days")
     @classmethod
-    def _ages(cls, value: list[float]) -> list[float]:
+    def _ages(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return None
         if not value or any(not (a >= 0) for a in value) or len(set(value)) != len(value):
             raise ValueError("events.snapshot_days must be distinct ages in days >= 0, e.g. [0, 7]")
         return sorted(float(a) for a in value)
@@ -296,6 +302,11 @@ class OutcomeConfig(_Section):
     )
     as_of: datetime | None = Field(
         None, description="When the data was extracted (default: its latest timestamp)."
+    )
+    recorded_from: datetime | None = Field(
+        None,
+        description="Outcomes are recorded from this date on (left truncation: deals before "
+        "it were never entered): leads created before it are left out of check and train.",
     )
 
 

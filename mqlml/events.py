@@ -1,12 +1,13 @@
 """Engagement features from a raw activity log, aggregated as of a cutoff.
 
 A cutoff never depends on the outcome. For training, each lead is observed at several
-ages (``events.snapshot_days``: point-in-time snapshots, :func:`snapshot_features`):
+ages (``events.snapshot_days``: point-in-time snapshots, :func:`snapshot_features`; by
+default every age at which leads still convert, :func:`mqlml.outcome.snapshot_ages`):
 features as of ``created_at + age``, plus the age itself (``lead_age_days``), so two
 leads with the same events get the same features whatever happened to them later. For
-scoring, one date for all leads, each with its own age at that date. Only events
-strictly before a lead's cutoff count; events before ``created_at`` count too (prior
-touches are real).
+scoring, one date for all leads, each with its own age at that date, clamped to the
+oldest snapshot age (:func:`scoring_ages`). Only events strictly before a lead's cutoff
+count; events before ``created_at`` count too (prior touches are real).
 
 The engine maps lead ids and event types to integer positions once, computes every
 event's age in int64 nanoseconds, and aggregates with :func:`numpy.bincount` and
@@ -28,6 +29,7 @@ import pandas as pd
 from mqlml.config import ProjectConfig
 from mqlml.dates import as_timestamp, parse_dates
 from mqlml.errors import ConfigError, DataError, MissingColumnError
+from mqlml.outcome import SNAPSHOT_GRID
 from mqlml.readers import read_table
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "add_event_features",
     "engagement_features",
     "feature_names",
+    "scoring_ages",
     "snapshot_features",
     "with_event_features",
 ]
@@ -511,10 +514,11 @@ def add_event_features(
 
     For scoring (``cutoff`` "now" or a date), every lead is seen as of ``cutoff`` and
     gets :data:`AGE_FEATURE`, its own age in days at that date (the model was trained on
-    snapshots of leads at those ages, :func:`snapshot_features`); a lead created after
-    ``cutoff`` is an error. Without ``cutoff`` (``mqlml check``), each lead is seen as of
-    ``created_at`` + the largest ``events.snapshot_days``, a cutoff that never depends on
-    the outcome.
+    snapshots of leads at those ages, :func:`snapshot_features`), clamped to the oldest
+    ``events.snapshot_days`` (:func:`scoring_ages`); a lead created after ``cutoff`` is an
+    error. Without ``cutoff`` (``mqlml check``), each lead is seen as of ``created_at`` +
+    the largest ``events.snapshot_days`` (30 days when they are left to the data), a
+    cutoff that never depends on the outcome.
 
     Parameters
     ----------
@@ -550,7 +554,8 @@ def add_event_features(
         )
     log, types = _log_and_types(events, config, event_types)
     if cutoff is None:
-        features = _features(log, leads, config, types, horizon_days=max(settings.snapshot_days))
+        horizon = max(settings.snapshot_days or SNAPSHOT_GRID[:4])
+        features = _features(log, leads, config, types, horizon_days=horizon)
     else:
         if isinstance(cutoff, str) and cutoff == "now":
             cutoff = pd.Timestamp.now()
@@ -558,11 +563,64 @@ def add_event_features(
     names = [c for c in features.columns if c != cols.id]
     frame = _append(leads, features, names)
     if cutoff is not None:
-        age = _lead_age(leads, cols.time, cutoff, cols.date_formats.get(cols.time))
+        age, _ = scoring_ages(leads, config, cutoff)
         if age is not None:
             frame[AGE_FEATURE] = age
             names.append(AGE_FEATURE)
     return frame, names, list(types or [])
+
+
+def scoring_ages(
+    leads: pd.DataFrame, config: ProjectConfig, cutoff: Any
+) -> tuple[np.ndarray | None, int]:
+    """Each lead's :data:`AGE_FEATURE` at the scoring date, and how many are past the oldest
+    snapshot.
+
+    A lead's age is ``cutoff - created_at`` in days. The model has seen leads only at the
+    ages ``events.snapshot_days``; a lead older than the oldest of them is scored as that
+    age (its age is clamped to it), with its features as of ``cutoff`` as for every lead.
+    The oldest snapshot shows leads that stopped converting when the ages come from the
+    data (:func:`mqlml.outcome.snapshot_ages`), so older leads get what those got.
+
+    Parameters
+    ----------
+    leads : pandas.DataFrame
+        The leads (the creation-time column ``columns.time``).
+    config : ProjectConfig
+        A bundle's config (``events.snapshot_days`` set: no clamping when it is not).
+    cutoff : "now" or date
+        The scoring date.
+
+    Returns
+    -------
+    (ages, older)
+        The ages in days (None without a time column) and the count of leads older than
+        the oldest snapshot.
+
+    Raises
+    ------
+    DataError
+        When a lead was created after the scoring date.
+
+    Examples
+    --------
+    >>> cfg = ProjectConfig(data={"path": "-"}, columns={"label": "y", "time": "t"},
+    ...                     events={"snapshot_days": [0, 30]})
+    >>> leads = pd.DataFrame({"t": pd.to_datetime(["2025-01-01", "2025-03-01"])})
+    >>> ages, older = scoring_ages(leads, cfg, "2025-03-11")
+    >>> ages.tolist(), older
+    ([30.0, 10.0], 1)
+    """
+    if isinstance(cutoff, str) and cutoff == "now":
+        cutoff = pd.Timestamp.now()
+    time = config.columns.time
+    age = _lead_age(leads, time, cutoff, config.columns.date_formats.get(time))
+    ages = config.events.snapshot_days
+    if age is None or ages is None:
+        return age, 0
+    oldest = max(ages)
+    older = age > oldest
+    return np.minimum(age, oldest), int(older.sum())
 
 
 def _log_and_types(events: pd.DataFrame, config: ProjectConfig, event_types) -> tuple:

@@ -14,7 +14,13 @@ scored at creation, of ``columns.time``), and the data was extracted at one mome
 Without a window, :func:`cohort_findings` measures the conversion rate by creation month
 and says when the newest months convert well below the earlier ones (outcomes that had
 not matured when the data was extracted) or when the rate moved by a large factor across
-the history (a model calibrated on older leads will not fit the newest).
+the history (a model calibrated on older leads will not fit the newest). With or without
+one, :func:`truncation_finding` says when outcomes appear recorded only from a date after
+the first leads (left truncation); ``outcome.recorded_from`` then leaves the earlier
+leads out (:func:`since_recorded`).
+
+With an activity log, each lead is observed at several ages (:func:`snapshot_rows`); by
+default every age at which leads still convert (:func:`snapshot_ages`).
 """
 
 from __future__ import annotations
@@ -30,8 +36,11 @@ from mqlml.dates import as_timestamp, parse_dates
 from mqlml.errors import ConfigError
 
 __all__ = [
+    "CONVERSION_SHARE",
     "IMMATURE_RATIO",
     "SHIFT_FACTOR",
+    "SNAPSHOT_GRID",
+    "TRUNCATION_RATIO",
     "Maturity",
     "apply_window",
     "cohort_findings",
@@ -39,7 +48,10 @@ __all__ = [
     "data_as_of",
     "describe_provenance",
     "monthly_rates",
+    "since_recorded",
+    "snapshot_ages",
     "snapshot_rows",
+    "truncation_finding",
 ]
 
 #: The newest months are flagged as immature when they convert below this share of the
@@ -67,6 +79,8 @@ class Maturity:
         Mature leads that converted after their window (counted as not converted).
     snapshots : dict or None
         With an activity log, the snapshot counts of :func:`snapshot_rows`.
+    unrecorded : int
+        Leads created before ``outcome.recorded_from``, left out (:func:`since_recorded`).
     """
 
     window_days: float | None
@@ -74,6 +88,7 @@ class Maturity:
     mature: np.ndarray
     late_conversions: int = 0
     snapshots: dict[str, Any] | None = None
+    unrecorded: int = 0
 
     @property
     def immature(self) -> int:
@@ -89,6 +104,8 @@ class Maturity:
             "immature_leads": self.immature,
             "late_conversions": self.late_conversions,
         }
+        if self.unrecorded:
+            out["unrecorded_leads"] = self.unrecorded
         if self.snapshots is not None:
             snap = self.snapshots
             out["snapshots"] = snap
@@ -97,9 +114,20 @@ class Maturity:
                 if self.window_days is not None
                 else "it was after the extraction date"
             )
+            origin = ""
+            if snap.get("ages_from") == "config":
+                origin = " (events.snapshot_days)"
+            elif snap.get("ages_from") == "data":
+                reach = snap.get("conversion_age")
+                origin = (
+                    " (from the data: no conversion times)"
+                    if reach is None
+                    else f" (from the data: {100 * CONVERSION_SHARE:g} % of the conversions "
+                    f"within {reach:.0f} days of creation)"
+                )
             out["reason"] = (
                 f"{snap['snapshots']:,} snapshots of {snap['leads']:,} leads at ages "
-                f"{', '.join(f'{a:g}' for a in snap['ages'])} days; left out: "
+                f"{', '.join(f'{a:g}' for a in snap['ages'])} days{origin}; left out: "
                 f"{snap['dropped_immature']:,} snapshots whose moment or window ends after "
                 f"{out['as_of']} ({window}) and {snap['dropped_converted']:,} of leads "
                 "already converted by then"
@@ -110,6 +138,11 @@ class Maturity:
             out["reason"] = (
                 f"{self.immature} leads created less than {self.window_days:g} days before "
                 f"{out['as_of']} were left out: their outcome window had not closed"
+            )
+        if self.unrecorded:
+            out["reason"] += (
+                f"; {self.unrecorded:,} leads created before outcome.recorded_from were left "
+                "out: their outcomes were not recorded"
             )
         return out
 
@@ -407,7 +440,9 @@ def describe_provenance(metadata: dict[str, Any]) -> dict[str, Any]:
             f"model fit on {older}leads only, judged on the {newest}"
             f"{_rows(bt['judged_on'])} that nothing in it saw. The bundle that scores is the "
             f"same procedure one step later: refit on all {_rows(dep['model_fit_on'], span=False)}"
-            f" and calibrated on the {newest}{_rows(dep['calibrated_on'], span=False)}."
+            f" and calibrated on out-of-fold scores of the {newest}"
+            f"{_rows(dep['calibrated_on'], span=False)} (each scored by a model fit on the "
+            "leads before it)."
         )
         numbers_from = "backtest"
     else:
@@ -432,7 +467,7 @@ def describe_provenance(metadata: dict[str, Any]) -> dict[str, Any]:
             sentence += (
                 f" (a {hi / lo:.1f}x shift): probabilities calibrated on one period do not "
                 "hold in the next, which is why the bundle that scores is calibrated on the "
-                "newest part"
+                "newest parts"
             )
         sentences.append(sentence + ".")
     outcome = metadata.get("outcome") or {}
@@ -535,3 +570,279 @@ def snapshot_rows(
         "dropped_immature": dropped_immature,
     }
     return lead[order], age_arr[order], label_arr[order], counts
+
+
+#: The ages (days after creation) default snapshots are taken from: 0, 7, 14 and 30 days
+#: always, then a roughly geometric grid (x1.5) as far as conversions still happen.
+SNAPSHOT_GRID = (0.0, 7.0, 14.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 270.0, 365.0, 545.0, 730.0)
+_BASE_AGES = 4  # the first four ages of the grid are always taken
+#: Default snapshots reach the age by which this share of the conversions had happened.
+CONVERSION_SHARE = 0.99
+
+
+def snapshot_ages(
+    created: pd.Series,
+    converted_at: pd.Series,
+    *,
+    window_days: float | None,
+    as_of: pd.Timestamp,
+) -> tuple[list[float], dict[str, Any]]:
+    """The default snapshot ages: every age at which a lead can still convert, from the data.
+
+    The conversion age of a converted lead is ``converted_at - created`` in days. Its
+    :data:`CONVERSION_SHARE` quantile is measured on the leads created in the older half
+    of the history (between the first lead and ``as_of``), whose conversions had the most
+    time to be recorded (all converted leads when that half holds fewer than 20). The
+    ages are 0, 7, 14 and 30 days, then the ages of :data:`SNAPSHOT_GRID` up to the first
+    one at or past that quantile, so that the oldest snapshot shows leads that have
+    stopped converting. They stop at ``(history - window_days) / 2``: the older half of
+    the history must be seen at the oldest age (a snapshot of age ``a`` needs
+    ``a + window_days`` days of history after the lead's creation).
+
+    Parameters
+    ----------
+    created : pandas.Series of datetime64
+        Creation times.
+    converted_at : pandas.Series of datetime64
+        Conversion times, NaT for leads that did not convert.
+    window_days : float or None
+        ``outcome.window_days``.
+    as_of : pandas.Timestamp
+        When the data was extracted.
+
+    Returns
+    -------
+    (ages, info)
+        The ages in days, ascending; ``info`` has ``conversion_age`` (the quantile, None
+        without conversions), ``share`` and ``longest_age`` (the cap in days).
+
+    Examples
+    --------
+    >>> created = pd.Series(pd.to_datetime(["2024-01-01"] * 4 + ["2025-06-01"]))
+    >>> conv = pd.Series(pd.to_datetime(["2024-01-20", "2024-02-10", "2024-03-01", None, None]))
+    >>> ages, info = snapshot_ages(created, conv, window_days=30, as_of=pd.Timestamp("2025-06-30"))
+    >>> ages, round(info["conversion_age"])
+    ([0.0, 7.0, 14.0, 30.0, 45.0, 60.0], 60)
+    """
+    c = pd.Series(created).reset_index(drop=True)  # parsed already (mqlml.dates)
+    conv = pd.Series(converted_at).reset_index(drop=True)
+    first = c.min()
+    history = (pd.Timestamp(as_of) - first) / _DAY
+    longest = max(SNAPSHOT_GRID[_BASE_AGES - 1], (history - (window_days or 0.0)) / 2.0)
+    known = conv.notna().to_numpy()
+    older = known & (c <= first + (pd.Timestamp(as_of) - first) / 2).to_numpy()
+    rows = older if older.sum() >= 20 else known
+    info: dict[str, Any] = {"conversion_age": None, "share": CONVERSION_SHARE}
+    ages = list(SNAPSHOT_GRID[:_BASE_AGES])
+    if rows.any():
+        delay = ((conv[rows] - c[rows]) / _DAY).to_numpy(dtype=float)
+        reach = float(np.quantile(np.maximum(delay, 0.0), CONVERSION_SHARE))
+        info["conversion_age"] = reach
+        for age in SNAPSHOT_GRID[_BASE_AGES:]:
+            if ages[-1] >= reach or age > longest:
+                break
+            ages.append(age)
+    info["longest_age"] = float(longest)
+    return ages, info
+
+
+#: Without conversion times, the first months (of ``min_leads`` or more) convert below this
+#: share of the later rate, and all the months up to the jump below twice this share.
+TRUNCATION_RATIO = 0.1
+_TRUNCATION_EXPECTED = 10.0  # conversions the early leads should have had, at least
+
+
+def truncation_finding(
+    y: np.ndarray,
+    times: pd.Series | None,
+    converted_at: pd.Series | None = None,
+    *,
+    time_column: str = "created_at",
+    min_leads: int = 50,
+    ratio: float = TRUNCATION_RATIO,
+) -> tuple[str, str] | None:
+    """Left truncation: conversions recorded only from some date after the first leads.
+
+    When deals were entered in the CRM only from some date on, the leads created before
+    it look unconverted: their conversions before that date are missing. The later rate
+    is the median conversion rate by creation month of the months from that date on
+    (of at least ``min_leads`` leads each). Two ways to see it:
+
+    - with ``converted_at`` (known for 90 % of the conversions or more): no conversion
+      is recorded before the first one, ``D``, although at least 10 were expected there
+      from the leads created before ``D``: each lead ``i`` created at ``t_i`` converts
+      at the later rate, and before ``D`` with the probability ``F(D - t_i)``, where
+      ``F`` is the distribution of the times conversions take (``converted_at -
+      created``, measured on the leads created from ``D`` on). On a table recorded from
+      the start, the first conversion comes as soon as about one was expected;
+    - without: the months up to some month convert, together, below twice ``ratio``
+      times the later rate where 10 conversions or more were expected, and the first of
+      them (of ``min_leads`` leads or more) below ``ratio`` times; outcomes appear
+      recorded from the first month after them that converts at 3/4 of the later rate.
+
+    A dip of the rate, or a small first month without conversions, is not reported.
+
+    Parameters
+    ----------
+    y : numpy.ndarray of 0/1
+        Outcomes (with a window, the windowed labels of the mature leads).
+    times : pandas.Series or None
+        Creation times; nothing is reported without them.
+    converted_at : pandas.Series, optional
+        Conversion times (NaT: not converted).
+    time_column : str
+        The creation-time column's name, for the fix in the message.
+    min_leads : int
+        Leads a month needs to count in the later rate.
+    ratio : float
+        See above.
+
+    Returns
+    -------
+    (code, message) or None
+        ``("left-truncation", message)``: the date outcomes appear recorded from, the
+        evidence, and the fix (``outcome.recorded_from``).
+
+    Examples
+    --------
+    >>> t = pd.Series(pd.date_range("2024-01-01", periods=3650, freq="4h"))
+    >>> y = (np.arange(3650) % 10 == 0).astype(int)
+    >>> y[t < "2024-04-01"] = 0
+    >>> code, message = truncation_finding(y, t)
+    >>> code, message.split(". ")[0]
+    ('left-truncation', 'left truncation: outcomes appear recorded only from about 2024-04-01')
+    """
+    if times is None or len(y) == 0:
+        return None
+    y = np.asarray(y, dtype=float)
+    t = pd.Series(times).reset_index(drop=True)  # parsed already (mqlml.dates)
+    table = monthly_rates(y, t)
+    starts = np.array([pd.Timestamp(f"{m}-01") for m in table["month"]], dtype="datetime64[ns]")
+    rates = table["rate"].to_numpy()
+    sized = table["leads"].to_numpy() >= min_leads
+
+    def reference(month: int) -> float:
+        later = rates[month:][sized[month:]]
+        return float(np.median(later)) if len(later) >= 2 else 0.0
+
+    conv = None if converted_at is None else pd.Series(converted_at).reset_index(drop=True)
+    if conv is not None:
+        conv = conv.where(y == 1)
+        if not (y.sum() and conv.notna().sum() >= 0.9 * y.sum()):
+            conv = None
+    fix = (
+        "their conversions were likely never recorded, and they count as not converted. "
+        "Train on the leads created from {day} on: set outcome.recorded_from: {day} in the "
+        f"config (or filter the leads file to {time_column} >= {{day}})."
+    )
+    if conv is not None:
+        first = conv.min()
+        before = (t < first).to_numpy()
+        after = ~before & conv.notna().to_numpy()
+        delays = np.sort(((conv[after] - t[after]) / _DAY).to_numpy(dtype=float))
+        ref = reference(int(np.searchsorted(starts, first.to_datetime64())))
+        if len(delays) < 10 or ref <= 0:
+            return None
+        gaps = ((first - t[before]) / _DAY).to_numpy(dtype=float)
+        expected = ref * np.searchsorted(delays, gaps, side="right").sum() / len(delays)
+        if expected < _TRUNCATION_EXPECTED:
+            return None
+        n_before, k_before = int(before.sum()), int(y[before].sum())
+        day = str(first.date())
+        return (
+            "left-truncation",
+            f"left truncation: outcomes appear recorded only from {day}. No conversion is "
+            f"recorded before {day}, {gaps.max():.0f} days after the first lead, where about "
+            f"{expected:.0f} were expected from the {n_before:,} leads created before it "
+            f"(at the rate of the later leads, {_pct(ref)} by month (median), and the time "
+            f"conversions take, {np.median(delays):.0f} days (median)); those leads convert "
+            f"at {_pct(k_before / n_before)} in all: " + fix.format(day=day),
+        )
+    for k in range(len(table) - 2, 0, -1):
+        ref = reference(k)
+        n_early = int(table["leads"].iloc[:k].sum())
+        k_early = int(table["conversions"].iloc[:k].sum())
+        first_sized = np.flatnonzero(sized[:k])
+        if (
+            ref > 0
+            and n_early * ref >= _TRUNCATION_EXPECTED
+            and k_early <= 2 * ratio * ref * n_early
+            and rates[k - 1] < 0.5 * ref
+            and len(first_sized)
+            and rates[first_sized[0]] <= ratio * ref
+        ):
+            cut = pd.Timestamp(starts[k])
+            normal = np.flatnonzero((rates >= 0.75 * ref) & (np.arange(len(rates)) >= k))
+            day = str(pd.Timestamp(starts[normal[0]] if len(normal) else cut).date())
+            return (
+                "left-truncation",
+                f"left truncation: outcomes appear recorded only from about {day}. The "
+                f"{n_early:,} leads created before {cut.date()} converted at "
+                f"{_pct(k_early / n_early)} ({k_early:,} conversions) where the later leads "
+                f"convert at {_pct(ref)} by month (median): " + fix.format(day=day),
+            )
+    return None
+
+
+def since_recorded(
+    frame: pd.DataFrame, time_column: str | None, recorded_from: Any, format: str | None = None
+) -> tuple[pd.DataFrame, int]:
+    """Leave out the leads created before ``outcome.recorded_from`` (left truncation).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The leads.
+    time_column : str or None
+        ``columns.time``.
+    recorded_from : date or None
+        ``outcome.recorded_from``; None keeps every lead.
+    format : str, optional
+        The time column's format (``columns.date_formats``; detected when omitted).
+
+    Returns
+    -------
+    (frame, dropped)
+        The leads kept (index reset when some were left out) and how many were left out.
+
+    Raises
+    ------
+    ConfigError
+        ``recorded_from`` without a time column, or after every lead.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"t": pd.to_datetime(["2024-01-05", "2024-03-01"]), "y": [0, 1]})
+    >>> kept, dropped = since_recorded(leads, "t", "2024-02-01")
+    >>> kept["y"].tolist(), dropped
+    ([1], 1)
+    """
+    if recorded_from is None:
+        return frame, 0
+    if time_column is None:
+        raise ConfigError(
+            "outcome.recorded_from must come with columns.time (leads created before it are "
+            f"left out); got recorded_from={recorded_from} and no time column. Set "
+            "columns.time or remove outcome.recorded_from."
+        )
+    from mqlml.dates import parse_dates
+
+    if time_column not in frame.columns:
+        return frame, 0  # the schema names the missing column with its fix
+    t = parse_dates(frame[time_column], time_column, format=format)
+    since = pd.Timestamp(recorded_from)
+    zone = t.dt.tz
+    if zone is not None:
+        since = since.tz_localize(zone) if since.tz is None else since.tz_convert(zone)
+    elif since.tz is not None:
+        since = since.tz_convert(None)
+    keep = (t >= since).to_numpy()
+    if not keep.any():
+        raise ConfigError(
+            f"outcome.recorded_from must leave some leads; got {since}, after the newest lead "
+            f"({t.max()}). Set it to the date outcomes were first recorded."
+        )
+    dropped = int((~keep).sum())
+    if not dropped:
+        return frame, 0
+    return frame.loc[keep].reset_index(drop=True), dropped

@@ -54,7 +54,7 @@ from mqlml.bundle import Bundle, load_bundle
 from mqlml.config import ProjectConfig
 from mqlml.encode import ArrowEncoder, Encoded
 from mqlml.errors import DataError, FileError, MissingColumnError
-from mqlml.events import with_event_features
+from mqlml.events import scoring_ages, with_event_features
 from mqlml.explain import format_reasons, group_matrix
 from mqlml.formulas import CsvFormulas, check_csv_formulas
 from mqlml.levels import level_text, match_levels
@@ -500,6 +500,12 @@ class ScoreSummary:
     accounts : dict or None
         With ``accounts``: the accounts written, leads without one, the method and the
         file (see :func:`mqlml.accounts.account_table`).
+    older_than_snapshots : int
+        With an activity log: leads older at ``as_of`` than the oldest snapshot age the
+        model was trained on (``events.snapshot_days``), scored as that age
+        (:func:`mqlml.events.scoring_ages`).
+    oldest_snapshot_days : float or None
+        That oldest age, when some lead was older.
     """
 
     rows: int
@@ -520,6 +526,8 @@ class ScoreSummary:
     reason_rows: int = 0
     attribution_seconds: float = 0.0
     accounts: dict[str, Any] | None = None
+    older_than_snapshots: int = 0
+    oldest_snapshot_days: float | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -547,6 +555,13 @@ class ScoreSummary:
                 f"header names {self.duplicated_columns} appear more than once "
                 "(not used for scoring)"
             )
+        if self.older_than_snapshots:
+            oldest = self.oldest_snapshot_days
+            out.append(
+                f"{self.older_than_snapshots:,} leads are older than the oldest snapshot the "
+                f"model was trained on ({oldest:g} days): scored as {oldest:g} days old "
+                "(lead_age_days clamped), with their events as of --as-of"
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -557,21 +572,25 @@ class ScoreSummary:
         return record
 
 
-def _event_columns(bundle, source: LeadFile, names, events, as_of) -> pd.DataFrame:
-    """Activity-log features of every lead of ``source``, in file order (none without a log).
+def _event_columns(bundle, source: LeadFile, names, events, as_of) -> tuple[pd.DataFrame, int]:
+    """Activity-log features of every lead of ``source``, in file order (none without a log),
+    and how many leads are older than the oldest snapshot (scored as that age).
 
     Only the id and creation time of the leads are read here, through the already open
     file; the chunks are then joined to these rows by position.
     """
     if bundle.metadata.get("event_types") is None:
-        return pd.DataFrame()
+        return pd.DataFrame(), 0
     schema = bundle.schema
     key = [c for c in (schema.id_column, schema.time_column) if c and c in names]
     leads = source.read(key)
     if isinstance(events, str | Path):
         events = read_table(events, missing_tokens=schema.missing_tokens)
+    if isinstance(as_of, str) and as_of == "now":
+        as_of = pd.Timestamp.now()
     with_features = _with_events(bundle, leads, events, as_of)
-    return with_features.drop(columns=key).reset_index(drop=True)
+    _, older = scoring_ages(leads, ProjectConfig.model_validate(bundle.config), as_of)
+    return with_features.drop(columns=key).reset_index(drop=True), older
 
 
 class _Oddities:
@@ -866,7 +885,7 @@ def _score_source(
             f"header names the model uses must appear once; {clash} appear more than once "
             f"in {str(input)!r}. Rename or drop the extra columns."
         )
-    extra = _event_columns(bundle, source, names, events, as_of)
+    extra, older = _event_columns(bundle, source, names, events, as_of)
     schema.check_columns([*names, *extra.columns])
     if bundle.segments is not None:
         bundle.segments.codes_of(pd.DataFrame(columns=names))  # the segment column is there
@@ -997,7 +1016,14 @@ def _score_source(
         reason_rows=scorer.reason_rows,
         attribution_seconds=scorer.attribution_seconds,
         accounts=rolled,
+        older_than_snapshots=older,
+        oldest_snapshot_days=_oldest_snapshot(bundle) if older else None,
     )
+
+
+def _oldest_snapshot(bundle: Bundle) -> float | None:
+    ages = (bundle.config.get("events") or {}).get("snapshot_days")
+    return None if not ages else float(max(ages))
 
 
 def _output_schema(columns: dict, file_types: pa.Schema | None, keep, prefix) -> pa.Schema:

@@ -226,7 +226,9 @@ def test_refit_chain_fits_and_provenance(leads_20k):
     assert fits["backtest"]["model_fit_on"]["rows"] == sizes["train"] + sizes["calibrate"]
     assert fits["backtest"]["judged_on"]["rows"] == sizes["test"]
     assert fits["deployed"]["model_fit_on"]["rows"] == len(frame)
-    assert fits["deployed"]["calibrated_on"] == fits["backtest"]["judged_on"]
+    # calibrated on the out-of-fold scores of the calibration and test parts, pooled
+    assert fits["deployed"]["calibrated_on"]["rows"] == sizes["calibrate"] + sizes["test"]
+    assert fits["deployed"]["calibrated_on"]["to"] == fits["backtest"]["judged_on"]["to"]
     assert fits["backtest"]["judged_on"]["from"] > fits["backtest"]["model_fit_on"]["to"]
     # the summary's numbers are the backtest's on the test part
     raw, y = holdout(bundle, frame)
@@ -241,7 +243,10 @@ def test_refit_chain_fits_and_provenance(leads_20k):
     assert not np.allclose(bundle.model.decision_function(X), backtest.model.decision_function(X))
     text = describe_provenance(bundle.metadata)["text"]
     assert text.startswith(f"Every number here is from the backtest: a model fit on {16_000:,}")
-    assert "refit on all 20,000 leads and calibrated on the newest 4,000 leads" in text
+    assert (
+        "refit on all 20,000 leads and calibrated on out-of-fold scores of the newest "
+        "8,000 leads" in text
+    )
 
     single = train(_config(model={"refit": False}), frame=frame)
     assert single.bundle.backtest is None
