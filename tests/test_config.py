@@ -12,7 +12,7 @@ def test_minimal_config_gets_defaults_and_resolves_paths(write_config, tmp_path)
     cfg = load_config(write_config(MINIMAL))
     assert cfg.data.path == tmp_path / "leads.csv"
     assert cfg.split.train == 0.6 and cfg.split.calibrate == 0.2 and cfg.split.test == 0.2
-    assert cfg.model.kind == "lightgbm"
+    assert cfg.model.kind == "auto"
     assert cfg.threshold.target_rate == 0.25
     assert cfg.checks.min_leads_error == 200 and cfg.checks.min_conversions_error == 30
     assert cfg.source == (tmp_path / "mqlml.yaml").resolve()

@@ -47,7 +47,7 @@ def test_every_key_has_a_meaning_and_a_row():
         assert f"| `{key}` |" in page, key
     assert "| `data.path` | path | required |" in page
     assert "| `split.train` | number (> 0, < 1) | `0.6` |" in page
-    assert '| `model.kind` | `lightgbm` \\| `logistic` | `"lightgbm"` |' in page
+    assert '| `model.kind` | `auto` \\| `lightgbm` \\| `logistic` | `"auto"` |' in page
     assert "`source`" not in page  # set by the loader, refused in a file
 
 

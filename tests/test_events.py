@@ -450,7 +450,8 @@ def test_unparsable_timestamp_names_column_and_row():
     )
     with pytest.raises(
         DataError,
-        match=r"'timestamp' of the events table must hold every date .*\(row 3: 'not a date'\)",
+        match=r"column 'timestamp' must hold every date in one format.* of the events table "
+        r"are not \(row 3: 'not a date'\)",
     ):
         engagement_features(events, _leads(["L1"]), cutoff=T0)
 
