@@ -594,7 +594,7 @@ OTHER_CASES = {
     case_train_capacity_above_the_leads: r"capacity must be fewer MQLs than the 400 leads .*99,999",
     case_train_capacity_per_month_above_the_leads: r"capacity must be fewer MQLs than the leads "
     r"that arrive; got 99,999/month",
-    case_train_unknown_model: r"--model must be one of lightgbm, logistic",
+    case_train_unknown_model: r"--model must be one of auto, lightgbm, logistic",
     case_train_both_goals: r"give --target-rate or --capacity, not both",
     case_train_label_copy: r"feature 'page_views' must not predict the outcome almost perfectly.*"
     r"checks\.allow_strong_features",

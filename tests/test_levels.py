@@ -188,7 +188,7 @@ def segmented(tmp_path_factory):
             "target_rate": 0.3,
             "segments": {"column": "region", "targets": {"2": 0.35}, "min_leads": 100},
         },
-        model={"n_estimators": 40},
+        model={"kind": "lightgbm", "n_estimators": 40},  # the encoder test reads its trees
     )
     out = tmp_path_factory.mktemp("segmented") / "model"
     train(config, frame=frame, out=out)

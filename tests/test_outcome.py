@@ -181,17 +181,21 @@ def test_with_the_window_mql_rate_on_later_mature_leads_hits_the_target(slow_con
     y_future = (future["converted_at"].notna() & within).to_numpy().astype(int)
     truth = future["true_probability"] * conversion_within(90, 40)
     assert abs(y_future.mean() - truth.mean()) < 0.01  # the known answer
-    rates = {}
+    rates, eces, bias = {}, {}, {}
     for window in (None, 90):
         cfg = _config(columns={"converted_at": "converted_at"}, outcome={"window_days": window})
         bundle = train(cfg, frame=history).bundle
         p = bundle.predict_proba(bundle.schema.features_frame(future))
         rates[window] = realized(p, y_future, bundle.threshold.threshold)["realized_rate"]
+        eces[window] = expected_calibration_error(y_future, p)
+        bias[window] = p.mean() - y_future.mean()
         if window:
             assert expected_calibration_error(y_future, p) <= 0.02
-    # measured: 0.223 with the window; 0.306 without (the newest outcomes were censored)
+    # measured: 0.226 with the window, ECE 0.008; without it the newest outcomes are
+    # censored: probabilities 0.008 too low on average, ECE 0.016 (the deployed line's pooled
+    # calibration halves what calibrating on the newest part alone did: 0.306)
     assert abs(rates[90] - 0.25) <= 0.03
-    assert rates[None] - 0.25 > 0.04
+    assert bias[None] < -0.005 and eces[None] > 1.5 * eces[90]
 
 
 @pytest.mark.slow
