@@ -22,11 +22,16 @@ instead of jumping by sizes that the text may misstate).
 from __future__ import annotations
 
 import math
+import re
 
 __all__ = ["MAX_LEAVES", "check_model_text"]
 
 #: The most leaves a tree may have (LightGBM's own limit is 131,072).
 MAX_LEAVES = 131_072
+# The plain ASCII forms LightGBM writes and its own parser reads as Python does (Python's
+# int() and float() also take "0_2", "\t4" and non-ASCII digits, which LightGBM reads as 0).
+_WHOLE = re.compile(r"-?[0-9]+\Z")
+_NUMBER = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\Z|[-+]?inf\Z|nan\Z")
 _NODE_ARRAYS = ("split_feature", "threshold", "decision_type", "left_child", "right_child")
 _OPTIONAL_NODE_ARRAYS = ("split_gain", "internal_value", "internal_weight", "internal_count")
 _OPTIONAL_LEAF_ARRAYS = ("leaf_weight", "leaf_count")
@@ -45,10 +50,9 @@ def _fail(where: str, rule: str) -> ModelTextError:
 
 
 def _whole(value: str, where: str, low: int, high: int) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise _fail(where, f"be a whole number; got {value[:40]!r}") from None
+    if not _WHOLE.match(value):
+        raise _fail(where, f"be a whole number in plain digits; got {value[:40]!r}")
+    number = int(value)
     if not low <= number <= high:
         raise _fail(where, f"be in [{low}, {high}]; got {number}")
     return number
@@ -67,10 +71,9 @@ def _numbers(text: str, where: str, count: int, *, finite: bool) -> list[float]:
         raise _fail(where, f"hold {count} values; got {len(words)}")
     out = []
     for word in words:
-        try:
-            value = float(word)
-        except ValueError:
-            raise _fail(where, f"hold numbers; got {word[:40]!r}") from None
+        if not _NUMBER.match(word):
+            raise _fail(where, f"hold plain numbers; got {word[:40]!r}")
+        value = float(word)
         if math.isnan(value) or (finite and math.isinf(value)):
             raise _fail(where, f"hold {'finite ' if finite else ''}numbers; got {word!r}")
         out.append(value)
@@ -94,7 +97,26 @@ def _header(lines: list[str], n_features: int) -> dict[str, str]:
         count = len(fields.get(key, "").split(" "))
         if count != n_features:
             raise _fail(f"model text {key}", f"list {n_features} features; got {count}")
+    for info in fields["feature_infos"].split(" "):
+        _feature_info(info)
     return fields
+
+
+def _feature_info(info: str) -> None:
+    """``none``, ``[min:max]`` of a numeric feature, or a categorical one's codes a:b:c."""
+    where = "model text feature_infos"
+    if info == "none":
+        return
+    if info.startswith("[") and info.endswith("]"):
+        bounds = info[1:-1].split(":")
+        if len(bounds) != 2:
+            raise _fail(where, f"give a numeric feature as [min:max]; got {info[:40]!r}")
+        low, high = _numbers(" ".join(bounds), where, 2, finite=False)
+        if low > high:
+            raise _fail(where, f"give a numeric feature as [min:max]; got {info[:40]!r}")
+        return
+    for code in info.split(":"):
+        _whole(code, where, -1, (1 << 31) - 1)
 
 
 def _tree(fields: dict[str, str], where: str, n_features: int) -> None:

@@ -238,6 +238,13 @@ def _set_first(key: str, value: str):
         ),
         (lambda t, i: t.replace("is_linear=0", "is_linear=1", 1), "linear trees are not supported"),
         (lambda t, i: t.replace("end of trees", "end of forest"), "one line 'end of trees'"),
+        # forms Python reads as numbers and LightGBM's parser as 0 (a crash before)
+        (_set_first("left_child", "0_4"), "left_child must be a whole number in plain digits"),
+        (_set_first("left_child", "\t4"), "left_child must be a whole number in plain digits"),
+        (_set_first("left_child", "\u0664"), "left_child must be a whole number in plain"),
+        (lambda t, i: _edit_tree(t, i, "num_cat", "\uff12"), "num_cat must be a whole number"),
+        (_set_first("leaf_value", "1_0"), "leaf_value must hold plain numbers"),
+        (lambda t, i: re.sub(r"feature_infos=\S+", "feature_infos=[5:", t), "feature_infos must"),
     ],
 )
 def test_crafted_model_text_is_refused_before_lightgbm_reads_it(trained, tmp_path, edit, match):
@@ -264,7 +271,7 @@ def test_wrong_tree_sizes_are_dropped_and_the_model_predicts_as_before(small_mod
 
 
 _TRICKY = ["-1000000000", "-3", "-1", "0", "1", "2", "5", "1000000000", "nan", "inf", "-inf",
-           "x", "", "1e400", "0.5", "-0"]  # fmt: skip
+           "x", "", "1e400", "0.5", "-0", "0_2", "\t4", "\u0664", "\uff12", "-0_1"]  # fmt: skip
 _FIELDS = ["num_leaves", "num_cat", "split_feature", "threshold", "decision_type", "left_child",
            "right_child", "leaf_value", "cat_boundaries", "cat_threshold", "shrinkage"]  # fmt: skip
 
