@@ -60,6 +60,7 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
 from mqlml.errors import DataError, MissingColumnError, RuleError
+from mqlml.yamltext import DuplicateKeyError, load_yaml
 
 __all__ = ["Decay", "PointsBaseline", "Rule", "RuleSet", "Window", "load_rules", "parse_rules"]
 
@@ -353,27 +354,6 @@ def parse_rules(data: Mapping[str, Any], *, source: str | Path | None = None) ->
     return ruleset
 
 
-class _DuplicateKeyError(yaml.constructor.ConstructorError):
-    """A mapping writes the same key twice (PyYAML would silently keep the last one)."""
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key written twice in one mapping."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    keys: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in keys:
-            raise _DuplicateKeyError(None, None, repr(key), key_node.start_mark)
-        keys.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_rules(path: str | Path) -> RuleSet:
     """Read and validate a points rule file (YAML).
 
@@ -409,13 +389,13 @@ def load_rules(path: str | Path) -> RuleSet:
             "(data/rules.yaml is an example to start from)."
         )
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise RuleError(
             f"rules file {path} must be UTF-8 text; got undecodable bytes ({exc.reason}). "
             "Save it as UTF-8."
         ) from None
-    except _DuplicateKeyError as exc:
+    except DuplicateKeyError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
         raise RuleError(
             f"rules file {path} must write each key once per mapping; got key {exc.problem} "

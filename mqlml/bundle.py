@@ -241,11 +241,12 @@ class Bundle:
             When ``path`` exists and is not a bundle folder (nothing is overwritten).
         """
         folder = Path(path)
-        if folder.exists() and not (folder / _MANIFEST).is_file():
-            if not folder.is_dir() or any(folder.iterdir()):
+        if folder.exists() or folder.is_symlink():
+            foreign = _foreign_file(folder)
+            if foreign is not None:
                 raise BundleError(
                     f"bundle folder must be new, empty or a bundle; got {str(folder)!r}, which "
-                    "holds other files. Choose another --out folder."
+                    f"holds {foreign!r}, not a bundle's file. Choose another --out folder."
                 )
         with atomic_folder(folder) as staging:
             self._write(staging)
@@ -291,6 +292,30 @@ class Bundle:
             signature = {"algorithm": "HMAC-SHA256", "signature": sign(key, data)}
             (folder / _SIGNATURE).write_text(json.dumps(signature) + "\n", encoding="utf-8")
         return digest
+
+
+#: What a bundle folder may hold; replacing one removes nothing else (an old compiled-trees
+#: cache folder aside).
+_OWN_FILES = frozenset(
+    {_MANIFEST, _DIGEST, _SIGNATURE, _MODEL_STATE, _MODEL_TEXT, _CALIBRATION, _REFERENCE}
+)
+
+
+def _foreign_file(folder: Path) -> str | None:
+    """The first thing in ``folder`` that is not a bundle's own (None when there is none)."""
+    if folder.is_symlink() or not folder.is_dir():
+        return folder.name
+    for entry in sorted(folder.iterdir()):
+        if entry.name == ".compiled" and entry.is_dir() and not entry.is_symlink():
+            continue
+        if entry.name == _BACKTEST and entry.is_dir() and not entry.is_symlink():
+            inner = _foreign_file(entry)
+            if inner is not None:
+                return f"{_BACKTEST}/{inner}"
+            continue
+        if entry.name not in _OWN_FILES or entry.is_symlink() or not entry.is_file():
+            return entry.name
+    return None
 
 
 def _dumps(value: Any) -> str:

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mqlml.errors import ConfigError
+from mqlml.yamltext import MAX_BYTES, DuplicateKeyError, load_yaml
 
 __all__ = [
     "BaselineConfig",
@@ -716,6 +717,11 @@ def load_config(path: str | Path) -> ProjectConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file must exist; got {str(path)!r}. Check the path.")
+    if path.stat().st_size > MAX_BYTES:
+        raise ConfigError(
+            f"config {path} must be at most {MAX_BYTES:,} bytes; got "
+            f"{path.stat().st_size:,}. Point --config at the project's YAML file."
+        )
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
@@ -726,9 +732,19 @@ def load_config(path: str | Path) -> ProjectConfig:
             f"{data[exc.start : exc.start + 1]!r}, which is not. Save the file as UTF-8."
         ) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
+    except DuplicateKeyError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
+        raise ConfigError(
+            f"config {path} must write each key once per mapping; got key {exc.problem} a "
+            f"second time at line {line} (the later one would silently win). Remove one."
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config {path} must be valid YAML; {exc}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"config {path} must be plain YAML; it nests too deeply to read. Fix the file."
+        ) from None
     if not isinstance(raw, dict):
         raise ConfigError(
             f"config {path} must be a YAML mapping with at least 'data' and 'columns'; "

@@ -29,7 +29,7 @@ __all__ = [
 
 #: The environment variable holding the key bundles and logged models are signed with.
 SIGNING_KEY_ENV = "MQLML_SIGNING_KEY"
-_CODE_SUFFIXES = (".py", ".c")
+_MAX_TRUST_BYTES = 16 << 20
 
 
 class TrustError(ValueError):
@@ -67,9 +67,16 @@ def code_hashes(folder: str | Path) -> dict[str, str]:
 
 
 def code_folder_of(bundle_artifact: str | Path) -> Path | None:
-    """The code copy (``code/mqlml``) of the logged model whose bundle artifact is given."""
-    model_dir = Path(bundle_artifact).resolve().parent.parent  # <model>/artifacts/bundle
+    """The code copy (``code/mqlml``) of the logged model whose bundle artifact is given:
+    ``<model>/artifacts/bundle`` beside ``<model>/code/mqlml``, no link on the way (None
+    when the layout is not that one, which :func:`check_model` refuses)."""
+    bundle = Path(bundle_artifact)
+    if bundle.is_symlink() or bundle.name != "bundle" or bundle.parent.name != "artifacts":
+        return None
+    model_dir = bundle.parent.parent
     folder = model_dir / "code" / "mqlml"
+    if any(p.is_symlink() for p in (bundle.parent, folder.parent, folder)):
+        return None
     return folder if folder.is_dir() else None
 
 
@@ -83,7 +90,7 @@ def trust_document(bundle_digest: str, code_folder: str | Path) -> dict[str, Any
     file of its code copy and, with ``MQLML_SIGNING_KEY`` set, an HMAC of both."""
     document: dict[str, Any] = {
         "bundle_digest": bundle_digest,
-        "code": code_hashes(code_folder),
+        "code": code_hashes(Path(code_folder).parent),  # all of code/, not only code/mqlml
     }
     key = signing_key()
     if key is not None:
@@ -99,9 +106,10 @@ def check_model(trust_file: str | Path, code_folder: str | Path | None) -> str:
     trust_file : path
         The model's ``trust.json`` (:func:`trust_document`).
     code_folder : path or None
-        The model's copy of the ``mqlml`` package (``code/mqlml``); None when the model
-        carries none. Compiled caches (``__pycache__``) in it are removed after the
-        sources check out, so Python compiles the checked sources afresh.
+        The model's copy of the ``mqlml`` package (``code/mqlml``, :func:`code_folder_of`);
+        every file of its parent ``code/`` is checked. None (the layout is not the one
+        logged) is refused. Compiled caches (``__pycache__``) are removed after the sources
+        check out, so Python compiles the checked sources afresh.
 
     Raises
     ------
@@ -110,7 +118,10 @@ def check_model(trust_file: str | Path, code_folder: str | Path | None) -> str:
         ``MQLML_SIGNING_KEY`` set) the signature is missing or does not match.
     """
     try:
-        document = json.loads(Path(trust_file).read_text(encoding="utf-8"))
+        path = Path(trust_file)
+        if path.stat().st_size > _MAX_TRUST_BYTES:
+            raise ValueError(f"{path} is larger than {_MAX_TRUST_BYTES:,} bytes")
+        document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         raise TrustError(
             f"logged model must carry a readable trust.json; {exc}. Log the model again "
@@ -127,21 +138,25 @@ def check_model(trust_file: str | Path, code_folder: str | Path | None) -> str:
                 "it is missing or does not match. The model was changed or logged without "
                 "the key: do not use it; log it again from a trusted training run."
             )
-    if code_folder is not None:
-        expected, actual = document["code"], code_hashes(code_folder)
-        changed = sorted(
-            name
-            for name in set(expected) | set(actual)
-            if not _same(str(expected.get(name)), str(actual.get(name)))
+    if code_folder is None:
+        raise TrustError(
+            "logged model must keep its bundle in artifacts/bundle beside its code copy in "
+            "code/mqlml, with no link on the way; this one does not. Log it again."
         )
-        if changed:
-            raise TrustError(
-                f"logged model's code copy must match its trust.json; {len(changed)} file(s) "
-                f"differ, are missing or were added ({', '.join(changed[:3])}). The model was "
-                "changed after logging: do not use it; log it again from a trusted run."
-            )
-        for cache in Path(code_folder).rglob("__pycache__"):
-            shutil.rmtree(cache, ignore_errors=True)
+    expected, actual = document["code"], code_hashes(Path(code_folder).parent)
+    changed = sorted(
+        name
+        for name in set(expected) | set(actual)
+        if not _same(str(expected.get(name)), str(actual.get(name)))
+    )
+    if changed:
+        raise TrustError(
+            f"logged model's code copy must match its trust.json; {len(changed)} file(s) "
+            f"differ, are missing or were added ({', '.join(changed[:3])}). The model was "
+            "changed after logging: do not use it; log it again from a trusted run."
+        )
+    for cache in Path(code_folder).parent.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
     digest = document.get("bundle_digest")
     if not isinstance(digest, str):
         raise TrustError("logged model trust.json must hold the bundle's digest.")

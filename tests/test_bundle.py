@@ -245,3 +245,25 @@ def test_saving_never_overwrites_a_folder_of_other_files(saved, tmp_path):
 def test_not_a_bundle_is_a_clear_error(tmp_path):
     with pytest.raises(BundleError, match=r"must be a bundle folder holding manifest\.json"):
         load_bundle(tmp_path)
+
+
+def test_saving_never_replaces_a_folder_with_files_that_are_not_the_bundles(trained, tmp_path):
+    import copy
+
+    from mqlml.bundle import copy_bundle
+
+    lookalike = tmp_path / "webapp"
+    (lookalike / "src").mkdir(parents=True)
+    (lookalike / "manifest.json").write_text("{}")
+    (lookalike / "src" / "app.js").write_text("x")
+    bundle = copy.copy(trained.bundle)
+    with pytest.raises(BundleError, match=r"holds 'src', not a bundle's file"):
+        bundle.save(lookalike)
+    assert (lookalike / "src" / "app.js").read_text() == "x"
+    # a bundle with a user's file beside it (or in its backtest) is not replaced either
+    mine = copy_bundle(trained.path, tmp_path / "mine")
+    (mine / "backtest" / "notes.txt").write_text("keep")
+    with pytest.raises(BundleError, match=r"holds 'backtest/notes.txt'"):
+        bundle.save(mine)
+    (mine / "backtest" / "notes.txt").unlink()
+    assert bundle.save(mine) == mine and load_bundle(mine).digest == bundle.digest

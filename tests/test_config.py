@@ -52,7 +52,7 @@ def test_exclusions_as_mapping_or_list(write_config):
         (MINIMAL + "split: {train: sixty}\n", r"key 'split.train'.*'sixty'"),
         (MINIMAL + "exclude: [{column: Tags}]\n", r"key 'exclude.0.reason' is required"),
         (MINIMAL + "threshold: {target_rate: 0.2, capacity: 500/month}\n", r"not both"),
-        (MINIMAL + "columns: {id: a, label: b, extra: c}\n", r"key 'columns.extra'"),
+        ("data: {path: leads.csv}\ncolumns: {id: a, label: b, extra: c}\n", r"key 'columns.extra'"),
     ],
 )
 def test_bad_configs_name_the_key_and_the_file(write_config, text, match):
@@ -89,3 +89,26 @@ def test_shipped_configs_load(name):
     assert cfg.columns.label
     if name != "mqlml.yaml":  # real data: leaky columns excluded with a reason
         assert cfg.exclude and all(e.reason for e in cfg.exclude)
+
+
+def test_a_key_written_twice_a_huge_or_a_too_deep_config_is_refused(tmp_path):
+    from mqlml.config import load_config
+    from mqlml.errors import ConfigError
+
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(
+        "data: {path: leads.csv}\ncolumns: {id: id, label: y}\n"
+        "model: {kind: lightgbm}\nmodel: {kind: logistic}\n"
+    )
+    with pytest.raises(ConfigError, match=r"each key once per mapping; got key 'model' a second "
+                       r"time at line 4"):  # fmt: skip
+        load_config(twice)
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("data: {path: leads.csv}\ncolumns: {id: id, label: y}\nx: " + "[" * 3000)
+    with pytest.raises(ConfigError, match=r"deep.yaml must be (plain|valid) YAML"):
+        load_config(deep)
+    huge = tmp_path / "huge.yaml"
+    with open(huge, "wb") as f:
+        f.truncate(3 << 30)  # sparse
+    with pytest.raises(ConfigError, match=r"must be at most 16,777,216 bytes; got 3,221,225,472"):
+        load_config(huge)

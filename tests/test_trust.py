@@ -367,14 +367,20 @@ def test_trust_document_checks_the_code_copy_and_the_signature(tmp_path, monkeyp
         check_model(trust, code)
     monkeypatch.delenv("MQLML_SIGNING_KEY")
     (code / "bundle.py").write_text("x = 1\nimport os\n")
-    with pytest.raises(TrustError, match=r"1 file\(s\) differ.*\(bundle.py\)"):
+    with pytest.raises(TrustError, match=r"1 file\(s\) differ.*\(mqlml/bundle.py\)"):
         check_model(trust, code)
     (code / "bundle.py").write_text("x = 1\n")
     (code / "extra.py").write_text("")
-    with pytest.raises(TrustError, match=r"\(extra.py\)"):
+    with pytest.raises(TrustError, match=r"\(mqlml/extra.py\)"):
         check_model(trust, code)
     # Signed with no key, then checked with one: refused (a signature is required).
     (code / "extra.py").unlink()
+    (code.parent / "lightgbm.py").write_text("import os\n")  # beside the package: checked too
+    with pytest.raises(TrustError, match=r"\(lightgbm.py\)"):
+        check_model(trust, code)
+    (code.parent / "lightgbm.py").unlink()
+    with pytest.raises(TrustError, match=r"must keep its bundle in artifacts/bundle"):
+        check_model(trust, None)
     trust.write_text(json.dumps(trust_document("d" * 64, code)))
     monkeypatch.setenv("MQLML_SIGNING_KEY", "k1")
     with pytest.raises(TrustError, match="it is missing or does not match"):
