@@ -253,6 +253,7 @@ def sample(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write synthetic leads with known true conversion probabilities (bit-for-bit per seed)."""
+    from mqlml.atomic import check_destination
     from mqlml.datasets import write_sample
     from mqlml.errors import DataError
 
@@ -267,6 +268,7 @@ def sample(
                 f"--out must not be an existing file; {str(out)!r} exists. Pass --force to "
                 "overwrite it, or give another --out."
             )
+        check_destination(out, name="--out")  # never inside a bundle folder, even with --force
         with show.stages(err) as stage:
             stage(f"generating {rows:,} synthetic leads")
             path = write_sample(out, rows=rows, seed=seed, truth=truth)
@@ -285,7 +287,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a starter config from a lead table: roles, features and exclusions, explained."""
-    from mqlml.atomic import atomic_output
+    from mqlml.atomic import atomic_output, check_destination
     from mqlml.config import load_config
     from mqlml.errors import DataError
     from mqlml.starter import starter_config
@@ -296,6 +298,7 @@ def init(
                 f"--out must not be an existing file; {str(out)!r} exists. Pass --force to "
                 "overwrite it, or give another --out."
             )
+        check_destination(out, {"input": data}, name="--out")  # --force never replaces them
         proposal = starter_config(data, label=label, id=id, time=time)
         text = proposal.to_yaml(out)
         with atomic_output(out) as tmp:

@@ -447,3 +447,24 @@ def test_recalibrate_replaces_an_existing_out_only_with_force(hostile, tmp_path)
     assert manifest["metadata"]["parent"]["path"] == str(bundle.path)
     said = " ".join(runner.invoke(app, ["recalibrate", "-h"]).output.split())
     assert "replace an existing --out" in said
+
+
+def test_force_never_lets_init_or_sample_replace_an_input_or_write_into_a_bundle(trained, tmp_path):
+    from typer.testing import CliRunner
+
+    from mqlml.bundle import copy_bundle
+    from mqlml.cli import app
+
+    runner = CliRunner()
+    leads = tmp_path / "leads.csv"
+    assert runner.invoke(app, ["sample", "--rows", "300", "--out", str(leads)]).exit_code == 0
+    before = leads.read_bytes()
+    done = runner.invoke(app, ["init", "--data", str(leads), "--out", str(leads), "--force"])
+    assert done.exit_code == 2 and "--out must not be the input" in done.output
+    assert leads.read_bytes() == before
+    bundle = copy_bundle(trained.path, tmp_path / "model")
+    target = bundle / "model.txt"
+    text = target.read_bytes()
+    done = runner.invoke(app, ["sample", "--rows", "10", "--out", str(target), "--force"])
+    assert done.exit_code == 2 and "bundle" in done.output
+    assert target.read_bytes() == text
