@@ -456,6 +456,7 @@ class _Stage:
     score_map: ScoreMap
     threshold: ThresholdResult
     probabilities: np.ndarray  # the slice's calibrated probabilities
+    log_odds: np.ndarray  # the model's scores of the slice
     segments: SegmentLines | None = None
 
 
@@ -519,7 +520,7 @@ def _calibrate_stage(
         unreachable="strictest",
     )
     if goal.segments is None or segment_values is None:
-        return _Stage(score_map, threshold, p)
+        return _Stage(score_map, threshold, p, log_odds)
     segments = fit_segment_lines(
         goal.segments,
         goal,
@@ -535,7 +536,7 @@ def _calibrate_stage(
     )
     codes = segments.codes(segment_values)
     p = segments.probabilities(log_odds, codes, score_map)
-    return _Stage(score_map, threshold, p, segments)
+    return _Stage(score_map, threshold, p, log_odds, segments)
 
 
 def _accounts(
@@ -818,10 +819,11 @@ def train(
     threshold = stage1.threshold
     lines = stage1.segments
     codes_test = None if lines is None else lines.codes(part_values(C))
+    test_log_odds = judged.decision_function(X_test)
     p_test = (
-        stage1.score_map(judged.decision_function(X_test))
+        stage1.score_map(test_log_odds)
         if lines is None
-        else lines.probabilities(judged.decision_function(X_test), codes_test, stage1.score_map)
+        else lines.probabilities(test_log_odds, codes_test, stage1.score_map)
     )
     line_test = threshold.threshold if lines is None else lines.thresholds(codes_test)
     accounts = _accounts(config, leads, B, stage1.probabilities, C, p_test)
@@ -907,7 +909,7 @@ def train(
         # the deployed one (each on every lead before the part it scores), pooled: M1's of
         # the calibration part and M2's of the test part.
         pool = np.concatenate([B, C])
-        scores = np.concatenate([m1.decision_function(X_cal), m2.decision_function(X_test)])
+        scores = np.concatenate([stage1.log_odds, test_log_odds])  # M1's and M2's
         method2 = settings.calibration
         if method2 == "auto":
             method2 = choose_method(len(pool), int(y[pool].sum()))
