@@ -506,8 +506,10 @@ def _calibrate_stage(
     method: str,
     segment_values: np.ndarray | None = None,
 ) -> _Stage:
-    score_map = fit_score_map(scorer, X, y, method=method)
+    # The model scores the slice once; every calibration step below fits on those scores.
     log_odds = scorer.decision_function(X)
+    given = pd.DataFrame({"log_odds": log_odds}, index=X.index)
+    score_map = fit_score_map(_GivenScores(), given, y, method=method)
     p = score_map(log_odds)
     goal = config.threshold
     threshold = choose_threshold(
@@ -525,8 +527,8 @@ def _calibrate_stage(
         goal.segments,
         goal,
         segment_values,
-        scorer,
-        X,
+        _GivenScores(),
+        given,
         y,
         times,
         score_map,
@@ -574,6 +576,10 @@ def _accounts(
     return {"column": cols.account, "label": cols.account_label, **report}
 
 
+#: Most leads a bundle's feature drift reference is built from (the model scores each).
+REFERENCE_ROWS = 50_000
+
+
 def _make_bundle(
     config: ProjectConfig,
     schema: LeadSchema,
@@ -586,6 +592,10 @@ def _make_bundle(
     """The one place a Bundle is built (the deployed one and its backtest)."""
     p = stage.probabilities
     score = config.score
+    if len(X_reference) > REFERENCE_ROWS:  # evenly spread over the part, in its order
+        X_reference = X_reference.iloc[
+            np.linspace(0, len(X_reference) - 1, REFERENCE_ROWS).astype(int)
+        ]
     scale = ScoreScale(stage.threshold.threshold, score.mql_at, score.points_to_double_odds)
     return Bundle(
         model=scorer,

@@ -166,3 +166,17 @@ def test_bank_marketing_trains_and_reports_the_gap(real_data):
     # Rows are in time order and the later months convert very differently: the
     # expected-vs-realized gap is reported, with a plain warning when it is large.
     assert (m["drift_warning"] is not None) == (abs(m["rate_gap"]) > 0.05)
+
+
+def test_the_drift_reference_is_built_from_a_spread_of_at_most_reference_rows(monkeypatch):
+    import mqlml.train as train_module
+
+    from .conftest import leads_config
+
+    monkeypatch.setattr(train_module, "REFERENCE_ROWS", 300)
+    config = leads_config(model={"kind": "logistic"})
+    bundle = train(config, frame=make_leads(6000, seed=4)).bundle
+    for b in (bundle, bundle.backtest):
+        assert b.reference["features"]["__n__"] == 300  # the parts hold 1,200 leads each
+    # the parts themselves are whole
+    assert bundle.metadata["parts"]["test"]["rows"] == 1200
