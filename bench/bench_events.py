@@ -1,4 +1,4 @@
-"""Benchmark of mqlml.events.engagement_features against a plain pandas groupby.
+"""Benchmark of mqlml.leads._events.engagement_features against a plain pandas groupby.
 
 Usage::
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mqlml.events import engagement_features, feature_names
+from mqlml.leads._events import engagement_features, feature_names
 
 TYPES = [
     "visit",
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     other = results["pandas groupby"]
     verdict = "faster" if ref["seconds"] < other["seconds"] else "NOT faster"
     print(
-        f"mqlml.events uses the numpy engine, chosen over the pandas groupby by this "
+        f"mqlml.leads._events uses the numpy engine, chosen over the pandas groupby by this "
         f"measurement: {other['seconds'] / ref['seconds']:.1f}x {verdict}, "
         f"{other['extra_mb'] / ref['extra_mb']:.1f}x the extra memory for pandas."
     )

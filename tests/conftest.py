@@ -55,14 +55,14 @@ SUMMARY_KEYS = (
 
 @pytest.fixture(scope="session")
 def sample_config():
-    from mqlml.config import load_config
+    from mqlml.config._config import load_config
 
     return load_config(SAMPLE_CONFIG)
 
 
 @pytest.fixture(scope="session")
 def leads_20k():
-    from mqlml.datasets import make_leads
+    from mqlml.leads._synthetic import make_leads
 
     return make_leads(20_000, seed=11, truth=True)
 
@@ -70,7 +70,7 @@ def leads_20k():
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, sample_config, leads_20k):
     """A LightGBM bundle trained on 20,000 synthetic leads, saved to a folder."""
-    from mqlml.train import train
+    from mqlml.model._train import train
 
     out = tmp_path_factory.mktemp("bundle") / "model"
     return train(sample_config, frame=leads_20k.drop(columns="true_probability"), out=out)
@@ -88,7 +88,7 @@ def leads_config(columns: dict | None = None, **sections):
     column) or overrides them; ``sections`` are the other sections as ProjectConfig
     takes them.
     """
-    from mqlml.config import ProjectConfig
+    from mqlml.config._config import ProjectConfig
 
     return ProjectConfig(
         data={"path": "-"}, columns={**LEAD_COLUMNS, **(columns or {})}, **sections
@@ -98,7 +98,7 @@ def leads_config(columns: dict | None = None, **sections):
 @pytest.fixture(scope="session")
 def leads_4k():
     """4,000 synthetic leads (seed 2; no regions, accounts or truth). Copy before changing."""
-    from mqlml.datasets import make_leads
+    from mqlml.leads._synthetic import make_leads
 
     return make_leads(4_000, seed=2)
 
@@ -106,7 +106,7 @@ def leads_4k():
 @pytest.fixture(scope="session")
 def logistic_trained(tmp_path_factory, leads_4k):
     """A logistic bundle on leads_4k (target rate 30 %; no segments, no accounts), saved."""
-    from mqlml.train import train
+    from mqlml.model._train import train
 
     config = leads_config(model={"kind": "logistic"}, threshold={"target_rate": 0.3})
     return train(config, frame=leads_4k, out=tmp_path_factory.mktemp("logistic") / "model")
@@ -123,8 +123,8 @@ def rare_model():
     """
     import numpy as np
 
-    from mqlml.datasets import make_leads
-    from mqlml.model import LeadScorer
+    from mqlml.leads._synthetic import make_leads
+    from mqlml.model._estimator import LeadScorer
 
     frame = make_leads(6000, seed=3)
     y = frame.pop("converted")
@@ -154,7 +154,7 @@ def _private_cache_home(tmp_path_factory):
 # -- MLflow ---------------------------------------------------------------------------
 #: The marks of a test module that uses MLflow: its own store (:func:`mlflow_store`), and
 #: the SQLAlchemy deprecation that opening MLflow's SQLite store from a test (not through
-#: mqlml.tracking, which silences MLflow's own noise) triggers inside MLflow.
+#: mqlml.integrations._tracking, which silences MLflow's own noise) triggers inside MLflow.
 MLFLOW_MODULE = [
     pytest.mark.filterwarnings(
         "ignore:The ``noload`` loader strategy is deprecated:sqlalchemy.exc.SADeprecationWarning"

@@ -1,4 +1,4 @@
-"""Accounts from lead scores (mqlml.accounts): known answers on synthetic accounts."""
+"""Accounts from lead scores (mqlml.model._accounts): known answers on synthetic accounts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqlml.accounts import (
+from mqlml.errors import ConfigError, MissingColumnError
+from mqlml.leads._synthetic import make_leads
+from mqlml.model._accounts import (
     ACCOUNT_COLUMNS,
     INDEPENDENT,
     AccountCalibration,
@@ -14,10 +16,8 @@ from mqlml.accounts import (
     any_converts,
     score_accounts_file,
 )
-from mqlml.datasets import make_leads
-from mqlml.errors import ConfigError, MissingColumnError
-from mqlml.scoring import score_file, score_frame
-from mqlml.train import train
+from mqlml.model._train import train
+from mqlml.scoring._scorer import score_file, score_frame
 
 from .conftest import leads_config
 

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import mqlml.train as train_module
-from mqlml.config import ProjectConfig
-from mqlml.events import scoring_ages
-from mqlml.outcome import snapshot_ages
-from mqlml.scoring import score_file
-from mqlml.train import prepare_leads, train
+import mqlml.model._train as train_module
+from mqlml.config._config import ProjectConfig
+from mqlml.leads._events import scoring_ages
+from mqlml.leads._outcome import snapshot_ages
+from mqlml.model._train import prepare_leads, train
+from mqlml.scoring._scorer import score_file
 
 from .conftest import leads_config
 

@@ -1,4 +1,4 @@
-"""mqlml.ahead: work one item ahead in a thread, results and errors in order."""
+"""mqlml.scoring._ahead: work one item ahead in a thread, results and errors in order."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from mqlml.ahead import ahead
+from mqlml.scoring._ahead import ahead
 
 
 def test_results_come_in_order_from_one_worker_thread_at_most_one_item_ahead():

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mqlml.atomic import check_destination
 from mqlml.cli import app
 from mqlml.errors import DataError, InsufficientDataError, MissingColumnError
-from mqlml.scoring import score_file
+from mqlml.io._atomic import check_destination
+from mqlml.scoring._scorer import score_file
 from tests.conftest import DATA
 
 runner = CliRunner()
@@ -768,8 +768,8 @@ def test_encoding_delimiter_and_gzip_from_the_cli(tmp_path, trained, small):
 
 
 def test_train_allows_a_strong_feature_when_told(tmp_path, history):
-    from mqlml.checks import check_before_training
-    from mqlml.config import load_config
+    from mqlml.config._config import load_config
+    from mqlml.leads._checks import check_before_training
 
     data = _leads(tmp_path, history, name="h.csv")
     cfg = load_config(_config(tmp_path, data))
@@ -782,8 +782,8 @@ def test_train_allows_a_strong_feature_when_told(tmp_path, history):
 
 
 def test_capacity_check_counts_the_calibration_part(tmp_path, history):
-    from mqlml.checks import check_before_training
-    from mqlml.config import load_config
+    from mqlml.config._config import load_config
+    from mqlml.leads._checks import check_before_training
 
     cfg = load_config(_config(tmp_path, _leads(tmp_path, history, name="h.csv")))
     y = history["converted"].to_numpy()
@@ -812,8 +812,8 @@ def test_score_output_to_a_new_nested_folder_works(tmp_path, trained, small):
 
 
 def test_ids_that_look_missing_are_kept_at_training_and_monitoring(tmp_path, history):
-    from mqlml.config import load_config
-    from mqlml.readers import read_leads, read_table
+    from mqlml.config._config import load_config
+    from mqlml.io._readers import read_leads, read_table
 
     frame = _with(history, lead_id=([0, 1, 2], "NA"))
     frame.loc[1, "lead_id"], frame.loc[2, "lead_id"] = "null", "None"

@@ -14,9 +14,9 @@ import yaml
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-import mqlml.baseline
-from mqlml.baseline import PointsBaseline, RuleSet, load_rules, parse_rules
+import mqlml.rules._baseline
 from mqlml.errors import DataError, MissingColumnError, RuleError
+from mqlml.rules._baseline import PointsBaseline, RuleSet, load_rules, parse_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 LEAKY = {
@@ -283,7 +283,7 @@ def test_sklearn_tags_say_y_is_optional_and_text_is_accepted():
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(mqlml.baseline, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(mqlml.rules._baseline, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 5
     assert result.failed == 0
 
@@ -651,7 +651,7 @@ def test_classic_rules_give_their_points_on_hand_made_leads():
 
 
 def test_classic_rules_on_synthetic_leads_give_a_realistic_mql_share():
-    from mqlml.datasets import make_leads
+    from mqlml.leads._synthetic import make_leads
 
     leads = make_leads(5_000, seed=3)
     base = PointsBaseline.from_yaml(ROOT / "data" / "rules.yaml").fit(leads, leads["converted"])

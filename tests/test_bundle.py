@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqlml.bundle import SIGNING_KEY_ENV, Bundle, bundle_digest, load_bundle, read_manifest
-from mqlml.config import ProjectConfig
-from mqlml.datasets import make_leads
+from mqlml.config._config import ProjectConfig
 from mqlml.errors import BundleError
-from mqlml.scoring import score_frame
-from mqlml.train import train
+from mqlml.leads._synthetic import make_leads
+from mqlml.model._bundle import SIGNING_KEY_ENV, Bundle, bundle_digest, load_bundle, read_manifest
+from mqlml.model._train import train
+from mqlml.scoring._scorer import score_frame
 
 MARKER = Path(os.environ.get("TMPDIR", "/tmp")) / "mqlml-pickle-ran"
 
@@ -250,7 +250,7 @@ def test_not_a_bundle_is_a_clear_error(tmp_path):
 def test_saving_never_replaces_a_folder_with_files_that_are_not_the_bundles(trained, tmp_path):
     import copy
 
-    from mqlml.bundle import copy_bundle
+    from mqlml.model._bundle import copy_bundle
 
     lookalike = tmp_path / "webapp"
     (lookalike / "src").mkdir(parents=True)

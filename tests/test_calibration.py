@@ -10,7 +10,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import calibration_curve
 from sklearn.isotonic import IsotonicRegression
 
-from mqlml.calibration import (
+from mqlml.errors import DataError, InsufficientDataError
+from mqlml.model._calibration import (
     CalibrationDiagnostics,
     choose_method,
     diagnose,
@@ -18,7 +19,6 @@ from mqlml.calibration import (
     fit_calibrator,
     reliability_curve,
 )
-from mqlml.errors import DataError, InsufficientDataError
 
 
 class _Cubed(ClassifierMixin, BaseEstimator):
@@ -207,7 +207,7 @@ class _Score(ClassifierMixin, BaseEstimator):
 
 
 def test_no_lead_gets_probability_exactly_zero_or_one():
-    from mqlml.calibration import fit_score_map
+    from mqlml.model._calibration import fit_score_map
 
     # 40 leads at the lowest scores never convert, 30 at the top always do, in between
     # half convert: isotonic steps of rate 0 and 1 at the ends.
@@ -226,7 +226,7 @@ def test_no_lead_gets_probability_exactly_zero_or_one():
 
 
 def test_sigmoid_map_is_sklearns_within_bounds():
-    from mqlml.calibration import fit_score_map
+    from mqlml.model._calibration import fit_score_map
 
     rng = np.random.default_rng(4)
     X = rng.normal(size=(600, 1)) * 6

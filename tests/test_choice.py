@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqlml.choice import auc_standard_error, choose_model, margin
-from mqlml.config import ProjectConfig
-from mqlml.train import _scorer
+from mqlml.config._config import ProjectConfig
+from mqlml.model._choice import auc_standard_error, choose_model, margin
+from mqlml.model._train import _scorer
 
 
 def _config(**model) -> ProjectConfig:
@@ -71,7 +71,7 @@ def test_within_the_noise_the_configured_lightgbm_stays():
 def test_the_choice_never_sees_the_test_part(leads_4k):
     """Permuting the test part's outcomes changes nothing the backtest fitted: the model
     choice, the backtest's model, calibration and line (it would if any of them saw it)."""
-    from mqlml.train import train
+    from mqlml.model._train import train
 
     from .conftest import LEAD_COLUMNS
 

@@ -8,8 +8,8 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from mqlml.baseline import PointsBaseline, parse_rules
-from mqlml.model import LeadScorer
+from mqlml.model._estimator import LeadScorer
+from mqlml.rules._baseline import PointsBaseline, parse_rules
 
 # Small single-threaded models keep the checks fast (threads only add overhead on data
 # this small); min_child_samples=5 lets the trees split on the checks' tiny data sets.

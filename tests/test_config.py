@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from mqlml.config import ProjectConfig, load_config
+from mqlml.config._config import ProjectConfig, load_config
 from mqlml.errors import ConfigError
 
 MINIMAL = "data: {path: leads.csv}\ncolumns: {id: lead_id, label: converted}\n"
@@ -92,7 +92,7 @@ def test_shipped_configs_load(name):
 
 
 def test_a_key_written_twice_a_huge_or_a_too_deep_config_is_refused(tmp_path):
-    from mqlml.config import load_config
+    from mqlml.config._config import load_config
     from mqlml.errors import ConfigError
 
     twice = tmp_path / "twice.yaml"

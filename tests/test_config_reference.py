@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from mqlml.config import ColumnsConfig, ProjectConfig, load_config, valid_keys
-from mqlml.config_reference import _section, json_schema, markdown
+from mqlml.config._config import ColumnsConfig, ProjectConfig, load_config, valid_keys
+from mqlml.config._reference import _section, json_schema, markdown
 from mqlml.errors import ConfigError
 
 from .conftest import DATA, ROOT
@@ -113,7 +113,7 @@ def test_a_config_through_a_link_resolves_paths_from_the_link(tmp_path):
 
 
 def test_capacity_per_period_without_time_fails_before_reading(tmp_path):
-    from mqlml.train import train
+    from mqlml.model._train import train
 
     cfg = ProjectConfig(data={"path": str(tmp_path / "absent.csv")}, columns={"label": "y"})
     with pytest.raises(

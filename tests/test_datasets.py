@@ -10,7 +10,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 from sklearn.metrics import roc_auc_score
 
-from mqlml.datasets import (
+from mqlml.errors import ConfigError
+from mqlml.leads._synthetic import (
     ENGAGEMENT_COLUMNS,
     ENGAGEMENT_HORIZON_DAYS,
     EVENT_TYPES,
@@ -22,7 +23,6 @@ from mqlml.datasets import (
     make_leads,
     write_sample,
 )
-from mqlml.errors import ConfigError
 
 COUNT_COLUMNS = [c for c in ENGAGEMENT_COLUMNS if c != "days_since_last_activity"]
 

@@ -14,14 +14,14 @@ import pytest
 from typer.testing import CliRunner
 
 from mqlml.cli import app
-from mqlml.config import ProjectConfig, load_config
-from mqlml.datasets import FIT_COLUMNS, make_leads
-from mqlml.dates import as_timestamp, check_format, detect_format, looks_like_dates, parse_dates
+from mqlml.config._config import ProjectConfig, load_config
 from mqlml.errors import ConfigError, DataError
-from mqlml.events import add_event_features
-from mqlml.schema import LeadSchema
-from mqlml.scoring import score_frame
-from mqlml.train import train
+from mqlml.io._dates import as_timestamp, check_format, detect_format, looks_like_dates, parse_dates
+from mqlml.leads._events import add_event_features
+from mqlml.leads._schema import LeadSchema
+from mqlml.leads._synthetic import FIT_COLUMNS, make_leads
+from mqlml.model._train import train
+from mqlml.scoring._scorer import score_frame
 from tests.conftest import ROOT
 
 runner = CliRunner()

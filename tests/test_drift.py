@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqlml.drift import (
+from mqlml.errors import DataError, MissingColumnError
+from mqlml.metrics._drift import (
     MAX_LEVELS,
     N_KEY,
     PSI_EPSILON,
@@ -16,7 +17,6 @@ from mqlml.drift import (
     psi_level,
     reference_distribution,
 )
-from mqlml.errors import DataError, MissingColumnError
 
 
 def test_numeric_bins_are_reference_quantiles_with_a_missing_bin():

@@ -1,4 +1,4 @@
-"""Arrow columns into the model's matrix (mqlml.encode) and the Arrow scoring path."""
+"""Arrow columns into the model's matrix (mqlml.scoring._encode) and the Arrow scoring path."""
 
 import numpy as np
 import pandas as pd
@@ -6,12 +6,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mqlml.datasets import make_leads
-from mqlml.encode import ArrowEncoder
 from mqlml.errors import DataError
-from mqlml.model import RARE_LEVEL, LeadScorer
-from mqlml.predict import float_matrix
-from mqlml.scoring import score_file, score_frame
+from mqlml.leads._synthetic import make_leads
+from mqlml.model._estimator import RARE_LEVEL, LeadScorer
+from mqlml.scoring._encode import ArrowEncoder
+from mqlml.scoring._predict import float_matrix
+from mqlml.scoring._scorer import score_file, score_frame
 
 
 def _odd(n: int, seed: int) -> pd.DataFrame:

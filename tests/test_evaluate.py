@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from mqlml.errors import DataError, InsufficientDataError
-from mqlml.evaluate import evaluate, gains_curve, rate_at_volume
+from mqlml.metrics._evaluate import evaluate, gains_curve, rate_at_volume
 
 Y4 = [0, 0, 1, 1]
 P4 = [0.1, 0.4, 0.35, 0.8]

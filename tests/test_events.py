@@ -1,4 +1,4 @@
-"""Tests of mqlml.events: point-in-time engagement features from an activity log."""
+"""Tests of mqlml.leads._events: point-in-time engagement features from an activity log."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mqlml import events as events_module
 from mqlml.errors import ConfigError, DataError, MissingColumnError
-from mqlml.events import engagement_features, feature_names
+from mqlml.leads import _events as events_module
+from mqlml.leads._events import engagement_features, feature_names
 
 T0 = pd.Timestamp("2024-03-01")  # midnight, so whole-day ages fall on distinct days
 DAY = pd.Timedelta(days=1)

@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqlml.checks import check_leads
-from mqlml.config import load_config
-from mqlml.datasets import FIT_COLUMNS, make_leads
+from mqlml.config._config import load_config
 from mqlml.errors import MissingColumnError
-from mqlml.events import feature_names
-from mqlml.scoring import score_file, score_frame
-from mqlml.train import holdout, train
+from mqlml.leads._checks import check_leads
+from mqlml.leads._events import feature_names
+from mqlml.leads._synthetic import FIT_COLUMNS, make_leads
+from mqlml.model._train import holdout, train
+from mqlml.scoring._scorer import score_file, score_frame
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_scoring_and_holdout_use_the_log(log_project, tmp_path):
 def test_check_sees_the_log_features(log_project):
     folder, _, _ = log_project
     config = load_config(folder / "mqlml.yaml")
-    from mqlml.readers import read_leads
+    from mqlml.io._readers import read_leads
 
     report = check_leads(read_leads(config), config)
     assert "page_view_count_7d" in report.profile["engagement_features"]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqlml.explain import display_values, format_reasons
+from mqlml.scoring._explain import display_values, format_reasons
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mqlml.atomic import atomic_output, partial_files, remove_stale
 from mqlml.cli import app
 from mqlml.errors import FileError
-from mqlml.scoring import score_file
+from mqlml.io._atomic import atomic_output, partial_files, remove_stale
+from mqlml.scoring._scorer import score_file
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -27,7 +27,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def big_input(tmp_path_factory):
-    from mqlml.datasets import make_leads
+    from mqlml.leads._synthetic import make_leads
 
     path = tmp_path_factory.mktemp("big") / "leads.csv"
     make_leads(120_000, seed=4).to_csv(path, index=False)

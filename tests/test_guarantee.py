@@ -8,12 +8,12 @@ import pandas as pd
 from scipy.special import expit
 from typer.testing import CliRunner
 
-from mqlml.bundle import load_bundle
 from mqlml.cli import app
-from mqlml.compare import compare
-from mqlml.config import ProjectConfig
-from mqlml.report import write_report
-from mqlml.train import train
+from mqlml.config._config import ProjectConfig
+from mqlml.model._bundle import load_bundle
+from mqlml.model._train import train
+from mqlml.report._compare import compare
+from mqlml.report._files import write_report
 
 
 def _history(n: int, seed: int, *, strength: float = 1.0, base: float = 0.15):

@@ -25,9 +25,9 @@ from packaging.utils import canonicalize_name
 from typer.testing import CliRunner
 
 from mqlml.cli import app
-from mqlml.config import load_config
-from mqlml.datasets import EXAMPLE_FILES, example_file
+from mqlml.config._config import load_config
 from mqlml.errors import ConfigError
+from mqlml.leads._synthetic import EXAMPLE_FILES, example_file
 
 from .conftest import DATA, ROOT
 

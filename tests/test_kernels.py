@@ -1,4 +1,4 @@
-"""mqlml.kernels: the compiled C loops give exactly what the numpy fallbacks give."""
+"""mqlml.scoring._kernels: the compiled C loops give exactly what the numpy fallbacks give."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from mqlml import kernels
-from mqlml.explain import PathAttribution
+from mqlml.scoring import _kernels as kernels
+from mqlml.scoring._explain import PathAttribution
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_without_a_compiler_the_numpy_loops_run_and_say_why(tmp_path, monkeypatc
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     monkeypatch.setattr(kernels, "_loaded", [])
-    with caplog.at_level(logging.INFO, logger="mqlml.kernels"):
+    with caplog.at_level(logging.INFO, logger="mqlml.scoring._kernels"):
         assert kernels._library() is None
     assert "numpy loops used" in caplog.text and "no-such-cc" in caplog.text
     out = kernels.path_sums(np.array([[1, 0]]), np.array([0, 2]), np.arange(8.0).reshape(4, 2))

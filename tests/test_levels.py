@@ -1,4 +1,4 @@
-"""Categorical level text (mqlml.levels): the config's categories whatever their storage."""
+"""Categorical level text (mqlml.io._levels): the config's categories whatever their storage."""
 
 import numpy as np
 import pandas as pd
@@ -8,15 +8,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mqlml.bundle import load_bundle
-from mqlml.datasets import make_leads
-from mqlml.encode import ArrowEncoder
-from mqlml.levels import level_key, level_text, match_levels
-from mqlml.model import LeadScorer
-from mqlml.predict import float_matrix
-from mqlml.scoring import Scorer, score_file, score_frame
-from mqlml.segments import segment_values
-from mqlml.train import train
+from mqlml.io._levels import level_key, level_text, match_levels
+from mqlml.leads._synthetic import make_leads
+from mqlml.model._bundle import load_bundle
+from mqlml.model._estimator import LeadScorer
+from mqlml.model._segments import segment_values
+from mqlml.model._train import train
+from mqlml.scoring._encode import ArrowEncoder
+from mqlml.scoring._predict import float_matrix
+from mqlml.scoring._scorer import Scorer, score_file, score_frame
 from tests.conftest import leads_config
 
 OUTPUTS = ("probability", "score", "percentile", "fit_score", "engagement_score")
@@ -67,7 +67,7 @@ def test_level_key_and_match_levels():
 
 
 def test_segment_values_match_listed_segments_by_number():
-    from mqlml.segments import _codes
+    from mqlml.model._segments import _codes
 
     text = segment_values([3, "3.0", " 03 ", 4.0, None, "EMEA"])
     assert _codes(text, ["3", "EMEA"]).tolist() == [0, 0, 0, 2, 2, 1]
@@ -146,7 +146,7 @@ def test_integer_codes_declared_categorical_train_and_score_from_csv_and_parquet
 
 
 def test_a_bundle_whose_model_learned_codes_as_numbers_still_scores_on_arrow():
-    """Bundles trained before mqlml.levels: the schema says categorical, the model numeric."""
+    """Bundles trained before mqlml.io._levels: the schema says categorical, the model numeric."""
     frame = pd.DataFrame({"plan": np.arange(400) % 4, "visits": np.arange(400.0) % 7})
     y = (frame["plan"] + frame["visits"] > 6).to_numpy()
     model = LeadScorer(n_estimators=10, n_jobs=1).fit(frame, y)

@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mqlml.config import ProjectConfig, load_config
-from mqlml.datasets import make_leads
+from mqlml.config._config import ProjectConfig, load_config
 from mqlml.errors import ConfigError, DataError
-from mqlml.readers import LeadFile, read_leads, read_table
-from mqlml.scoring import Scorer
+from mqlml.io._readers import LeadFile, read_leads, read_table
+from mqlml.leads._synthetic import make_leads
+from mqlml.scoring._scorer import Scorer
 from tests.test_dates import _project, _run
 
 # --- the config ------------------------------------------------------------------------

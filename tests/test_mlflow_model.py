@@ -1,6 +1,6 @@
 """The logged MLflow model is self-contained: it loads and scores where mqlml is not installed.
 
-A model logged by :func:`mqlml.tracking.log_training` carries mqlml's sources
+A model logged by :func:`mqlml.integrations._tracking.log_training` carries mqlml's sources
 (``code_paths``) and pip requirements without mqlml. The test loads the registered
 model in a fresh Python process in which ``import mqlml`` cannot find the checkout nor
 the installed package (a finder refuses both), with only ``MLFLOW_TRACKING_URI`` set,
@@ -72,7 +72,7 @@ _CHILD = textwrap.dedent(
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    from mqlml.tracking import _plain_column
+    from mqlml.integrations._tracking import _plain_column
 
     return pd.DataFrame({c: _plain_column(frame[c]) for c in frame.columns})
 
@@ -82,8 +82,8 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 def test_registered_model_loads_and_scores_without_mqlml_installed(
     tmp_path, monkeypatch, trained, sample_config, leads_20k
 ):
-    from mqlml.scoring import score_frame
-    from mqlml.tracking import _requirements, log_training
+    from mqlml.integrations._tracking import _requirements, log_training
+    from mqlml.scoring._scorer import score_frame
 
     store = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
@@ -154,7 +154,7 @@ def test_a_registered_unsaved_result_is_tagged_with_its_digest(
 ):
     import dataclasses
 
-    from mqlml.tracking import log_training, resolve_model
+    from mqlml.integrations._tracking import log_training, resolve_model
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{(tmp_path / 'm.db').as_posix()}")
     unsaved = dataclasses.replace(trained, path=None)
@@ -174,7 +174,7 @@ def test_a_changed_code_copy_or_bundle_in_the_store_is_refused_on_load(
     logged code copy never runs, and a bundle edited and rehashed in the store is refused."""
     import hashlib
 
-    from mqlml.tracking import log_training
+    from mqlml.integrations._tracking import log_training
 
     store = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)

@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from mqlml.errors import ConfigError, DataError, InsufficientDataError, MissingColumnError
-from mqlml.model import RARE_LEVEL, LeadScorer
+from mqlml.model._estimator import RARE_LEVEL, LeadScorer
 
 MODELS = ["lightgbm", "logistic"]
 FAST = {"learning_rate": 0.2, "n_jobs": 1}  # where the defaults are not under test

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqlml.bundle import load_bundle, read_manifest
-from mqlml.datasets import make_leads
-from mqlml.drift import build_reference
 from mqlml.errors import DataError, InsufficientDataError, MissingColumnError
-from mqlml.monitor import monitor
-from mqlml.recalibrate import recalibrate
-from mqlml.threshold import realized
+from mqlml.leads._synthetic import make_leads
+from mqlml.metrics._drift import build_reference
+from mqlml.model._bundle import load_bundle, read_manifest
+from mqlml.model._threshold import realized
+from mqlml.monitoring._monitor import monitor
+from mqlml.monitoring._recalibrate import recalibrate
 
 SHIFT = {"pricing_page_visits": 2.0}
 LATER = {"start": "2026-01-01", "days": 365}

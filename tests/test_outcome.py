@@ -1,4 +1,4 @@
-"""Outcome windows, immature leads, monthly cohorts and the refit chain (mqlml.outcome, train)."""
+"""Outcome windows, immature leads, monthly cohorts and the refit chain (mqlml.leads._outcome, train)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqlml.calibration import expected_calibration_error
-from mqlml.config import ProjectConfig, load_config
-from mqlml.datasets import conversion_within, make_leads
+from mqlml.config._config import ProjectConfig, load_config
 from mqlml.errors import ConfigError
-from mqlml.outcome import apply_window, cohort_findings, describe_provenance, monthly_rates
-from mqlml.threshold import realized
-from mqlml.train import holdout, train
+from mqlml.leads._outcome import apply_window, cohort_findings, describe_provenance, monthly_rates
+from mqlml.leads._synthetic import conversion_within, make_leads
+from mqlml.model._calibration import expected_calibration_error
+from mqlml.model._threshold import realized
+from mqlml.model._train import holdout, train
 
 START = pd.Timestamp("2024-01-01")
 
@@ -274,7 +274,7 @@ def test_random_split_refit_uses_every_labelled_lead(leads_20k):
 
 
 def test_check_warns_about_immature_outcomes_unless_a_window_is_set(slow_conversions):
-    from mqlml.checks import check_leads
+    from mqlml.leads._checks import check_leads
 
     history, _ = slow_conversions
     cfg = _config(columns={"converted_at": "converted_at"})

@@ -22,17 +22,17 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from mqlml.atomic import atomic_folder, atomic_outputs, remove_stale
 from mqlml.cli import app
 from mqlml.errors import ConfigError, DataError, FileError
-from mqlml.formulas import (
+from mqlml.io._atomic import atomic_folder, atomic_outputs, remove_stale
+from mqlml.io._formulas import (
     PLAIN_NUMBER,
     check_csv_formulas,
     escape_array,
     escape_cell,
     escape_table,
 )
-from mqlml.scoring import score_file
+from mqlml.scoring._scorer import score_file
 from tests.conftest import DATA, leads_config
 
 runner = CliRunner()
@@ -79,8 +79,8 @@ def _digest(folder: Path) -> dict[str, str]:
 def hostile(tmp_path_factory):
     """Leads whose lead source column is named like a formula and whose strongest level
     holds HTML, a pipe and a line break; a logistic bundle trained on them (saved)."""
-    from mqlml.datasets import make_leads
-    from mqlml.train import train
+    from mqlml.leads._synthetic import make_leads
+    from mqlml.model._train import train
 
     frame = make_leads(4000, seed=2, accounts=3).rename(columns={"lead_source": EVIL_COLUMN})
     frame[EVIL_COLUMN] = frame[EVIL_COLUMN].replace({"Referral": EVIL_LEVEL})
@@ -212,7 +212,7 @@ def test_cli_escapes_by_default_and_keeps_on_request(hostile, attack, tmp_path):
 
 
 def test_score_and_accounts_appear_together_or_not_at_all(hostile, attack, tmp_path, monkeypatch):
-    from mqlml.accounts import AccountRollup
+    from mqlml.model._accounts import AccountRollup
 
     _, bundle = hostile
     out, accounts = tmp_path / "scores.csv", tmp_path / "accounts.csv"
@@ -290,7 +290,7 @@ def test_any_later_run_removes_what_killed_runs_left_in_its_folder(hostile, atta
 
 
 def test_report_folder_is_replaced_whole_or_not_at_all(hostile, tmp_path, monkeypatch):
-    from mqlml.report import build_report
+    from mqlml.report._files import build_report
 
     frame, bundle = hostile
     out = tmp_path / "report"
@@ -312,8 +312,8 @@ def test_report_folder_is_replaced_whole_or_not_at_all(hostile, tmp_path, monkey
 
 
 def test_report_and_scorecard_refuse_folders_they_did_not_make(hostile, tmp_path):
-    from mqlml.report import build_report
-    from mqlml.scorecards import scorecard
+    from mqlml.report._files import build_report
+    from mqlml.rules._scorecard import scorecard
 
     frame, bundle = hostile
     model = _digest(bundle.path)
@@ -337,7 +337,7 @@ def _pipes(line: str) -> int:
 
 
 def test_report_escapes_levels_in_markdown_and_html(hostile, tmp_path):
-    from mqlml.report import build_report
+    from mqlml.report._files import build_report
 
     frame, bundle = hostile
     _, paths = build_report(bundle, frame=frame, out=tmp_path / "report", n_boot=20)
@@ -364,8 +364,8 @@ def test_report_escapes_levels_in_markdown_and_html(hostile, tmp_path):
 
 def test_scorecard_sql_csv_and_markdown_on_hostile_levels(hostile, tmp_path):
     duckdb = pytest.importorskip("duckdb")
-    from mqlml.baseline import PointsBaseline, load_rules
-    from mqlml.scorecards import scorecard
+    from mqlml.rules._baseline import PointsBaseline, load_rules
+    from mqlml.rules._scorecard import scorecard
 
     frame, bundle = hostile
     card = scorecard(bundle, frame=frame, max_rules=12, n_boot=20, out=tmp_path / "card")
@@ -394,8 +394,8 @@ def test_scorecard_sql_csv_and_markdown_on_hostile_levels(hostile, tmp_path):
 
 def test_sql_indents_rules_never_quoted_values():
     duckdb = pytest.importorskip("duckdb")
-    from mqlml.baseline import PointsBaseline, parse_rules
-    from mqlml.rules_sql import sql_query
+    from mqlml.rules._baseline import PointsBaseline, parse_rules
+    from mqlml.rules._sql import sql_query
 
     levels = ["two\nlines", "  padded\n  both  ", "crlf\r\nend", "plain"]
     rules = parse_rules(
@@ -421,8 +421,8 @@ def test_sql_indents_rules_never_quoted_values():
 
 
 def test_recalibrate_replaces_an_existing_out_only_with_force(hostile, tmp_path):
-    from mqlml.datasets import make_leads
-    from mqlml.recalibrate import recalibrate
+    from mqlml.leads._synthetic import make_leads
+    from mqlml.monitoring._recalibrate import recalibrate
 
     _, bundle = hostile
     recent = make_leads(3000, seed=8, accounts=3, start="2026-01-01", days=120)
@@ -452,8 +452,8 @@ def test_recalibrate_replaces_an_existing_out_only_with_force(hostile, tmp_path)
 def test_force_never_lets_init_or_sample_replace_an_input_or_write_into_a_bundle(trained, tmp_path):
     from typer.testing import CliRunner
 
-    from mqlml.bundle import copy_bundle
     from mqlml.cli import app
+    from mqlml.model._bundle import copy_bundle
 
     runner = CliRunner()
     leads = tmp_path / "leads.csv"

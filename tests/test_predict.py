@@ -10,20 +10,20 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mqlml import predict
-from mqlml.ahead import ahead, cores
 from mqlml.cli import app
-from mqlml.datasets import make_leads
-from mqlml.explain import group_matrix
-from mqlml.model import RARE_LEVEL, LeadScorer
-from mqlml.predict import (
+from mqlml.leads._synthetic import make_leads
+from mqlml.model._estimator import RARE_LEVEL, LeadScorer
+from mqlml.scoring import _predict as predict
+from mqlml.scoring._ahead import ahead, cores
+from mqlml.scoring._explain import group_matrix
+from mqlml.scoring._predict import (
     CompiledPredictor,
     LightGBMPredictor,
     PredictorError,
     float_matrix,
     make_predictor,
 )
-from mqlml.scoring import Scorer, score_file
+from mqlml.scoring._scorer import Scorer, score_file
 
 lignum = pytest.importorskip("lignum", reason="the fast extra (pylignum) is not installed")
 needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc)")
@@ -133,7 +133,7 @@ def test_cache_is_keyed_by_the_model_text_and_reused(rare_model, cache, monkeypa
 def test_path_tables_are_cached_as_plain_arrays_and_rebuilt_when_damaged(
     rare_model, tmp_path, monkeypatch
 ):
-    from mqlml.explain import PathAttribution
+    from mqlml.scoring._explain import PathAttribution
 
     want = PathAttribution.from_booster(rare_model.booster_, rare_model.best_iteration_)
     groups = _groups(rare_model)
@@ -234,7 +234,7 @@ def test_compiled_predictor_pickles_as_its_recipe(predictors, prepared):
 
 def test_engine_missing_falls_back_with_one_line(rare_model, cache, monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "lignum", None)  # import lignum raises ImportError
-    with caplog.at_level(logging.WARNING, logger="mqlml.predict"):
+    with caplog.at_level(logging.WARNING, logger="mqlml.scoring._predict"):
         got = make_predictor(rare_model, "auto", groups=_groups(rare_model), cache_dir=cache)
     assert isinstance(got, LightGBMPredictor)
     assert re.search(r"predictor auto: using lightgbm, because .*pylignum is missing", got.note)
@@ -289,7 +289,7 @@ def test_compiled_leaves_that_differ_from_lightgbm_are_refused(
     with pytest.raises(PredictorError, match=r"leaf numbers must equal LightGBM's pred_leaf; \d+"):
         compiled.contributions(rows, np.array([0]))
     # auto reads the leaves from LightGBM instead, saying why once
-    with caplog.at_level(logging.WARNING, logger="mqlml.predict"):
+    with caplog.at_level(logging.WARNING, logger="mqlml.scoring._predict"):
         got = auto.contributions(rows, np.array([0, 1]))
         auto.contributions(rows, np.array([1]))
     want = auto.path.contributions(auto._lightgbm_leaves(rows))
@@ -427,7 +427,7 @@ def test_compiled_explain_walks_every_leaf_once_or_the_scores_with_the_same_numb
 def test_two_batches_at_once_give_the_file_one_batch_at_a_time_gives(
     trained, odd_file, tmp_path, cache, monkeypatch
 ):
-    import mqlml.scoring as scoring
+    import mqlml.scoring._scorer as scoring
 
     used = []
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mqlml.points import percentile_of
-from mqlml.scoring import OUTPUT_COLUMNS, score_file, score_frame
+from mqlml.model._points import percentile_of
+from mqlml.scoring._scorer import OUTPUT_COLUMNS, score_file, score_frame
 
 TOKENS = ["NA", "None", "null", "NULL", "nan", "NaN", "N/A", "", " ", " 007", "007", "1e5"]
 text_ids = st.one_of(

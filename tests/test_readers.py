@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 
 from mqlml.errors import DataError
-from mqlml.readers import binary_label, iter_batches, read_table, sniff_delimiter
+from mqlml.io._readers import binary_label, iter_batches, read_table, sniff_delimiter
 
 
 @pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
@@ -156,7 +156,7 @@ def _count_opens(monkeypatch, path):
 
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
 def test_lead_file_reads_header_columns_and_batches_through_one_open(tmp_path, monkeypatch, suffix):
-    from mqlml.readers import LeadFile
+    from mqlml.io._readers import LeadFile
 
     frame = pd.DataFrame({"id": [f"L{i}" for i in range(1000)], "visits": range(1000)})
     path = tmp_path / f"leads{suffix}"
@@ -175,8 +175,8 @@ def test_lead_file_reads_header_columns_and_batches_through_one_open(tmp_path, m
 
 
 def test_score_file_opens_its_input_once(tmp_path, monkeypatch, trained):
-    from mqlml.datasets import make_leads
-    from mqlml.scoring import score_file
+    from mqlml.leads._synthetic import make_leads
+    from mqlml.scoring._scorer import score_file
 
     path = tmp_path / "leads.csv"
     make_leads(700, seed=2).drop(columns="converted").to_csv(path, index=False)
@@ -197,7 +197,7 @@ def test_parquet_batches_hold_one_chunk_not_the_file_read_so_far(tmp_path, dicti
     """
     import pyarrow.parquet as pq
 
-    from mqlml.readers import PARQUET_BUFFER, LeadFile
+    from mqlml.io._readers import PARQUET_BUFFER, LeadFile
 
     rng = np.random.default_rng(5)
     rows = 1_200_000
@@ -235,7 +235,7 @@ def test_csv_batches_read_a_bounded_way_ahead_when_every_type_is_given(tmp_path)
     of it, and the batches are still ``chunk_size`` rows."""
     import pyarrow.csv as pacsv
 
-    from mqlml.readers import CSV_BLOCK, LeadFile
+    from mqlml.io._readers import CSV_BLOCK, LeadFile
 
     rng = np.random.default_rng(6)
     rows = 1_500_000

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mqlml.bundle import load_bundle
 from mqlml.cli import app
 from mqlml.errors import BundleError
-from mqlml.tracking import log_training, promote, resolve_model
+from mqlml.integrations._tracking import log_training, promote, resolve_model
+from mqlml.model._bundle import load_bundle
 
 from .conftest import MLFLOW_MODULE
 
@@ -39,7 +39,7 @@ def registered(mlflow_store, trained, sample_config):
 @pytest.fixture(scope="module")
 def later(tmp_path_factory):
     """A later period with a doubled base rate: labelled leads, and the same without labels."""
-    from mqlml.datasets import make_leads
+    from mqlml.leads._synthetic import make_leads
 
     folder = tmp_path_factory.mktemp("later")
     leads = make_leads(6_000, seed=31, start="2026-01-01", days=180, base_rate_scale=2.0)
@@ -96,7 +96,7 @@ def test_recalibrate_takes_the_registry_uri_and_records_it(trained, later, tmp_p
 
 @pytest.mark.usefixtures("registered")
 def test_spark_and_the_api_load_through_the_one_resolver(trained):
-    from mqlml.spark import _load
+    from mqlml.integrations.spark import _load
 
     for loaded in (_load(CHAMPION), resolve_model(CHAMPION), resolve_model(trained.path)):
         assert loaded.digest == trained.bundle.digest

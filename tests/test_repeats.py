@@ -1,11 +1,11 @@
-"""Repeated ids counted exactly in bounded memory (mqlml.repeats)."""
+"""Repeated ids counted exactly in bounded memory (mqlml.scoring._repeats)."""
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from mqlml.repeats import RepeatCounter, hash_ids, present_ids
+from mqlml.scoring._repeats import RepeatCounter, hash_ids, present_ids
 
 
 def test_hashes_are_equal_for_equal_ids_and_differ_otherwise():

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from mqlml.datasets import make_leads
+from mqlml.leads._synthetic import make_leads
 
 from .conftest import ROOT
 

@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqlml.config import ProjectConfig
+from mqlml.config._config import ProjectConfig
 from mqlml.errors import ConfigError, DataError, MissingColumnError
-from mqlml.schema import LeadSchema
+from mqlml.leads._schema import LeadSchema
 
 
 def _config(**sections):

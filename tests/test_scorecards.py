@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mqlml.baseline import PointsBaseline, load_rules, parse_rules
 from mqlml.errors import ConfigError, DataError, RuleError
-from mqlml.rules_sql import sql_expression
-from mqlml.scorecard_fit import _round_edge
-from mqlml.scorecards import fidelity, report_section, scorecard
+from mqlml.rules._baseline import PointsBaseline, load_rules, parse_rules
+from mqlml.rules._fit import _round_edge
+from mqlml.rules._scorecard import fidelity, report_section, scorecard
+from mqlml.rules._sql import sql_expression
 from tests.conftest import DATA
 
 duckdb = pytest.importorskip("duckdb")
@@ -31,7 +31,7 @@ def _duckdb_points(frame: pd.DataFrame, rules) -> np.ndarray:
 
 
 def _test_part(bundle, leads):
-    from mqlml.train import holdout
+    from mqlml.model._train import holdout
 
     return holdout(bundle, leads)
 
@@ -132,8 +132,8 @@ def test_points_on_a_known_additive_model_double_the_odds_every_ten_points():
     """Known answer: log-odds -2.5 + 1.5 [asked] + 0.4 visits + 0.8 [b] - 0.8 [c]. On the
     score scale one log-odds unit is 10 / ln 2 = 14.4 points (times the calibration's
     slope, near 1 for a logistic model)."""
-    from mqlml.config import ProjectConfig
-    from mqlml.train import train
+    from mqlml.config._config import ProjectConfig
+    from mqlml.model._train import train
 
     frame = _additive_leads(30_000, seed=5)
     cfg = ProjectConfig(
@@ -163,7 +163,7 @@ def test_points_on_a_known_additive_model_double_the_odds_every_ten_points():
 
 
 def test_fitted_on_the_training_leads_only(trained, leads, monkeypatch):
-    import mqlml.scorecard_fit as module
+    import mqlml.rules._fit as module
 
     seen = {}
     original = module._candidates
@@ -256,7 +256,7 @@ def test_json_and_markdown_hold_the_fidelity(card):
 
 
 def test_report_compares_the_card_and_shows_its_fidelity(card, trained, leads, tmp_path):
-    from mqlml.report import build_report
+    from mqlml.report._files import build_report
 
     report, paths = build_report(
         trained.bundle, frame=leads, baseline=card.paths["yaml"], out=tmp_path, n_boot=100
@@ -298,8 +298,8 @@ def test_cli_refuses_a_bundle_whose_data_file_holds_other_leads(trained, tmp_pat
 
 def test_cli_on_a_bundle_trained_from_a_file(tmp_path, leads):
     from mqlml.cli import app
-    from mqlml.config import load_config
-    from mqlml.train import train
+    from mqlml.config._config import load_config
+    from mqlml.model._train import train
 
     path = tmp_path / "leads.csv"
     leads.iloc[:6000].to_csv(path, index=False)
@@ -416,9 +416,9 @@ def test_sql_refuses_rules_it_cannot_write_alike_everywhere():
 def test_public_datasets(real_data, name, tmp_path):
     """Done when (Bank and X Education): >= 95 % of the AUC above 0.5 with <= 40 criteria,
     better than the hand-set points at their volume, the SQL equal to the YAML."""
-    from mqlml.config import load_config
-    from mqlml.readers import read_leads
-    from mqlml.train import holdout, train
+    from mqlml.config._config import load_config
+    from mqlml.io._readers import read_leads
+    from mqlml.model._train import holdout, train
 
     cfg = load_config(DATA / f"{name}.yaml")
     if name == "xeducation":  # one LightGBM fit instead of three: the same test part

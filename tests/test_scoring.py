@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from mqlml.cli import app
 from mqlml.errors import BundleError, DataError, MissingColumnError
-from mqlml.explain import feature_contributions
-from mqlml.scoring import OUTPUT_COLUMNS, Scorer, score_file, score_frame
+from mqlml.scoring._explain import feature_contributions
+from mqlml.scoring._scorer import OUTPUT_COLUMNS, Scorer, score_file, score_frame
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_missing_feature_column_is_named(bundle, leads):
 
 
 def test_logistic_bundle_scores(sample_config, leads_20k, leads):
-    from mqlml.train import train
+    from mqlml.model._train import train
 
     result = train(sample_config, frame=leads_20k, model="logistic")
     out = score_frame(result.bundle, leads.iloc[:500], reasons="all")

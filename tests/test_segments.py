@@ -1,4 +1,4 @@
-"""Segment lines: a calibration check, calibration and MQL line per segment (mqlml.segments)."""
+"""Segment lines: a calibration check, calibration and MQL line per segment (mqlml.model._segments)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from mqlml.bundle import load_bundle
-from mqlml.config import SegmentsConfig, ThresholdConfig, load_config
-from mqlml.datasets import REGIONS, make_leads
+from mqlml.config._config import SegmentsConfig, ThresholdConfig, load_config
 from mqlml.errors import ConfigError, MissingColumnError, UnreachableTargetError
-from mqlml.scoring import score_frame
-from mqlml.segments import REST, SegmentLines, fit_segment_lines, segment_values
-from mqlml.threshold import choose_threshold
-from mqlml.train import train
+from mqlml.leads._synthetic import REGIONS, make_leads
+from mqlml.model._bundle import load_bundle
+from mqlml.model._segments import REST, SegmentLines, fit_segment_lines, segment_values
+from mqlml.model._threshold import choose_threshold
+from mqlml.model._train import train
+from mqlml.scoring._scorer import score_frame
 
 from .conftest import leads_config
 
@@ -83,7 +83,7 @@ def _slice(n=12_000, seed=0):
 
 
 def _overall(model, X, y, target=0.25):
-    from mqlml.calibration import fit_score_map
+    from mqlml.model._calibration import fit_score_map
 
     score_map = fit_score_map(model, X, y, method="sigmoid")
     p = score_map(model.decision_function(X))
@@ -300,8 +300,8 @@ def test_training_refuses_a_segment_column_the_leads_lack(leads_4k):
 
 @pytest.mark.slow
 def test_report_has_a_table_per_segment_line_with_the_points_at_equal_volume(trained, tmp_path):
-    from mqlml.compare import compare
-    from mqlml.report import write_report
+    from mqlml.report._compare import compare
+    from mqlml.report._files import write_report
 
     report = compare(trained.bundle, trained.frame, baseline=DATA / "rules.yaml", n_boot=50)
     lines = report["segment_lines"]
@@ -322,7 +322,7 @@ def test_report_has_a_table_per_segment_line_with_the_points_at_equal_volume(tra
 
 @pytest.mark.slow
 def test_monitor_judges_each_segment_against_its_own_line(trained):
-    from mqlml.monitor import monitor
+    from mqlml.monitoring._monitor import monitor
 
     later = make_leads(20_000, seed=91, regions=True, start="2026-01-01", days=120)
     report = monitor(trained.bundle, later, outcomes=later[["lead_id", "converted"]])
@@ -344,7 +344,7 @@ def test_monitor_judges_each_segment_against_its_own_line(trained):
 
 @pytest.mark.slow
 def test_a_segment_column_that_is_not_a_feature_is_read_for_scoring(tmp_path):
-    from mqlml.scoring import score_file
+    from mqlml.scoring._scorer import score_file
 
     frame = make_leads(30_000, seed=12, regions=True)
     config = _config(exclude=[{"column": "region", "reason": "territory, not a lead trait"}])
@@ -366,7 +366,7 @@ def test_a_segment_column_that_is_not_a_feature_is_read_for_scoring(tmp_path):
 
 @pytest.mark.slow
 def test_recalibration_refits_every_segment_line(trained):
-    from mqlml.recalibrate import recalibrate
+    from mqlml.monitoring._recalibrate import recalibrate
 
     recent = make_leads(40_000, seed=31, regions=True, start="2026-01-01", days=180)
     new, summary = recalibrate(trained.bundle, recent, evaluation_share=0.5)
@@ -385,7 +385,7 @@ def test_recalibration_refits_every_segment_line(trained):
 def test_lightgbm_segment_bundles_score_files_through_arrow_as_in_memory(tmp_path, fmt):
     # The file path takes each lead's segment from the Arrow batch (a dictionary column
     # in Parquet, text in CSV); every output must equal the in-memory pandas path.
-    from mqlml.scoring import Scorer, score_file
+    from mqlml.scoring._scorer import Scorer, score_file
 
     frame = make_leads(20_000, seed=21, regions=True)
     config = _config().with_overrides(model={"kind": "lightgbm"}, columns={"account": None})

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import mqlml.train as train_module
-from mqlml.config import ProjectConfig, load_config
-from mqlml.datasets import FIT_COLUMNS, make_leads
+import mqlml.model._train as train_module
+from mqlml.config._config import ProjectConfig, load_config
 from mqlml.errors import ConfigError, DataError
-from mqlml.events import AGE_FEATURE, snapshot_features
-from mqlml.outcome import snapshot_rows
-from mqlml.scoring import score_frame
-from mqlml.train import prepare_leads, train
+from mqlml.leads._events import AGE_FEATURE, snapshot_features
+from mqlml.leads._outcome import snapshot_rows
+from mqlml.leads._synthetic import FIT_COLUMNS, make_leads
+from mqlml.model._train import prepare_leads, train
+from mqlml.scoring._scorer import score_frame
 
 from .conftest import leads_config
 

@@ -21,10 +21,10 @@ if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
         allow_module_level=True,
     )
 
-from mqlml.datasets import make_leads
 from mqlml.errors import DataError, MissingColumnError
-from mqlml.scoring import OUTPUT_COLUMNS, score_file, score_frame
-from mqlml.spark import main, score, score_files
+from mqlml.integrations.spark import main, score, score_files
+from mqlml.leads._synthetic import make_leads
+from mqlml.scoring._scorer import OUTPUT_COLUMNS, score_file, score_frame
 
 pytestmark = [
     pytest.mark.spark,
@@ -177,11 +177,13 @@ def test_empty_dataframe_scores_to_empty_result(spark, trained, leads_parquet):
 
 
 def test_registry_uri_goes_through_tracking(spark, trained, leads, monkeypatch):
-    import mqlml.tracking
+    import mqlml.integrations._tracking
 
     seen = []
     monkeypatch.setattr(
-        mqlml.tracking, "resolve_model", lambda uri: seen.append(uri) or trained.bundle
+        mqlml.integrations._tracking,
+        "resolve_model",
+        lambda uri: seen.append(uri) or trained.bundle,
     )
     out = score(_frame(spark, leads, 30), "models:/leads@champion")
     assert seen == ["models:/leads@champion"]
@@ -272,7 +274,7 @@ def test_score_files_repeated_ids(spark, trained, leads, tmp_path):
 
 
 def test_importing_the_module_does_not_start_spark():
-    code = "import sys, mqlml.spark; print('pyspark' in sys.modules)"
+    code = "import sys, mqlml.integrations.spark; print('pyspark' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 
@@ -324,8 +326,8 @@ def test_cli_score_engine_spark(spark, trained, small_parquet, tmp_path):
 
 def test_segment_lines_score_on_spark_as_locally(spark, tmp_path):
     # Each lead's own line (threshold.segments) travels with the bundle to the executors.
-    from mqlml.config import ProjectConfig
-    from mqlml.train import train
+    from mqlml.config._config import ProjectConfig
+    from mqlml.model._train import train
 
     config = ProjectConfig(
         data={"path": "-"},

@@ -10,10 +10,10 @@ import yaml
 from typer.testing import CliRunner
 
 from mqlml.cli import app
-from mqlml.config import load_config
-from mqlml.datasets import example_file, make_leads
+from mqlml.config._config import load_config
 from mqlml.errors import ConfigError
-from mqlml.starter import starter_config
+from mqlml.leads._starter import starter_config
+from mqlml.leads._synthetic import example_file, make_leads
 
 runner = CliRunner()
 

@@ -16,8 +16,14 @@ import pandas as pd
 import pytest
 
 from mqlml.errors import BundleError, DataError, MqlmlError
-from mqlml.scoring import OUTPUT_COLUMNS, score_frame
-from mqlml.tracking import _plain_column, log_training, promote, resolve_model, tracking_uri
+from mqlml.integrations._tracking import (
+    _plain_column,
+    log_training,
+    promote,
+    resolve_model,
+    tracking_uri,
+)
+from mqlml.scoring._scorer import OUTPUT_COLUMNS, score_frame
 
 from .conftest import MLFLOW_MODULE
 
@@ -53,7 +59,7 @@ def _client(store):
 
 def test_importing_mqlml_and_tracking_does_not_import_mlflow():
     code = (
-        "import sys, mqlml, mqlml.tracking, mqlml.cli\n"
+        "import sys, mqlml, mqlml.integrations._tracking, mqlml.cli\n"
         "assert 'mlflow' not in sys.modules, sorted(m for m in sys.modules if 'mlflow' in m)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -262,7 +268,7 @@ def test_a_registry_artifact_replaced_by_a_pickle_or_another_bundle_is_refused(
     uri = logged["registered_uri"]
     manifests = sorted((tmp_path / "store").rglob("manifest.json"))
     assert manifests, "the logged model holds the bundle's files"
-    from mqlml.bundle import bundle_digest
+    from mqlml.model._bundle import bundle_digest
 
     registered = bundle_digest(trained.path)
     assert resolve_model(uri).digest == registered

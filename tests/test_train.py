@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mqlml.config import load_config
-from mqlml.datasets import make_leads
+from mqlml.config._config import load_config
 from mqlml.errors import DataError, InsufficientDataError, UnreachableTargetError
-from mqlml.outcome import describe_provenance
-from mqlml.threshold import choose_threshold, realized
-from mqlml.train import holdout, split_leads, train
+from mqlml.leads._outcome import describe_provenance
+from mqlml.leads._synthetic import make_leads
+from mqlml.model._threshold import choose_threshold, realized
+from mqlml.model._train import holdout, split_leads, train
 
 from .conftest import DATA, SUMMARY_KEYS
 
@@ -169,7 +169,7 @@ def test_bank_marketing_trains_and_reports_the_gap(real_data):
 
 
 def test_the_drift_reference_is_built_from_a_spread_of_at_most_reference_rows(monkeypatch):
-    import mqlml.train as train_module
+    import mqlml.model._train as train_module
 
     from .conftest import leads_config
 

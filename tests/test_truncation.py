@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import mqlml.train as train_module
-from mqlml.checks import check_leads
-from mqlml.datasets import FIT_COLUMNS, make_leads
+import mqlml.model._train as train_module
 from mqlml.errors import ConfigError
-from mqlml.outcome import since_recorded, truncation_finding
-from mqlml.train import prepare_leads, train
+from mqlml.leads._checks import check_leads
+from mqlml.leads._outcome import since_recorded, truncation_finding
+from mqlml.leads._synthetic import FIT_COLUMNS, make_leads
+from mqlml.model._train import prepare_leads, train
 
 from .conftest import leads_config
 

@@ -23,11 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mqlml.bundle import copy_bundle, load_bundle
-from mqlml.cache import PrivateCache
 from mqlml.errors import BundleError
-from mqlml.model import LeadScorer
-from mqlml.model_text import ModelTextError, check_model_text
+from mqlml.model._bundle import copy_bundle, load_bundle
+from mqlml.model._estimator import LeadScorer
+from mqlml.model._model_text import ModelTextError, check_model_text
+from mqlml.scoring._cache import PrivateCache
 
 needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc)")
 

@@ -14,12 +14,12 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from mqlml import exitcodes
-from mqlml.atomic import check_destination, check_output_folder
 from mqlml.cli import app
-from mqlml.datasets import make_leads
+from mqlml.cli._progress import estimate_rows, rows, stages
 from mqlml.errors import DataError
-from mqlml.progress import estimate_rows, rows, stages
-from mqlml.recalibrate import recalibrate
+from mqlml.io._atomic import check_destination, check_output_folder
+from mqlml.leads._synthetic import make_leads
+from mqlml.monitoring._recalibrate import recalibrate
 
 from .conftest import DATA, ROOT
 
@@ -48,7 +48,7 @@ def test_exit_codes_are_named_where_the_package_exits():
     import ast
     import signal
 
-    from mqlml.atomic import Interrupted
+    from mqlml.io._atomic import Interrupted
 
     def codes(node):  # the expressions that become an exit code
         if isinstance(node, ast.Call):
@@ -324,9 +324,9 @@ def test_output_checks_share_the_source_rules(tmp_path):
 
 # -- the score drift reference of a refit bundle ---------------------------------------
 def test_score_reference_is_the_deployed_models_own_probabilities(sample_config):
-    from mqlml.drift import SCORE_KEY, psi, reference_distribution
-    from mqlml.monitor import monitor
-    from mqlml.train import train
+    from mqlml.metrics._drift import SCORE_KEY, psi, reference_distribution
+    from mqlml.model._train import train
+    from mqlml.monitoring._monitor import monitor
 
     leads = make_leads(3_000, seed=1)
     result = train(sample_config, frame=leads)

@@ -1,0 +1,1 @@
+"""The project config: one YAML file read into typed objects, and its generated reference."""

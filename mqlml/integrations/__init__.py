@@ -1,0 +1,1 @@
+"""mqlml in other systems: MLflow tracking and registry, Apache Spark."""

@@ -1,0 +1,1 @@
+"""A bundle in service: monitoring new leads and recalibrating on recent outcomes."""

@@ -1,0 +1,1 @@
+"""The comparison report: the numbers, the tables, the plots and the files."""

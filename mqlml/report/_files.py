@@ -1,0 +1,585 @@
+"""The comparison report's files: report.json, report.md and a self-contained report.html.
+
+:func:`write_report` writes what :func:`mqlml.report._compare.compare` measured: ``report.json``
+(every number; structure in ``docs/report-json.md``), ``report.md`` (a summary for a
+ticket or chat) and ``report.html`` (plots embedded as PNG, no scripts, no external
+files). :func:`build_report` does both.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mqlml.errors import DataError
+from mqlml.io._atomic import atomic_folder, check_output_folder
+from mqlml.report._compare import (
+    REPORT_FORMAT,
+    compare,
+    compare_at_rate,
+    compare_at_volume,
+    percent,
+)
+from mqlml.report._tables import md_text
+
+__all__ = [
+    "REPORT_FILES",
+    "REPORT_FORMAT",
+    "build_report",
+    "compare",
+    "compare_at_rate",
+    "compare_at_volume",
+    "write_report",
+]
+
+
+#: The files of a report folder (an existing folder holding anything else is refused).
+REPORT_FILES = ("report.json", "report.md", "report.html")
+
+
+def _num(value: Any, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _score(value: float | None) -> str:
+    """A 0-100 score as read: one decimal under 10, none above."""
+    if value is None:
+        return "n/a"
+    return f"{value:.1f}" if abs(value) < 10 else f"{value:.0f}"
+
+
+def _prob(value: float | None) -> str:
+    """A probability as a percentage with the precision it needs (0.0409 -> "4.1 %")."""
+    if value is None:
+        return "n/a"
+    pct = 100 * value
+    return f"{pct:.2f} %" if 0 < pct < 1 else f"{pct:.1f} %".replace(".0 %", " %")
+
+
+def _rate(value: float | None, interval: list[float] | None = None) -> str:
+    text = percent(value)
+    if value is not None and interval:
+        text += f" ({100 * interval[0]:.1f}-{100 * interval[1]:.1f})"
+    return text
+
+
+def _points(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f}".removesuffix(".0")
+
+
+def _when(value: str) -> str:
+    """An ISO UTC time as read: ``2026-12-01T21:51:20+00:00 -> "2026-12-01 21:51 UTC"``."""
+    return f"{value[:10]} {value[11:16]} UTC" if len(value) >= 16 else value
+
+
+def _test_part(ctx: Mapping[str, Any]) -> str:
+    parts = ctx["parts"]
+    total = sum(v for v in parts.values() if v)
+    share = f"{100 * parts['test'] / total:.0f} %" if total and parts.get("test") else "a share"
+    if ctx["split"] == "order":
+        return f"test part: the last {share} of the rows in file order"
+    return f"test part: a random, stratified {share} of the leads (no creation time)"
+
+
+def _day(value: str | None) -> str:
+    return "n/a" if not value else str(value)[:10]
+
+
+def _table_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    vol, at, rank = report["at_volume"], report["at_target"], report["ranking"]
+    m, b = vol["model"], vol["points"]
+    return [
+        ("MQLs at the points' volume", f"{m['n_mql']:,}", f"{b['n_mql']:,}"),
+        ("MQL-to-SQL rate", percent(m["rate"]), percent(b["rate"])),
+        ("SQLs captured", f"{m['conversions']:,}", f"{b['conversions']:,}"),
+        ("lift over all leads", _num(m["lift"], ".2f"), _num(b["lift"], ".2f")),
+        (
+            "MQLs at the model's rate or better",
+            f"{at['model']['n_mql']:,} ({percent(at['model']['rate'])})",
+            f"{at['points']['n_mql']:,} ({percent(at['points']['rate'])})",
+        ),
+        ("ROC AUC", f"{rank['model']['roc_auc']:.3f}", f"{rank['points']['roc_auc']:.3f}"),
+        ("PR AUC", f"{rank['model']['pr_auc']:.3f}", f"{rank['points']['pr_auc']:.3f}"),
+    ]
+
+
+# Each reader-facing table: a title, a caption, its header and its rows (text cells).
+Table = tuple[str, str, list[str], list[list[str]]]
+
+
+def _tier_table(report: Mapping[str, Any]) -> Table:
+    tiers = report["tiers"]
+    rows = [
+        [
+            f"{t['tier']}{' (MQL)' if t['mql'] else ''}",
+            f"{_score(t['score_from'])} to {_score(t['score_to'])}",
+            f"{_prob(t['probability_from'])} to {_prob(t['probability_to'])}",
+            f"{t['leads']:,}",
+            percent(t["share"]),
+            f"{t['conversions']:,}",
+            _rate(t["rate"], t["interval"]),
+        ]
+        for t in tiers["rows"]
+    ]
+    caption = (
+        f"The MQL line sits at score {_score(tiers['mql_score'])} (a "
+        f"{_prob(tiers['mql_probability'])} conversion probability): leads at or above it "
+        f"are MQLs, and every {tiers['points_to_double_odds']:g} points double the odds of "
+        "converting ("
+        + ", ".join(
+            f"score {_score(r['score'])} = {_prob(r['probability'])}"
+            for r in tiers["scale"]
+            if r["score"] in (30, 40, 60, 70)
+        )
+        + "). Rates with their 90 % exact interval, on the test leads."
+    )
+    header = ["tier", "score", "probability", "leads", "share", "converted", "rate"]
+    return "Tiers on the score scale", caption, header, rows
+
+
+def _monthly_table(report: Mapping[str, Any]) -> Table | None:
+    monthly = report["monthly"]
+    if not monthly["by"]:
+        return None
+    target = monthly["target_rate"]
+    rows = [
+        [
+            r["period"],
+            f"{r['leads']:,}",
+            f"{r['n_mql']:,}",
+            f"{r['conversions']:,}",
+            _rate(r["rate"], r["interval"]),
+            "n/a"
+            if target is None or r["rate"] is None
+            else ("yes" if r["rate"] >= target else "no"),
+        ]
+        for r in monthly["rows"]
+    ]
+    goal = f" against the {percent(target)} target" if target is not None else ""
+    caption = (
+        f"The MQL-to-SQL rate of the model's MQLs by {monthly['by']}{goal}, with its 90 % "
+        "exact interval: did the rate hold over the test period?"
+    )
+    judged = [r for r in monthly["rows"] if r["rate"] is not None]
+    if target is not None and judged:
+        reached = sum(r["rate"] >= target for r in judged)
+        below = sum(r["interval"][1] < target for r in judged)
+        caption += f" It reached the target in {reached} of {len(judged)} periods with MQLs" + (
+            f"; in {below} it was clearly below (the whole interval under it)." if below else "."
+        )
+    header = ["period", "leads", "MQLs", "converted", "MQL-to-SQL rate", "at target"]
+    return f"MQL-to-SQL rate by {monthly['by']}", caption, header, rows
+
+
+def _choice_table(report: Mapping[str, Any]) -> Table | None:
+    choice = report["model"].get("model_choice")
+    if not choice:
+        return None
+    rows = [
+        [
+            c["name"] + (" (chosen)" if c["name"] == choice["chosen"] else ""),
+            _num(c["roc_auc"], ".3f"),
+            " / ".join(f"{a:.3f}" for a in c.get("roc_auc_folds", [])),
+            _num(c["log_loss"], ".4f"),
+        ]
+        for c in choice["candidates"]
+    ]
+    caption = (
+        "Which model the bundle uses (model.kind: auto): each candidate fit on forward folds "
+        "of the history before the test part and judged on the leads after each fold; "
+        f"{choice['rule']}."
+    )
+    header = ["candidate", "mean ROC AUC", "ROC AUC by fold", "log loss (last fold)"]
+    return "Model choice", caption, header, rows
+
+
+def _segment_tables(report: Mapping[str, Any]) -> list[Table]:
+    out = []
+    for seg in report["segments"]:
+        rows = [
+            [
+                r["value"],
+                f"{r['leads']:,}",
+                percent(r["base_rate"]),
+                f"{r['n_mql']:,}",
+                _rate(r["rate"], r["interval"]),
+            ]
+            for r in seg["rows"]
+        ]
+        caption = (
+            f"Test leads by {seg['label']}: all leads' conversion rate, the MQLs at the "
+            "model's threshold and their MQL-to-SQL rate (90 % exact interval)."
+        )
+        header = [seg["label"], "leads", "converted", "MQLs", "MQL-to-SQL rate"]
+        out.append((f"By {seg['label']}", caption, header, rows))
+    return out
+
+
+def _segment_lines_table(report: Mapping[str, Any]) -> Table | None:
+    lines = report.get("segment_lines")
+    if not lines:
+        return None
+    rows = []
+    for r in lines["rows"]:
+        goal = (
+            f"target {percent(r['target_rate'])}"
+            if r.get("target_rate") is not None
+            else f"capacity {r.get('capacity')}"
+        )
+        line = f"{r['threshold']:.4g}" + ("" if r["own_threshold"] else " (overall)")
+        points = r.get("points")
+        rows.append(
+            [
+                r["segment"],
+                goal,
+                line,
+                f"{r['leads']:,}",
+                f"{r['n_mql']:,}",
+                percent(r["expected_rate"]),
+                _rate(r["realized_rate"], r["realized_interval"]),
+                "n/a" if not points else _rate(points["rate"], points["interval"]),
+            ]
+        )
+    caption = (
+        f"Each {lines['column']}'s own MQL line (threshold.segments), chosen on the calibration "
+        "part and judged on the test leads: the rate it promised (expected), the rate its "
+        "MQLs reached (90 % exact interval), and the points' rate when they pass as many "
+        "MQLs in that segment. '(overall)': too few calibration leads for a line of its own."
+    )
+    header = [lines["column"], "goal", "threshold", "leads", "MQLs", "expected", "realized"]
+    return (f"MQL line by {lines['column']}", caption, [*header, "points, same volume"], rows)
+
+
+def _rules_table(report: Mapping[str, Any]) -> Table:
+    base = report["baseline"]
+    rows = []
+    for r in report["rules"]:
+        given = f"{r['points']:+g}" if r["points"] is not None else f"{r['per_unit']:+g} per unit"
+        rows.append([r["name"], r["condition"], given, f"{r['leads']:,}", percent(r["rate"])])
+    caption = (
+        f"The rule-based points compared ({base['name'] or 'rules'}, {base['rules_file']}): "
+        f"a lead is an MQL at {_points(base['mql_threshold'])} points or more. Leads and "
+        "conversion rate: the test leads each rule gives points to."
+    )
+    header = ["rule", "when", "points", "leads", "converted"]
+    return "The points rules", caption, header, rows
+
+
+def _context_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    ctx, model, data = report["context"], report["model"], report["data"]
+    parts = ctx["parts"]
+    split = {
+        "time": "by creation time: train on the oldest leads, judge on the newest",
+        "order": "in file order: train on the first rows, judge on the last",
+        "random": "random and stratified (no creation time)",
+    }.get(ctx["split"] or "", ctx["split"] or "n/a")
+    sizes = ", ".join(f"{k} {v:,}" for k, v in parts.items() if v is not None)
+    test_period = (
+        f"{_day(ctx['test_from'])} to {_day(ctx['test_to'])}"
+        if ctx["test_from"]
+        else "no creation time (the test part is a held-out share of the leads)"
+    )
+    versions = ", ".join(f"{k} {v}" for k, v in ctx["versions"].items())
+    trained = ", ".join(f"{k} {v}" for k, v in ctx["trained_versions"].items())
+    return [
+        ("data", str(ctx["data_path"] or "n/a")),
+        (
+            "history",
+            f"{_day(ctx['history_from'])} to {_day(ctx['history_to'])}"
+            if ctx["history_from"]
+            else "no creation time",
+        ),
+        ("split", f"{split} ({sizes} leads)"),
+        (
+            "test period",
+            f"{test_period}; {data['n']:,} leads, {data['n_converted']:,} "
+            f"converted ({percent(data['base_rate'])}), never used in training",
+        ),
+        (
+            "model",
+            f"{model['model']}, {model['calibration_method'] or 'no'} calibration, "
+            f"bundle {ctx['bundle'] or 'in memory'}",
+        ),
+        *_guarantee_row(model),
+        *(
+            [("calibration of the bundle that scores", model["deployed_calibration"])]
+            if model.get("deployed_calibration")
+            else []
+        ),
+        ("generated", f"{_when(ctx['generated_at'])} with {versions}"),
+        ("trained with", trained or "n/a"),
+    ]
+
+
+def _guarantee_row(model: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The guarantee asked for and whether each line met it (none without a guarantee)."""
+    if model.get("confidence") is None:
+        return []
+    return [
+        (
+            "guarantee",
+            f"MQL-to-SQL rate {percent(model['target_rate'])} with "
+            f"{100 * model['confidence']:g} % confidence: {model['guarantee']} by the line "
+            f"judged here, {model['deployed_guarantee']} by the bundle that scores",
+        )
+    ]
+
+
+def _md_table(table: Table) -> list[str]:
+    title, caption, header, rows = table
+    head = "| " + " | ".join(map(md_text, header)) + " |"
+    lines = [f"## {md_text(title)}", "", md_text(caption), "", head]
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+    lines += ["| " + " | ".join(map(md_text, row)) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _scorecard_tables(report: Mapping[str, Any]) -> list[Table]:
+    from mqlml.rules._fidelity import report_tables
+
+    return report_tables(report.get("scorecard"))
+
+
+def _tables(report: Mapping[str, Any]) -> list[Table]:
+    monthly = _monthly_table(report)
+    lines = _segment_lines_table(report)
+    choice = _choice_table(report)
+    return [
+        _tier_table(report),
+        *([choice] if choice else []),
+        *([lines] if lines else []),
+        *([monthly] if monthly else []),
+        *_segment_tables(report),
+        _rules_table(report),
+        *_scorecard_tables(report),
+    ]
+
+
+def _markdown(report: Mapping[str, Any], html_path: Path) -> str:
+    """report.md: every text from the data escaped (:func:`md_text`)."""
+    md = md_text
+    lines = [f"# {md(report['baseline']['name'] or 'points')} vs the model", ""]
+    lines += [f"**{md(report['headline'])}**", ""]
+    lines += [f"- {md(s)}" for s in report["summary"]]
+    lines += ["", "| on the test leads | model | points |", "|---|---:|---:|"]
+    lines += [f"| {md(a)} | {md(m)} | {md(b)} |" for a, m, b in _table_rows(report)]
+    lines.append("")
+    for table in _tables(report):
+        lines += _md_table(table)
+    lines += ["## Data and versions", ""]
+    lines += [f"- {md(k)}: {md(v)}" for k, v in _context_rows(report)]
+    lines += ["", f"Full report with plots: {md(html_path)}", ""]
+    return "\n".join(lines)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin:1.6em 0 .3em}
+.sub{color:#666;margin-top:0}
+.headline{font-size:1.25em;font-weight:600;background:#eef4fb;border-left:5px solid #1f77b4;
+padding:.7em 1em}
+table{border-collapse:collapse;margin:.6em 0 1em}th,td{border-bottom:1px solid #ddd;
+padding:.3em .7em;text-align:right;vertical-align:top}th:first-child,td:first-child{text-align:left}
+th{background:#f5f5f5}td.text,th.text{text-align:left}tr.mql td{font-weight:600}
+.caption{color:#555;font-size:.92em;margin:.2em 0}
+figure{margin:1.5em 0}figure img{max-width:100%;height:auto}
+figcaption{color:#555;font-size:.92em}.warn{color:#8a5300}
+"""
+
+
+def _html_table(table: Table, *, text_columns: int = 1, figure: str = "") -> str:
+    esc = html.escape
+    title, caption, header, rows = table
+    head = "".join(
+        f"<th class='text'>{esc(h)}</th>" if i < text_columns else f"<th>{esc(h)}</th>"
+        for i, h in enumerate(header)
+    )
+    body = "".join(
+        ("<tr class='mql'>" if row[0].endswith("(MQL)") else "<tr>")
+        + "".join(
+            f"<td class='text'>{esc(c)}</td>" if i < text_columns else f"<td>{esc(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f"<section><h2>{esc(title)}</h2><p class='caption'>{esc(caption)}</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{figure}</section>"
+    )
+
+
+def _figure(title: str, caption: str, png: str) -> str:
+    esc = html.escape
+    return (
+        f'<figure><img alt="{esc(title)}" src="data:image/png;base64,{png}">'
+        f"<figcaption><b>{esc(title)}.</b> {esc(caption)}</figcaption></figure>"
+    )
+
+
+def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) -> str:
+    esc = html.escape
+    ctx, base = report["context"], report["baseline"]
+    plots = {name: _figure(title, caption, png) for name, title, caption, png in images}
+    rows = "".join(
+        f"<tr><td>{esc(a)}</td><td>{esc(m)}</td><td>{esc(b)}</td></tr>"
+        for a, m, b in _table_rows(report)
+    )
+    summary = "".join(f"<li>{esc(s)}</li>" for s in report["summary"])
+    period = (
+        f"test period {_day(ctx['test_from'])} to {_day(ctx['test_to'])}"
+        if ctx["test_from"]
+        else _test_part(ctx)
+    )
+    sub = (
+        f"Points: {esc(base['name'] or 'rules')} (MQL at {_points(base['mql_threshold'])} "
+        f"points, {base['n_rules']} rules); {esc(period)}, "
+        f"{report['data']['n']:,} test leads; made {esc(_when(ctx['generated_at']))}"
+    )
+    sections = [
+        "<section><h2>Side by side on the test leads</h2>"
+        "<table><thead><tr><th>on the test leads</th><th>model</th><th>points</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table>{plots.pop('gains', '')}</section>",
+        _html_table(_tier_table(report), figure=plots.pop("rate", "")),
+    ]
+    monthly = _monthly_table(report)
+    if monthly:
+        sections.append(_html_table(monthly, figure=plots.pop("monthly", "")))
+    sections += [_html_table(t) for t in _segment_tables(report)]
+    sections.append(_html_table(_rules_table(report), text_columns=2))
+    sections += [_html_table(t) for t in _scorecard_tables(report)]
+    sections.append("<section><h2>How the model sees the leads</h2>" + "".join(plots.values()))
+    sections[-1] += "</section>"
+    context = "".join(
+        f"<tr><td>{esc(k)}</td><td class='text'>{esc(v)}</td></tr>"
+        for k, v in _context_rows(report)
+    )
+    sections.append(
+        f"<section><h2>Data, split and versions</h2><table><tbody>{context}</tbody></table>"
+        "</section>"
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>mqlml report: model vs points</title>"
+        f"<style>{_CSS}</style></head><body>"
+        f"<h1>The model against the points, on the same leads</h1><p class='sub'>{sub}</p>"
+        f"<p class='headline'>{esc(report['headline'])}</p><ul>{summary}</ul>"
+        + "".join(sections)
+        + "<p class='sub'>Every number is in report.json beside this file.</p>"
+        "</body></html>\n"
+    )
+
+
+def write_report(
+    report: Mapping[str, Any],
+    out: str | Path,
+    sources: Mapping[str, str | Path | None] | None = None,
+) -> dict[str, Path]:
+    """Write ``report.json``, ``report.md`` and ``report.html`` into folder ``out``.
+
+    The three files are written into a staging folder beside ``out`` that then replaces
+    it whole (:func:`mqlml.io._atomic.atomic_folder`): a failure or a full disk leaves the
+    earlier report as it was, never half old and half new.
+
+    Parameters
+    ----------
+    report : dict
+        The result of :func:`compare`.
+    out : str or Path
+        The folder: new, or an earlier report (:data:`REPORT_FILES` and nothing else).
+    sources : dict, optional
+        What must survive by role (``{"model": folder, "rules": file}``); see
+        :func:`mqlml.io._atomic.check_output_folder`.
+
+    Returns
+    -------
+    dict
+        ``{"json": path, "markdown": path, "html": path}``.
+
+    Raises
+    ------
+    DataError
+        When ``report`` is not a report of this format, or ``out`` is a file, holds
+        other files, holds a source, or lies inside a source or bundle folder.
+    """
+    from mqlml.report._plots import render_plots
+
+    if not isinstance(report, Mapping) or report.get("format") != REPORT_FORMAT:
+        got = report.get("format") if isinstance(report, Mapping) else type(report).__name__
+        raise DataError(
+            f"report must be a dict made by mqlml.report._compare.compare (format {REPORT_FORMAT}); "
+            f"got {got!r}. Run compare() first."
+        )
+    folder = Path(out)
+    _check_out(folder, sources)
+    names = dict(zip(("json", "markdown", "html"), REPORT_FILES, strict=True))
+    paths = {key: folder / name for key, name in names.items()}
+    texts = {
+        "json": json.dumps(report, indent=2, allow_nan=False) + "\n",
+        "markdown": _markdown(report, paths["html"]),
+        "html": _html(report, render_plots(report)),
+    }
+    with atomic_folder(folder) as staging:
+        for key, name in names.items():
+            (staging / name).write_text(texts[key], encoding="utf-8")
+    return paths
+
+
+def _check_out(out: Path, sources: Mapping[str, str | Path | None] | None) -> None:
+    check_output_folder(
+        out, dict(sources or {}), name="--out", own=REPORT_FILES, kind="a previous report"
+    )
+
+
+def build_report(
+    model: Any,
+    *,
+    frame: pd.DataFrame | None = None,
+    baseline: str | Path | None = None,
+    out: str | Path,
+    n_boot: int = 1000,
+    seed: int = 0,
+    source: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Compare a bundle with the points baseline and write the report files.
+
+    The report folder is checked before any work (see :func:`write_report`): it may not
+    hold or lie inside the bundle, nor hold the rules file or the leads file.
+
+    Parameters
+    ----------
+    model : Bundle or path
+        The bundle or its folder.
+    frame : pandas.DataFrame, optional
+        The leads it was trained on (read from its config when omitted).
+    baseline : str or Path, optional
+        A rules file in place of the config's ``baseline.rules``.
+    out : str or Path
+        The report folder.
+    n_boot, seed, source : see :func:`compare`.
+
+    Returns
+    -------
+    (report, paths)
+        The report dict and the paths from :func:`write_report`.
+    """
+    from mqlml.model._bundle import Bundle, load_bundle
+
+    if not isinstance(model, Bundle):
+        source = str(model)
+        model = load_bundle(model)
+    config = model.config
+    sources = {
+        "model": model.path,
+        "rules file": baseline or (config.get("baseline") or {}).get("rules"),
+        "leads file": None if frame is not None else (config.get("data") or {}).get("path"),
+    }
+    _check_out(Path(out), sources)
+    report = compare(model, frame, baseline=baseline, n_boot=n_boot, seed=seed, source=source)
+    return report, write_report(report, out, sources)

@@ -1,0 +1,1 @@
+"""Points rules: the rule-based baseline, rules as SQL, and the model-derived scorecard."""
