@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqlml.delay import ConversionDelay, fit_delay
 from mqlml.errors import DataError
-from mqlml.estimate import calibration_bins, early_rate, expected_rate, verdict
+from mqlml.leads._delay import ConversionDelay, fit_delay
+from mqlml.metrics._estimate import calibration_bins, early_rate, expected_rate, verdict
 
 T0 = pd.Timestamp("2024-01-01")
 DAY = pd.Timedelta(days=1)

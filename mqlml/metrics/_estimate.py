@@ -13,7 +13,7 @@ Two estimates, each with a 90 % interval:
   convert is invisible without outcomes.
 - :func:`early_rate`, for MQLs younger than the outcome window: conversions seen so far
   divided by the conversions expected to have arrived by each lead's age
-  (:class:`mqlml.delay.ConversionDelay`). Its interval is a score (Wilson-type) interval
+  (:class:`mqlml.leads._delay.ConversionDelay`). Its interval is a score (Wilson-type) interval
   of a sum of independent Bernoulli outcomes with probabilities ``rate * share(age)``;
   the delay curve is taken as known.
 """
@@ -168,7 +168,7 @@ def early_rate(
         Per MQL: converted by the moment outcomes were read.
     arrived_share : array-like of float in [0, 1]
         Per MQL: the share of eventual conversions expected by its age
-        (:meth:`mqlml.delay.ConversionDelay.share_at`); 1 for a mature lead.
+        (:meth:`mqlml.leads._delay.ConversionDelay.share_at`); 1 for a mature lead.
     level : float, default=0.90
 
     Returns
