@@ -47,10 +47,10 @@ from common import OUT, machine  # noqa: E402
 
 from mqlml.config._config import load_config  # noqa: E402
 from mqlml.errors import MqlmlError  # noqa: E402
-from mqlml.io._readers import read_leads  # noqa: E402
+from mqlml.leads._read import read_leads  # noqa: E402
 from mqlml.leads._schema import LeadSchema  # noqa: E402
-from mqlml.model._calibration import expected_calibration_error  # noqa: E402
-from mqlml.model._threshold import rate_interval  # noqa: E402
+from mqlml.metrics._calibration import expected_calibration_error  # noqa: E402
+from mqlml.metrics._rates import rate_interval  # noqa: E402
 from mqlml.model._train import train  # noqa: E402
 from mqlml.scoring._scorer import score_frame  # noqa: E402
 

@@ -25,7 +25,7 @@ _EXPORTS = {
     "load_config": "config._config",
     "LeadSchema": "leads._schema",
     "read_table": "io._readers",
-    "read_leads": "io._readers",
+    "read_leads": "leads._read",
     "iter_batches": "io._readers",
     "LeadFile": "io._readers",
     "binary_label": "io._readers",

@@ -813,7 +813,8 @@ def test_score_output_to_a_new_nested_folder_works(tmp_path, trained, small):
 
 def test_ids_that_look_missing_are_kept_at_training_and_monitoring(tmp_path, history):
     from mqlml.config._config import load_config
-    from mqlml.io._readers import read_leads, read_table
+    from mqlml.io._readers import read_table
+    from mqlml.leads._read import read_leads
 
     frame = _with(history, lead_id=([0, 1, 2], "NA"))
     frame.loc[1, "lead_id"], frame.loc[2, "lead_id"] = "null", "None"

@@ -11,14 +11,13 @@ from sklearn.calibration import calibration_curve
 from sklearn.isotonic import IsotonicRegression
 
 from mqlml.errors import DataError, InsufficientDataError
-from mqlml.model._calibration import (
+from mqlml.metrics._calibration import (
     CalibrationDiagnostics,
-    choose_method,
     diagnose,
     expected_calibration_error,
-    fit_calibrator,
     reliability_curve,
 )
+from mqlml.model._calibration import choose_method, fit_calibrator
 
 
 class _Cubed(ClassifierMixin, BaseEstimator):

@@ -79,7 +79,7 @@ def test_single_column_auc_is_out_of_fold():
 @pytest.mark.realdata
 def test_flags_tags_and_lead_quality_on_x_education(real_data):
     cfg = load_config(DATA / "xeducation.yaml")
-    from mqlml.io._readers import read_leads
+    from mqlml.leads._read import read_leads
 
     leads = read_leads(cfg)
     report = check_leads(leads, cfg)
@@ -239,7 +239,7 @@ def test_spelling_variants_of_one_category():
 def test_binomial_interval_is_clopper_pearson():
     from scipy.stats import binomtest
 
-    from mqlml.model._threshold import rate_interval as binomial_interval
+    from mqlml.metrics._rates import rate_interval as binomial_interval
 
     for k, n in ((0, 40), (7, 40), (40, 40), (123, 1_000)):
         ci = binomtest(k, n).proportion_ci(confidence_level=0.9, method="exact")
@@ -304,7 +304,7 @@ def test_no_rate_shift_on_a_steady_history():
 
 
 def test_the_synthetic_sample_has_no_findings(sample_config):
-    from mqlml.io._readers import read_leads
+    from mqlml.leads._read import read_leads
 
     report = check_leads(read_leads(sample_config), sample_config)
     assert report.findings == []
@@ -313,7 +313,7 @@ def test_the_synthetic_sample_has_no_findings(sample_config):
 
 @pytest.mark.realdata
 def test_bank_rate_moves_from_4_8_to_30_8_percent(real_data):
-    from mqlml.io._readers import read_leads
+    from mqlml.leads._read import read_leads
 
     cfg = load_config(DATA / "bank.yaml")
     report = check_leads(read_leads(cfg), cfg)
@@ -327,7 +327,7 @@ def test_bank_rate_moves_from_4_8_to_30_8_percent(real_data):
 
 @pytest.mark.realdata
 def test_x_education_lead_source_mixes_google_and_google(real_data):
-    from mqlml.io._readers import read_leads
+    from mqlml.leads._read import read_leads
 
     cfg = load_config(DATA / "xeducation.yaml")
     report = check_leads(read_leads(cfg), cfg)

@@ -76,7 +76,7 @@ def test_train_with_a_guarantee_states_both_rates(tmp_path):
 
 
 def test_train_states_the_split_the_parts_and_the_monthly_range(tmp_path):
-    from mqlml.model._threshold import monthly_range
+    from mqlml.metrics._rates import monthly_range
 
     args = ["train", "-c", str(DATA / "mqlml.yaml"), "--no-track", "--out", str(tmp_path / "m")]
     result = runner.invoke(app, [*args, "--json"])
@@ -98,7 +98,7 @@ def test_train_states_the_split_the_parts_and_the_monthly_range(tmp_path):
 def test_monthly_range_is_the_beta_binomial_range():
     from scipy.stats import betabinom
 
-    from mqlml.model._threshold import monthly_range
+    from mqlml.metrics._rates import monthly_range
 
     lo, hi = monthly_range(250, 1000, 200)
     dist = betabinom(200, 250.5, 750.5)

@@ -74,7 +74,7 @@ def test_scoring_and_holdout_use_the_log(log_project, tmp_path):
 def test_check_sees_the_log_features(log_project):
     folder, _, _ = log_project
     config = load_config(folder / "mqlml.yaml")
-    from mqlml.io._readers import read_leads
+    from mqlml.leads._read import read_leads
 
     report = check_leads(read_leads(config), config)
     assert "page_view_count_7d" in report.profile["engagement_features"]

@@ -13,7 +13,8 @@ import pytest
 
 from mqlml.config._config import ProjectConfig, load_config
 from mqlml.errors import ConfigError, DataError
-from mqlml.io._readers import LeadFile, read_leads, read_table
+from mqlml.io._readers import LeadFile, read_table
+from mqlml.leads._read import read_leads
 from mqlml.leads._synthetic import make_leads
 from mqlml.scoring._scorer import Scorer
 from tests.test_dates import _project, _run

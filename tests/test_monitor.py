@@ -9,8 +9,8 @@ import pytest
 from mqlml.errors import DataError, InsufficientDataError, MissingColumnError
 from mqlml.leads._synthetic import make_leads
 from mqlml.metrics._drift import build_reference
+from mqlml.metrics._rates import realized
 from mqlml.model._bundle import load_bundle, read_manifest
-from mqlml.model._threshold import realized
 from mqlml.monitoring._monitor import monitor
 from mqlml.monitoring._recalibrate import recalibrate
 

@@ -12,8 +12,8 @@ from mqlml.config._config import ProjectConfig, load_config
 from mqlml.errors import ConfigError
 from mqlml.leads._outcome import apply_window, cohort_findings, describe_provenance, monthly_rates
 from mqlml.leads._synthetic import conversion_within, make_leads
-from mqlml.model._calibration import expected_calibration_error
-from mqlml.model._threshold import realized
+from mqlml.metrics._calibration import expected_calibration_error
+from mqlml.metrics._rates import realized
 from mqlml.model._train import holdout, train
 
 START = pd.Timestamp("2024-01-01")

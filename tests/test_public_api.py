@@ -58,7 +58,6 @@ def test_every_public_name_is_its_function_or_class_after_every_module_is_import
             assert inspect.getdoc(value), f"{where} has no docstring"
 
 
-@_SHADOWED
 @pytest.mark.parametrize("name", ["train", "evaluate", "compare", "monitor", "recalibrate"])
 def test_a_function_named_like_a_module_stays_a_function(name):
     _import_every_module()

@@ -417,7 +417,7 @@ def test_public_datasets(real_data, name, tmp_path):
     """Done when (Bank and X Education): >= 95 % of the AUC above 0.5 with <= 40 criteria,
     better than the hand-set points at their volume, the SQL equal to the YAML."""
     from mqlml.config._config import load_config
-    from mqlml.io._readers import read_leads
+    from mqlml.leads._read import read_leads
     from mqlml.model._train import holdout, train
 
     cfg = load_config(DATA / f"{name}.yaml")

@@ -11,15 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mqlml.config._capacity import PERIOD_DAYS, parse_capacity
 from mqlml.errors import DataError, UnreachableTargetError
-from mqlml.model._threshold import (
-    PERIOD_DAYS,
-    ThresholdResult,
-    choose_threshold,
-    parse_capacity,
-    rate_curve,
-    realized,
-)
+from mqlml.metrics._rates import rate_curve, realized
+from mqlml.model._threshold import ThresholdResult, choose_threshold
 
 P5 = [0.9, 0.8, 0.5, 0.3, 0.1]
 
@@ -302,7 +297,7 @@ def test_a_bound_above_the_target_is_never_called_unreachable():
     # tested line has at least 30 MQLs and none of those reaches 25 %: this used to stop
     # training with "target_rate must be reachable with 90% confidence; got 0.25, but the
     # best lower bound is 40.1% (the top 9 leads, 6 converted)".
-    from mqlml.model._threshold import lower_bound
+    from mqlml.metrics._rates import lower_bound
 
     p, y = _slice([0, 1, 0, 1, 0, 1, 1, 1], rate_every=6)
     assert (y[:9].sum(), round(lower_bound(6, 9, 0.9), 3)) == (6, 0.401)
@@ -386,7 +381,7 @@ def test_guarantee_check_before_fitting():
 def test_exact_intervals_cover_at_least_their_level(n, rate):
     from scipy.stats import binom
 
-    from mqlml.model._threshold import rate_interval
+    from mqlml.metrics._rates import rate_interval
 
     # exact coverage: sum the binomial probabilities of the outcomes whose interval covers
     k = np.arange(n + 1)
@@ -395,7 +390,7 @@ def test_exact_intervals_cover_at_least_their_level(n, rate):
 
 
 def test_exact_intervals_at_the_ends():
-    from mqlml.model._threshold import lower_bound, rate_interval
+    from mqlml.metrics._rates import lower_bound, rate_interval
 
     assert rate_interval(30, 30) == (pytest.approx(0.05 ** (1 / 30)), 1.0)
     assert rate_interval(0, 30) == (0.0, pytest.approx(1 - 0.05 ** (1 / 30)))

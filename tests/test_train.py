@@ -10,7 +10,8 @@ from mqlml.config._config import load_config
 from mqlml.errors import DataError, InsufficientDataError, UnreachableTargetError
 from mqlml.leads._outcome import describe_provenance
 from mqlml.leads._synthetic import make_leads
-from mqlml.model._threshold import choose_threshold, realized
+from mqlml.metrics._rates import realized
+from mqlml.model._threshold import choose_threshold
 from mqlml.model._train import holdout, split_leads, train
 
 from .conftest import DATA, SUMMARY_KEYS

@@ -167,7 +167,7 @@ def _rate(value: str | None) -> float | None:
 def _capacity(value: str | None) -> str | None:
     if value is None:
         return value
-    from mqlml.model._threshold import parse_capacity
+    from mqlml.config._capacity import parse_capacity
 
     try:
         parse_capacity(int(value) if value.strip().isdigit() else value)
@@ -320,8 +320,8 @@ def init(
 def check(config: ConfigOpt, as_json: JsonOpt = False) -> None:
     """Profile the leads and look for leakage and too little data; exit 1 on errors."""
     from mqlml.config._config import load_config
-    from mqlml.io._readers import read_leads
     from mqlml.leads._checks import check_leads
+    from mqlml.leads._read import read_leads
 
     try:
         cfg = load_config(config)
@@ -1063,8 +1063,8 @@ def demo(
 ) -> None:
     """Run the whole job on the bundled synthetic sample: check, train, report, score, monitor."""
     from mqlml.config._config import load_config
-    from mqlml.io._readers import read_leads
     from mqlml.leads._checks import check_leads
+    from mqlml.leads._read import read_leads
     from mqlml.model._train import train as run_training
     from mqlml.report._files import build_report
     from mqlml.scoring._scorer import score_file

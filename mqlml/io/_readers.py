@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from mqlml.config._config import ProjectConfig
 from mqlml.errors import DataError, FileError
 from mqlml.io._atomic import file_error
 
@@ -32,7 +31,6 @@ __all__ = [
     "compression",
     "detect_format",
     "iter_batches",
-    "read_leads",
     "read_table",
     "sniff_delimiter",
 ]
@@ -694,21 +692,3 @@ def binary_label(
             "List the values that mean converted in columns.positive_labels."
         )
     return is_pos.to_numpy(dtype=np.int64)
-
-
-def read_leads(config: ProjectConfig) -> pd.DataFrame:
-    """Read the leads file a project config names, with its format and missing tokens.
-
-    The id column is read as text exactly as written (no value of it is missing); nested
-    Parquet columns the config excludes are not read (others are an error).
-    """
-    data = config.data
-    return read_table(
-        data.path,
-        format=data.format,
-        delimiter=data.delimiter,
-        encoding=data.encoding,
-        missing_tokens=config.missing_tokens,
-        text_columns=[config.columns.id] if config.columns.id else (),
-        skip_nested=config.excluded_columns,
-    )

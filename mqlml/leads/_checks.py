@@ -29,7 +29,7 @@ from mqlml.io._dates import looks_like_dates, parse_dates
 from mqlml.leads._events import with_event_features
 from mqlml.leads._outcome import since_recorded
 from mqlml.leads._schema import LeadSchema
-from mqlml.model._threshold import rate_interval
+from mqlml.metrics._rates import rate_interval
 
 __all__ = [
     "LABEL_COPY_AUC",
@@ -733,8 +733,8 @@ def check_before_training(
     ...
     mqlml.errors.DataError: feature 'copy' must not predict the outcome almost perfectly ...
     """
+    from mqlml.config._capacity import PERIOD_DAYS, parse_capacity
     from mqlml.errors import DataError, InsufficientDataError
-    from mqlml.model._threshold import PERIOD_DAYS, parse_capacity
 
     goal, n = config.threshold, len(y)
     if goal.capacity is not None:

@@ -17,9 +17,9 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from mqlml.errors import InsufficientDataError
+from mqlml.metrics._calibration import expected_calibration_error
 from mqlml.metrics._inputs import numbers, outcomes
-from mqlml.model._calibration import expected_calibration_error
-from mqlml.model._threshold import realized
+from mqlml.metrics._rates import realized
 
 __all__ = ["evaluate", "gains_curve", "rate_at_volume"]
 

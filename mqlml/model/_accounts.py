@@ -158,7 +158,7 @@ def _account_outcomes(p: np.ndarray, accounts: np.ndarray, labels: np.ndarray):
 
 
 def _judged(q: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    from mqlml.model._threshold import rate_interval
+    from mqlml.metrics._rates import rate_interval
 
     k = int(y.sum())
     top = q >= np.quantile(q, 0.9) if q.size else q.astype(bool)

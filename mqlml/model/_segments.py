@@ -41,8 +41,9 @@ import pandas as pd
 from mqlml.config._config import SegmentsConfig, ThresholdConfig
 from mqlml.errors import ConfigError, MissingColumnError, UnreachableTargetError
 from mqlml.io._levels import match_levels
+from mqlml.metrics._rates import rate_interval
 from mqlml.model._calibration import ScoreMap, choose_method, fit_score_map
-from mqlml.model._threshold import ThresholdResult, choose_threshold, rate_interval
+from mqlml.model._threshold import ThresholdResult, choose_threshold
 
 __all__ = ["REST", "SegmentLine", "SegmentLines", "fit_segment_lines", "segment_values"]
 

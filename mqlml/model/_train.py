@@ -44,10 +44,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
+from mqlml.config._capacity import PERIOD_DAYS
 from mqlml.config._config import ProjectConfig
 from mqlml.errors import ConfigError, DataError, InsufficientDataError, MissingColumnError
 from mqlml.io._dates import detect_format
-from mqlml.io._readers import read_leads, read_table
+from mqlml.io._readers import read_table
 from mqlml.leads._checks import check_before_training
 from mqlml.leads._events import snapshot_features
 from mqlml.leads._outcome import (
@@ -61,23 +62,20 @@ from mqlml.leads._outcome import (
     snapshot_rows,
     truncation_finding,
 )
+from mqlml.leads._read import read_leads
 from mqlml.leads._schema import LeadSchema, fingerprint
+from mqlml.metrics._calibration import diagnose
 from mqlml.metrics._drift import build_reference
 from mqlml.metrics._evaluate import evaluate
+from mqlml.metrics._rates import monthly_range
 from mqlml.model._accounts import account_evaluation
 from mqlml.model._bundle import Bundle, package_versions
-from mqlml.model._calibration import ScoreMap, choose_method, diagnose, fit_score_map
+from mqlml.model._calibration import ScoreMap, choose_method, fit_score_map
 from mqlml.model._choice import choose_model
 from mqlml.model._estimator import LeadScorer
 from mqlml.model._points import ScoreScale, reference_quantiles
 from mqlml.model._segments import SegmentLines, fit_segment_lines
-from mqlml.model._threshold import (
-    PERIOD_DAYS,
-    ThresholdResult,
-    choose_threshold,
-    guarantee_check,
-    monthly_range,
-)
+from mqlml.model._threshold import ThresholdResult, choose_threshold, guarantee_check
 
 __all__ = [
     "Leads",
@@ -680,7 +678,7 @@ def _guarantee_warnings(
 
 def _check_capacity_period(config: ProjectConfig) -> None:
     """A capacity per period needs creation times to count periods: say so before any work."""
-    from mqlml.model._threshold import parse_capacity
+    from mqlml.config._capacity import parse_capacity
 
     capacity = config.threshold.capacity
     if capacity is None or config.columns.time is not None:

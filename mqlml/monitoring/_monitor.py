@@ -49,10 +49,10 @@ from sklearn.metrics import roc_auc_score
 from mqlml.errors import DataError, InsufficientDataError, MissingColumnError
 from mqlml.exitcodes import RECOMMENDATION_CODES
 from mqlml.io._readers import binary_label
+from mqlml.metrics._calibration import expected_calibration_error
 from mqlml.metrics._drift import PSI_ALERT, PSI_WARNING, SCORE_KEY, psi, psi_level
+from mqlml.metrics._rates import realized
 from mqlml.model._bundle import Bundle, load_bundle
-from mqlml.model._calibration import expected_calibration_error
-from mqlml.model._threshold import realized
 from mqlml.scoring._scorer import score_frame
 
 __all__ = [

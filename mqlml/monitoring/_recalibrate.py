@@ -32,12 +32,14 @@ import pandas as pd
 
 from mqlml.errors import BundleError, InsufficientDataError
 from mqlml.leads._schema import fingerprint
+from mqlml.metrics._calibration import expected_calibration_error
 from mqlml.metrics._drift import build_reference
 from mqlml.metrics._evaluate import evaluate
+from mqlml.metrics._rates import realized
 from mqlml.model._bundle import Bundle, load_bundle, read_manifest
-from mqlml.model._calibration import choose_method, expected_calibration_error, fit_score_map
+from mqlml.model._calibration import choose_method, fit_score_map
 from mqlml.model._points import ScoreScale, reference_quantiles
-from mqlml.model._threshold import ThresholdResult, choose_threshold, realized
+from mqlml.model._threshold import ThresholdResult, choose_threshold
 
 __all__ = ["check_out", "recalibrate"]
 

@@ -18,14 +18,9 @@ import pandas as pd
 
 from mqlml.errors import DataError
 from mqlml.io._atomic import atomic_folder, check_output_folder
-from mqlml.report._compare import (
-    REPORT_FORMAT,
-    compare,
-    compare_at_rate,
-    compare_at_volume,
-    percent,
-)
-from mqlml.report._tables import md_text
+from mqlml.io._text import md_text
+from mqlml.metrics._paired import compare_at_rate, compare_at_volume
+from mqlml.report._compare import REPORT_FORMAT, compare, percent
 
 __all__ = [
     "REPORT_FILES",

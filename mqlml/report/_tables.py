@@ -16,7 +16,6 @@ Examples
 
 from __future__ import annotations
 
-import html
 import itertools
 import re
 from collections.abc import Mapping
@@ -25,7 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["md_text", "readable", "report_extras"]
+from mqlml.rules._baseline import condition_text
+
+__all__ = [
+    "readable",
+    "report_extras",
+]
 
 _CONFIDENCE = 0.90
 _N_HIST_BINS = 30
@@ -54,35 +58,6 @@ def readable(column: str, labels: Mapping[str, str] | None = None) -> str:
     return text[0].upper() + text[1:]
 
 
-def _condition(rule: Any) -> str:
-    """One rule's condition in words (the points are shown beside it)."""
-    value = rule.value
-    if rule.op in ("in",):
-        said = f"{rule.column} is one of {', '.join(map(str, value))}"
-    elif rule.op == "between":
-        said = f"{rule.column} between {value[0]:g} and {value[1]:g}"
-    elif rule.op == "missing":
-        said = f"{rule.column} is missing"
-    elif rule.op == "not missing":
-        said = f"{rule.column} is filled in"
-    elif rule.op == "contains":
-        said = f"{rule.column} contains {value!r}"
-    elif rule.op is not None:
-        shown = f"{value:g}" if isinstance(value, float) else str(value)
-        said = f"{rule.column} {rule.op} {shown}"
-    else:
-        said = ""
-    if rule.per_unit is not None:
-        unit = f"{rule.per_unit:g} per unit of {rule.column}"
-        unit += f", at most {rule.cap:g} units" if rule.cap is not None else ""
-        said = f"{unit}{' when ' + said if said else ''}"
-    if rule.window is not None:
-        said += f", only if {rule.window.column} <= {rule.window.max_days:g}"
-    if rule.decay is not None:
-        said += f", halved every {rule.decay.half_life_days:g} days of {rule.decay.column}"
-    return said
-
-
 def _rules_table(estimator: Any, raw: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, where: str):
     """Each rule, its points, and how often it fires on the test leads and their rate."""
     frame = raw if where == "raw" else pd.concat([raw.drop(columns=list(X.columns)), X], axis=1)
@@ -95,7 +70,7 @@ def _rules_table(estimator: Any, raw: pd.DataFrame, X: pd.DataFrame, y: np.ndarr
             {
                 "name": rule.name or f"rule {i + 1}",
                 "column": rule.column,
-                "condition": _condition(rule),
+                "condition": condition_text(rule),
                 "points": rule.points,
                 "per_unit": rule.per_unit,
                 "leads": n,
@@ -107,7 +82,7 @@ def _rules_table(estimator: Any, raw: pd.DataFrame, X: pd.DataFrame, y: np.ndarr
 
 
 def _interval_pair(k: int, n: int) -> list[float] | None:
-    from mqlml.model._threshold import rate_interval
+    from mqlml.metrics._rates import rate_interval
 
     pair = rate_interval(k, n, _CONFIDENCE)
     return None if pair is None else [pair[0], pair[1]]
@@ -338,23 +313,3 @@ def report_extras(
         "curves_quantile": _quantile_curve(bundle, y, p),
         "reliability_intervals": _reliability_bands(calibration_curve),
     }
-
-
-_MD_SPECIAL = str.maketrans(
-    {"\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "\n": " ", "\r": " "}
-)
-
-
-def md_text(value: Any) -> str:
-    r"""Text from the data (a level, a column, a rule's name) made inert in Markdown.
-
-    HTML special characters become entities (a level ``<img onerror=...>`` shows as
-    text, never as an element); table pipes, brackets (links, images) and backslashes
-    are escaped, and line breaks become spaces, so a value stays inside its table cell.
-
-    Examples
-    --------
-    >>> print(md_text("<img src=x onerror=alert(1)> | [a](b)"))
-    &lt;img src=x onerror=alert(1)&gt; \| \[a\](b)
-    """
-    return html.escape(str(value), quote=False).translate(_MD_SPECIAL)

@@ -61,14 +61,23 @@ from sklearn.utils.validation import check_is_fitted
 
 from mqlml.errors import DataError, MissingColumnError, RuleError
 from mqlml.io._yaml import DuplicateKeyError, load_yaml
+from mqlml.metrics._paired import reaches
 
-__all__ = ["Decay", "PointsBaseline", "Rule", "RuleSet", "Window", "load_rules", "parse_rules"]
+__all__ = [
+    "Decay",
+    "PointsBaseline",
+    "Rule",
+    "RuleSet",
+    "Window",
+    "condition_text",
+    "load_rules",
+    "parse_rules",
+]
 
 Op = Literal["==", "in", ">=", ">", "<=", "<", "between", "missing", "not missing", "contains"]
 OPS: tuple[str, ...] = Op.__args__
 _ORDERING = {">=", ">", "<=", "<", "between"}
 _NO_VALUE = {"missing", "not missing"}
-_TOLERANCE = 1e-9
 _YES_NO = {"yes": 1.0, "y": 1.0, "true": 1.0, "no": 0.0, "n": 0.0, "false": 0.0}
 
 _Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -682,4 +691,33 @@ class PointsBaseline(ClassifierMixin, BaseEstimator):
         """
         points = self.decision_function(X)
         threshold = self._ruleset().mql_threshold
-        return (points >= threshold - _TOLERANCE * max(1.0, abs(threshold))).astype(int)
+        return reaches(points, threshold).astype(int)
+
+
+def condition_text(rule: Any) -> str:
+    """One rule's condition in words (the points are shown beside it)."""
+    value = rule.value
+    if rule.op in ("in",):
+        said = f"{rule.column} is one of {', '.join(map(str, value))}"
+    elif rule.op == "between":
+        said = f"{rule.column} between {value[0]:g} and {value[1]:g}"
+    elif rule.op == "missing":
+        said = f"{rule.column} is missing"
+    elif rule.op == "not missing":
+        said = f"{rule.column} is filled in"
+    elif rule.op == "contains":
+        said = f"{rule.column} contains {value!r}"
+    elif rule.op is not None:
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        said = f"{rule.column} {rule.op} {shown}"
+    else:
+        said = ""
+    if rule.per_unit is not None:
+        unit = f"{rule.per_unit:g} per unit of {rule.column}"
+        unit += f", at most {rule.cap:g} units" if rule.cap is not None else ""
+        said = f"{unit}{' when ' + said if said else ''}"
+    if rule.window is not None:
+        said += f", only if {rule.window.column} <= {rule.window.max_days:g}"
+    if rule.decay is not None:
+        said += f", halved every {rule.decay.half_life_days:g} days of {rule.decay.column}"
+    return said

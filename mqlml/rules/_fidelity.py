@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from mqlml.metrics._inputs import numbers, outcomes
+from mqlml.metrics._paired import compare_at_volume, mql_rate, reaches, top_leads
+
 __all__ = [
     "SCORECARD_FORMAT",
     "fidelity",
@@ -37,26 +40,6 @@ def sha256_text(text: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Fidelity on the test part
 # ---------------------------------------------------------------------------------------
-
-
-def _line(y: np.ndarray, mql: np.ndarray) -> dict[str, Any]:
-    from mqlml.model._threshold import rate_interval
-
-    n, k = int(mql.sum()), int(y[mql].sum())
-    interval = rate_interval(k, n, _CONFIDENCE)
-    return {
-        "n_mql": n,
-        "share": n / y.size,
-        "conversions": k,
-        "rate": k / n if n else None,
-        "interval": None if interval is None else list(interval),
-    }
-
-
-def _top(score: np.ndarray, n: int) -> np.ndarray:
-    mql = np.zeros(score.size, dtype=bool)
-    mql[np.argsort(-score, kind="stable")[:n]] = True
-    return mql
 
 
 def fidelity(
@@ -106,14 +89,11 @@ def fidelity(
     """
     from sklearn.metrics import roc_auc_score
 
-    from mqlml.metrics._inputs import numbers, outcomes
-    from mqlml.report._compare import _TOLERANCE, compare_at_volume
-
     labels = outcomes(y)
     p = numbers(model_p, "model_p", n=labels.size)
     card = numbers(card_points, "card_points", n=labels.size)
     model_mql = p >= model_threshold
-    card_mql = card >= card_threshold - _TOLERANCE * max(1.0, abs(card_threshold))
+    card_mql = reaches(card, card_threshold)
     auc_model = float(roc_auc_score(labels, p))
     auc_card = float(roc_auc_score(labels, card))
     out: dict[str, Any] = {
@@ -128,8 +108,8 @@ def fidelity(
             "kept": (auc_card - 0.5) / (auc_model - 0.5) if auc_model != 0.5 else None,
         },
         "at_line": {
-            "model": {"threshold": float(model_threshold), **_line(labels, model_mql)},
-            "scorecard": {"threshold": float(card_threshold), **_line(labels, card_mql)},
+            "model": {"threshold": float(model_threshold), **mql_rate(labels, model_mql)},
+            "scorecard": {"threshold": float(card_threshold), **mql_rate(labels, card_mql)},
             "points": None,
         },
         "at_volume": None,
@@ -142,16 +122,19 @@ def fidelity(
         )
     if hand_points is not None and hand_threshold is not None:
         hand = numbers(hand_points, "hand_points", n=labels.size)
-        hand_mql = hand >= hand_threshold - _TOLERANCE * max(1.0, abs(hand_threshold))
+        hand_mql = reaches(hand, hand_threshold)
         out["ranking"]["points"] = float(roc_auc_score(labels, hand))
-        out["at_line"]["points"] = {"threshold": float(hand_threshold), **_line(labels, hand_mql)}
+        out["at_line"]["points"] = {
+            "threshold": float(hand_threshold),
+            **mql_rate(labels, hand_mql),
+        }
         n_mql = int(hand_mql.sum())
         if n_mql:
             out["at_volume"] = {
                 "n_mql": n_mql,
-                "model": _line(labels, _top(p, n_mql)),
-                "scorecard": _line(labels, _top(card, n_mql)),
-                "points": _line(labels, hand_mql),
+                "model": mql_rate(labels, top_leads(p, n_mql)),
+                "scorecard": mql_rate(labels, top_leads(card, n_mql)),
+                "points": mql_rate(labels, hand_mql),
                 "vs_points": compare_at_volume(
                     labels, card, hand, hand_threshold, n_boot=n_boot, seed=seed
                 ),

@@ -53,10 +53,11 @@ import pandas as pd
 import yaml
 
 from mqlml.errors import ConfigError, DataError
+from mqlml.io._text import json_safe, md_text
+from mqlml.metrics._paired import mql_rate, top_leads
+from mqlml.rules._baseline import condition_text
 from mqlml.rules._fidelity import (
     SCORECARD_FORMAT,
-    _line,
-    _top,
     fidelity,
     fidelity_markdown,
     report_section,
@@ -165,14 +166,13 @@ class Scorecard:
         (:mod:`mqlml.io._formulas`); ``"keep"`` writes it as it is. Points stay numbers.
         """
         from mqlml.io._formulas import check_csv_formulas, escape_cell
-        from mqlml.report._tables import _condition
 
         cell = escape_cell if check_csv_formulas(csv_formulas) == "escape" else (lambda v: v)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["criterion", "column", "condition", "points"])
         for rule in self.rules.rules:
-            texts = [cell(text) for text in (rule.name, rule.column, _condition(rule))]
+            texts = [cell(text) for text in (rule.name, rule.column, condition_text(rule))]
             writer.writerow([*texts, native(rule.points)])
         return buffer.getvalue()
 
@@ -189,9 +189,8 @@ class Scorecard:
 
     def to_dict(self) -> dict[str, Any]:
         """Every number, JSON-safe (``scorecard.json``)."""
-        from mqlml.report._compare import _json_safe
 
-        return _json_safe(
+        return json_safe(
             {
                 "format": SCORECARD_FORMAT,
                 "source": self.source,
@@ -208,8 +207,7 @@ class Scorecard:
 
     def to_markdown(self) -> str:
         """The card and its fidelity in words and tables (``scorecard.md``); names and
-        levels from the data are escaped (:func:`mqlml.report._tables.md_text`)."""
-        from mqlml.report._tables import _condition, md_text
+        levels from the data are escaped (:func:`mqlml.io.md_text`)."""
 
         lines = [f"# {md_text(self.rules.name)}", ""]
         lines += [
@@ -224,7 +222,7 @@ class Scorecard:
             "|---|---|---:|",
         ]
         lines += [
-            f"| {md_text(r.name)} | {md_text(_condition(r))} | {native(r.points):+d} |"
+            f"| {md_text(r.name)} | {md_text(condition_text(r))} | {native(r.points):+d} |"
             for r in self.rules.rules
         ]
         lines += ["", *fidelity_markdown(self.fidelity, self.tradeoff), ""]
@@ -282,7 +280,7 @@ def _config(bundle: Any, data: str | Path | None) -> Any:
 
 def _leads(bundle: Any, config: Any, frame: pd.DataFrame | None):
     """The bundle's leads split again exactly as in training (fit rows, test rows)."""
-    from mqlml.io._readers import read_leads
+    from mqlml.leads._read import read_leads
     from mqlml.leads._schema import fingerprint
     from mqlml.model._train import _split, prepare_leads
 
@@ -439,7 +437,7 @@ def scorecard(
         f_k = fidelity(y_test, p_test, judge.threshold.threshold, pts, 0.0, n_boot=1)
         at_volume = None
         if hand_points is not None and fid["at_volume"]:
-            at_volume = _line(y_test, _top(pts, fid["at_volume"]["n_mql"]))["rate"]
+            at_volume = mql_rate(y_test, top_leads(pts, fid["at_volume"]["n_mql"]))["rate"]
         tradeoff.append(
             {
                 "max_rules": k,
