@@ -21,14 +21,15 @@ from mqlml.io._dates import detect_format, parse_dates
 from mqlml.io._levels import level_text
 from mqlml.io._readers import binary_label
 
-__all__ = ["ROW_ID", "LeadSchema", "fingerprint"]
+__all__ = ["NO_WORDS", "ROW_ID", "YES_WORDS", "LeadSchema", "coerce_column", "fingerprint"]
 
 Kind = Literal["categorical", "numeric", "boolean"]
 ROW_ID = "row"
 """Name of the id column made from row numbers (1-based) when the config names none."""
 
-_TRUE = {"yes", "true", "y", "t", "1", "1.0"}
-_FALSE = {"no", "false", "n", "f", "0", "0.0"}
+#: The spellings of yes and of no in a yes/no (boolean) column, compared in lower case.
+YES_WORDS = {"yes", "true", "y", "t", "1", "1.0"}
+NO_WORDS = {"no", "false", "n", "f", "0", "0.0"}
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ class LeadSchema:
         self.check_columns(frame.columns)
         out = {}
         for name in self.features:
-            out[name] = _coerce(
+            out[name] = coerce_column(
                 frame[name], self.kinds[name], name, self.missing_tokens, row_offset
             )
         return pd.DataFrame(out, index=frame.index)
@@ -366,12 +367,20 @@ def _infer_kind(values: pd.Series) -> Kind:
     if pd.api.types.is_numeric_dtype(values):
         return "boolean" if set(distinct.tolist()) <= {0, 1} and len(distinct) == 2 else "numeric"
     lowered = {str(v).strip().lower() for v in distinct}
-    if len(lowered) == 2 and (lowered <= _TRUE | _FALSE) and lowered & _TRUE and lowered & _FALSE:
+    if (
+        len(lowered) == 2
+        and (lowered <= YES_WORDS | NO_WORDS)
+        and lowered & YES_WORDS
+        and lowered & NO_WORDS
+    ):
         return "boolean"
     return "categorical"
 
 
-def _coerce(values: pd.Series, kind: Kind, name: str, tokens: Sequence[str], offset: int):
+def coerce_column(values: pd.Series, kind: Kind, name: str, tokens: Sequence[str], offset: int):
+    """One column as its kind reads it: level text, or floats (yes/no as 1.0/0.0), with the
+    missing tokens missing; a value of another kind is a DataError naming its row (the
+    column's first row is row ``offset + 1``)."""
     if kind == "categorical":  # text as read, numbers as their level text, tokens blanked
         values = level_text(values)
         if tokens and len(values):
@@ -397,7 +406,7 @@ def _coerce(values: pd.Series, kind: Kind, name: str, tokens: Sequence[str], off
         return numbers
     text = values.astype("string").str.strip().str.lower()
     numbers = pd.Series(
-        np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan)),
+        np.where(text.isin(YES_WORDS), 1.0, np.where(text.isin(NO_WORDS), 0.0, np.nan)),
         index=values.index,
     )
     known = values.isna().to_numpy() | text.isin(list(tokens)).to_numpy() | numbers.notna()

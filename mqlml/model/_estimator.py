@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
 from mqlml.errors import ConfigError, DataError, InsufficientDataError, MissingColumnError
 from mqlml.io._levels import match_levels
 
-__all__ = ["MISSING_LEVEL", "RARE_LEVEL", "LeadScorer"]
+__all__ = ["MISSING_LEVEL", "RARE_LEVEL", "LeadScorer", "encode_levels", "float_column"]
 
 RARE_LEVEL = "__rare__"
 """The level that rare training levels and unseen levels share (LightGBM path)."""
@@ -431,9 +431,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         for i, name in enumerate(self._names_):
             col = frame[name]
             if self._is_cat_[i]:
-                cols[f"f{i}"] = _encode_levels(col, self._cat_dtypes_[name])
+                cols[f"f{i}"] = encode_levels(col, self._cat_dtypes_[name])
             else:
-                cols[f"f{i}"] = _to_float(col, name)
+                cols[f"f{i}"] = float_column(col, name)
         return pd.DataFrame(cols, index=pd.RangeIndex(len(frame)), copy=False)
 
     def _logistic_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -443,7 +443,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             if self._is_cat_[i]:
                 cols[f"f{i}"] = col.astype(str).to_numpy(dtype=object, na_value=np.nan)
             else:
-                cols[f"f{i}"] = _to_float(col, name)
+                cols[f"f{i}"] = float_column(col, name)
         return pd.DataFrame(cols, index=pd.RangeIndex(len(frame)), copy=False)
 
     def _prepare(self, X: Any) -> tuple[pd.DataFrame, pd.Index]:
@@ -680,7 +680,7 @@ def _frequent_levels(col: pd.Series, min_count: int) -> list:
         return kept
 
 
-def _encode_levels(col: pd.Series, dtype: pd.CategoricalDtype) -> pd.Categorical:
+def encode_levels(col: pd.Series, dtype: pd.CategoricalDtype) -> pd.Categorical:
     """Map a column onto the fitted levels; others go to RARE_LEVEL, missing stays missing.
 
     A value takes the level equal to it, else one spelling the same number
@@ -693,7 +693,7 @@ def _encode_levels(col: pd.Series, dtype: pd.CategoricalDtype) -> pd.Categorical
     return pd.Categorical.from_codes(lut[codes], dtype=dtype)
 
 
-def _to_float(col: pd.Series, name: Any) -> np.ndarray:
+def float_column(col: pd.Series, name: Any) -> np.ndarray:
     """A numeric or boolean column as float64, missing values as NaN."""
     dtype = col.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "fiub":

@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mqlml.io._levels import match_levels
-from mqlml.leads._schema import _FALSE, _TRUE, _coerce
-from mqlml.model._estimator import _encode_levels, _to_float
+from mqlml.leads._schema import NO_WORDS, YES_WORDS, coerce_column
+from mqlml.model._estimator import encode_levels, float_column
 
 __all__ = ["ArrowEncoder", "Encoded"]
 
@@ -158,8 +158,8 @@ class ArrowEncoder:
         return values, int(np.count_nonzero(values == rare_code))
 
     def _categorical_pandas(self, name, column, offset, rare_code) -> tuple[np.ndarray, int]:
-        series = _coerce(column.to_pandas(), "categorical", name, self.tokens, offset)
-        codes = _encode_levels(series, self.dtypes[name]).codes
+        series = coerce_column(column.to_pandas(), "categorical", name, self.tokens, offset)
+        codes = encode_levels(series, self.dtypes[name]).codes
         values = codes.astype(np.float64)
         values[codes < 0] = np.nan
         return values, int(np.count_nonzero(codes == rare_code))
@@ -170,8 +170,8 @@ class ArrowEncoder:
             if not pa.types.is_float64(kind):
                 column = pc.cast(column, pa.float64())
             return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
-        series = _coerce(column.to_pandas(), "numeric", name, self.tokens, offset)
-        return _to_float(series, name)
+        series = coerce_column(column.to_pandas(), "numeric", name, self.tokens, offset)
+        return float_column(series, name)
 
     def _boolean(self, name: str, column: pa.Array, offset: int) -> np.ndarray:
         kind = column.type
@@ -183,13 +183,13 @@ class ArrowEncoder:
                 return values
         elif _is_text(kind):
             text = pc.utf8_lower(pc.utf8_trim_whitespace(column))
-            yes = pc.fill_null(pc.is_in(text, value_set=pa.array(sorted(_TRUE))), False)
-            no = pc.fill_null(pc.is_in(text, value_set=pa.array(sorted(_FALSE))), False)
+            yes = pc.fill_null(pc.is_in(text, value_set=pa.array(sorted(YES_WORDS))), False)
+            no = pc.fill_null(pc.is_in(text, value_set=pa.array(sorted(NO_WORDS))), False)
             token = pc.fill_null(pc.is_in(text, value_set=self._lowered_tokens), False)
             known = pc.or_(pc.or_(pc.or_(yes, no), token), pc.is_null(column))
             if pc.all(known).as_py() is not False:
                 yes, no = yes.to_numpy(zero_copy_only=False), no.to_numpy(zero_copy_only=False)
                 return np.where(yes, 1.0, np.where(no, 0.0, np.nan))
         # unusual types, or values that are no yes/no: the pandas path (and its error)
-        series = _coerce(column.to_pandas(), "boolean", name, self.tokens, offset)
-        return _to_float(series, name)
+        series = coerce_column(column.to_pandas(), "boolean", name, self.tokens, offset)
+        return float_column(series, name)
