@@ -887,10 +887,18 @@ def monitor(
             help="Outcomes of past MQLs: lead id + converted (0/1, yes/no) or sql_status."
         ),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="When the outcomes were read (default: the newest lead's creation time): "
+            "MQLs younger than the outcome window are judged by their early rate.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check new leads: drift (PSI), MQL share, realized rate; exit 0 fine, 1 watch, 3
-    recalibrate, 4 retrain."""
+    """Check new leads: drift (PSI), MQL share, the expected rate of the MQLs, realized
+    and early rates; exit 0 fine, 1 watch, 3 recalibrate, 4 retrain."""
     from mqlml.io._readers import read_table
     from mqlml.monitoring._monitor import monitor as run_monitor
 
@@ -903,7 +911,7 @@ def monitor(
             if outcomes is None
             else read_table(outcomes, missing_tokens=tokens, text_columns=ids)
         )
-        report = run_monitor(bundle, leads, outcomes=known)
+        report = run_monitor(bundle, leads, outcomes=known, as_of=as_of)
     except (MqlmlError, ValueError, OSError) as exc:
         _fail(exc)
     if as_json:
@@ -931,11 +939,30 @@ def _print_monitor(report) -> None:
     console.print(
         f"MQLs: {m['n_mql']:,} ({m['share']:.1%}) against the expected {m['expected_share']:.1%}"
     )
+    e = report.estimate
+    if e is not None and e["interval"] is not None:
+        lo, hi = e["interval"]
+        verdict = f"; {e['target_verdict']}" if e["target_verdict"] else ""
+        console.print(
+            f"expected MQL-to-SQL rate of these MQLs {e['expected_rate']:.1%} (90 % {lo:.1%} "
+            f"to {hi:.1%}, {e['expected_sqls']:,.0f} SQLs expected{verdict}); trust: "
+            f"{e['trust']}",
+            highlight=False,
+        )
     if o is not None and o["realized_rate"] is not None:
         lo, hi = o["realized_interval"]
         console.print(
             f"realized MQL-to-SQL rate {o['realized_rate']:.1%} (90 % {lo:.1%} to {hi:.1%}) "
             f"against the expected {o['expected_rate']:.1%}; ECE {o['ece']:.3f}"
+        )
+    early = report.early
+    if early is not None and early["interval"] is not None:
+        lo, hi = early["interval"]
+        console.print(
+            f"early rate of {early['n_mql']:,} young MQLs {early['estimated_rate']:.1%} (90 % "
+            f"{lo:.1%} to {hi:.1%}) against the expected {early['expected_rate']:.1%}: "
+            f"{early['rate']}",
+            highlight=False,
         )
     style = styles[report.level]
     console.print(

@@ -65,8 +65,8 @@ class ConversionDelay:
     def share_at(self, age_days: Any, segment: Any = None) -> np.ndarray:
         """The share of eventual conversions arrived by each age (in days).
 
-        Ages are floored to whole days (a lead 6.9 days old has had 6 full days);
-        negative ages have 0, ages at or past the horizon 1.
+        Linear between whole days (the curve is kept at each whole day); negative ages
+        have 0, ages at or past the horizon 1.
 
         Parameters
         ----------
@@ -83,8 +83,8 @@ class ConversionDelay:
         Examples
         --------
         >>> delay = ConversionDelay(share=(0.0, 0.5, 0.75, 1.0), horizon_days=3, conversions=40)
-        >>> delay.share_at([-1, 0.5, 1.2, 2, 10]).tolist()
-        [0.0, 0.0, 0.5, 0.75, 1.0]
+        >>> delay.share_at([-1, 0.5, 1.5, 2, 10]).tolist()
+        [0.0, 0.25, 0.625, 0.75, 1.0]
         """
         age = np.asarray(age_days, dtype=float)
         out = self._at(age)
@@ -95,10 +95,40 @@ class ConversionDelay:
                 out[mask] = curve._at(age[mask])
         return out
 
+    def sum_variance(self, age_days: Any, segment: Any = None) -> float:
+        """The sampling variance of ``share_at(age_days, segment).sum()``: the curve is an
+        empirical distribution of ``conversions`` delays, so the shares of two ages
+        covary as ``(F(min) - F(a) F(b)) / conversions``.
+
+        Examples
+        --------
+        >>> delay = ConversionDelay(share=(0.0, 0.5, 1.0), horizon_days=2, conversions=100)
+        >>> round(delay.sum_variance([1.0]), 6)  # one share of 0.5 from 100 delays
+        0.0025
+        """
+        age = np.asarray(age_days, dtype=float)
+        groups = [(self, np.ones(age.size, dtype=bool))]
+        if segment is not None and self.segments:
+            values = np.asarray(segment, dtype=object).astype(str)
+            own = np.isin(values, list(self.segments))
+            groups = [(self, ~own)] + [
+                (curve, values == name) for name, curve in self.segments.items()
+            ]
+        total = 0.0
+        for curve, mask in groups:
+            f = np.sort(curve._at(age[mask]))  # F is monotone: sorted ages, sorted shares
+            m = f.size
+            if not m:
+                continue
+            # sum over pairs of F(min(a_i, a_j)): the k-th smallest is the min of 2(m-k)+1
+            pairs = float((f * (2.0 * (m - np.arange(1, m + 1)) + 1.0)).sum())
+            total += max(pairs - float(f.sum()) ** 2, 0.0) / curve.conversions
+        return total
+
     def _at(self, age: np.ndarray) -> np.ndarray:
         table = np.asarray(self.share, dtype=float)
-        day = np.floor(np.nan_to_num(age, nan=0.0)).clip(0, len(table) - 1).astype(int)
-        return np.where(age < 0, 0.0, np.where(age >= self.horizon_days, 1.0, table[day]))
+        inside = np.interp(np.nan_to_num(age, nan=0.0), np.arange(table.size), table)
+        return np.where(age < 0, 0.0, np.where(age >= self.horizon_days, 1.0, inside))
 
     def days_to(self, share: float) -> float:
         """The first whole day by which ``share`` of the conversions had arrived.

@@ -158,6 +158,8 @@ def early_rate(
     converted: Any,
     arrived_share: Any,
     *,
+    probabilities: Any = None,
+    share_variance: float = 0.0,
     level: float = _LEVEL,
 ) -> dict[str, Any]:
     """The final MQL-to-SQL rate of young MQLs, from the conversions seen so far.
@@ -169,6 +171,15 @@ def early_rate(
     arrived_share : array-like of float in [0, 1]
         Per MQL: the share of eventual conversions expected by its age
         (:meth:`mqlml.leads._delay.ConversionDelay.share_at`); 1 for a mature lead.
+    probabilities : array-like of float, optional
+        Per MQL: its calibrated probability. With them each MQL weighs by what it was
+        expected to bring (``probability * share``), so young MQLs of another mix than
+        the older ones do not bias the estimate: conversions so far over those expected
+        so far, times the MQLs' mean probability. Without them every MQL weighs alike.
+    share_variance : float, default=0
+        The sampling variance of the shares' sum, from the delay curve's own sample
+        (:meth:`mqlml.leads._delay.ConversionDelay.sum_variance`); each end of the interval is
+        widened by it (in quadrature, through ``rate / sum of shares``).
     level : float, default=0.90
 
     Returns
@@ -190,15 +201,18 @@ def early_rate(
     """
     y = np.asarray(converted, dtype=float)
     s = np.clip(np.asarray(arrived_share, dtype=float), 0.0, 1.0)
-    k, s1, s2 = float(y.sum()), float(s.sum()), float((s * s).sum())
     out: dict[str, Any] = {
         "n_mql": int(y.size),
-        "converted_so_far": int(k),
+        "converted_so_far": int(y.sum()),
         "expected_share": float(s.mean()) if s.size else None,
-        "equivalent_mqls": s1,
+        "equivalent_mqls": float(s.sum()),
         "estimated_rate": None,
         "interval": None,
     }
+    if probabilities is not None and s.size:
+        p = np.asarray(probabilities, dtype=float)
+        s = s * p / p.mean()  # each MQL's expected part of the conversions so far
+    k, s1, s2 = float(y.sum()), float(s.sum()), float((s * s).sum())
     if s1 <= 0:
         return out
     out["estimated_rate"] = min(k / s1, 1.0)
@@ -207,10 +221,12 @@ def early_rate(
     z = float(norm.ppf(0.5 + level / 2.0))
     a, b, c = s1 * s1 + z * z * s2, 2.0 * k * s1 + z * z * s1, k * k
     root = np.sqrt(max(b * b - 4.0 * a * c, 0.0))
-    out["interval"] = [
-        float(max((b - root) / (2.0 * a), 0.0)),
-        float(min((b + root) / (2.0 * a), 1.0)),
-    ]
+    lo, hi = (b - root) / (2.0 * a), (b + root) / (2.0 * a)
+    rate = k / s1
+    curve = z * rate * np.sqrt(max(share_variance, 0.0)) / s1  # the delay curve's share
+    lo = rate - np.hypot(rate - lo, curve)
+    hi = rate + np.hypot(hi - rate, curve)
+    out["interval"] = [float(max(lo, 0.0)), float(min(hi, 1.0))]
     return out
 
 

@@ -50,6 +50,7 @@ from mqlml.errors import ConfigError, DataError, InsufficientDataError, MissingC
 from mqlml.io._dates import detect_format
 from mqlml.io._readers import read_table
 from mqlml.leads._checks import check_before_training
+from mqlml.leads._delay import ConversionDelay, fit_delay
 from mqlml.leads._events import snapshot_features
 from mqlml.leads._outcome import (
     Maturity,
@@ -66,6 +67,7 @@ from mqlml.leads._read import read_leads
 from mqlml.leads._schema import LeadSchema, fingerprint
 from mqlml.metrics._calibration import diagnose
 from mqlml.metrics._drift import build_reference
+from mqlml.metrics._estimate import calibration_bins
 from mqlml.metrics._evaluate import evaluate
 from mqlml.metrics._rates import monthly_range
 from mqlml.model._accounts import account_evaluation
@@ -250,6 +252,7 @@ class Leads:
     groups: np.ndarray | None = None
     date_formats: dict[str, str] = field(default_factory=dict)
     findings: tuple[tuple[str, str], ...] = ()
+    delay: ConversionDelay | None = None
 
 
 def prepare_leads(
@@ -288,6 +291,7 @@ def prepare_leads(
         y, times, conv, window_days=config.outcome.window_days, as_of=config.outcome.as_of
     )
     maturity = replace(maturity, unrecorded=unrecorded)
+    delay = _delay(config, frame, times, conv, maturity)
     if maturity.immature:
         keep = maturity.mature
         frame = frame.loc[keep].reset_index(drop=True)
@@ -299,8 +303,32 @@ def prepare_leads(
     X = schema.features_frame(frame)
     return Leads(
         frame, schema, X, y, times, None, maturity,
-        date_formats=schema.date_formats, findings=found,
+        date_formats=schema.date_formats, findings=found, delay=delay,
     )  # fmt: skip
+
+
+def _delay(
+    config: ProjectConfig,
+    frame: pd.DataFrame,
+    times: pd.Series | None,
+    conv: pd.Series | None,
+    maturity: Maturity,
+) -> ConversionDelay | None:
+    """The conversion-delay curve (mqlml.leads._delay), per segment too, when conversion times
+    are known."""
+    if times is None or conv is None:
+        return None
+    segments = config.threshold.segments
+    values = None
+    if segments is not None and segments.column in frame.columns:
+        values = frame[segments.column].to_numpy(dtype=object)
+    return fit_delay(
+        times,
+        conv,
+        as_of=maturity.as_of or data_as_of(times, conv),
+        window_days=maturity.window_days,
+        segment=values,
+    )
 
 
 def _converted_times(frame: pd.DataFrame, schema: LeadSchema, column: str | None):
@@ -403,6 +431,7 @@ def _prepare_snapshots(
     return Leads(
         expanded, schema, X, y, row_times, types, maturity,
         groups=lead, date_formats=formats, findings=found,
+        delay=_delay(config, frame, times, conv, maturity),
     )  # fmt: skip
 
 
@@ -455,6 +484,7 @@ class _Stage:
     threshold: ThresholdResult
     probabilities: np.ndarray  # the slice's calibrated probabilities
     log_odds: np.ndarray  # the model's scores of the slice
+    labels: np.ndarray  # the slice's outcomes
     segments: SegmentLines | None = None
 
 
@@ -520,7 +550,7 @@ def _calibrate_stage(
         unreachable="strictest",
     )
     if goal.segments is None or segment_values is None:
-        return _Stage(score_map, threshold, p, log_odds)
+        return _Stage(score_map, threshold, p, log_odds, y)
     segments = fit_segment_lines(
         goal.segments,
         goal,
@@ -536,7 +566,7 @@ def _calibrate_stage(
     )
     codes = segments.codes(segment_values)
     p = segments.probabilities(log_odds, codes, score_map)
-    return _Stage(score_map, threshold, p, log_odds, segments)
+    return _Stage(score_map, threshold, p, log_odds, y, segments)
 
 
 def _accounts(
@@ -608,6 +638,9 @@ def _make_bundle(
         # score new ones (the calibrating model's probabilities differ from a refit's).
         reference={
             "quantiles": reference_quantiles(p),
+            # the calibration part's conversions by probability: the uncertainty of an
+            # expected rate before outcomes arrive (mqlml.metrics._estimate.expected_rate)
+            "calibration_bins": calibration_bins(p, stage.labels),
             "features": build_reference(
                 X_reference, schema.kinds, stage.score_map(scorer.decision_function(X_reference))
             ),
@@ -877,6 +910,7 @@ def train(
             for name in _PARTS
         },
         "outcome": maturity.to_dict(),
+        "delay": None if leads.delay is None else leads.delay.to_dict(),
         "outcome_warnings": cohort,
         "accounts": accounts,
         "metrics": metrics,

@@ -53,6 +53,7 @@ from mqlml.metrics._calibration import expected_calibration_error
 from mqlml.metrics._drift import PSI_ALERT, PSI_WARNING, SCORE_KEY, psi, psi_level
 from mqlml.metrics._rates import realized
 from mqlml.model._bundle import Bundle, load_bundle
+from mqlml.monitoring._early import ages_as_of, delay_of, early_check, unlabelled_estimate
 from mqlml.scoring._scorer import score_frame
 
 __all__ = [
@@ -135,6 +136,17 @@ class MonitorReport:
         outcomes, ``n_outcomes``, ``expected_rate``, ``realized_rate``,
         ``realized_interval`` and ``rate`` (``fine``, ``off`` or ``not judged``, by the
         same rule as the whole batch).
+    estimate : dict or None
+        The expected MQL-to-SQL rate of the batch's MQLs from their probabilities, before
+        any outcome (:func:`mqlml.monitoring._early.unlabelled_estimate`): ``expected_rate``,
+        ``interval``, ``expected_sqls``, ``target_verdict``, ``trust``.
+    early : dict or None
+        With outcomes, a bundle trained with conversion times and leads with creation
+        times: the MQLs younger than the outcome window, their final rate estimated
+        from the conversions so far (:func:`mqlml.monitoring._early.early_check`): ``n_mql``,
+        ``converted_so_far``, ``expected_share``, ``estimated_rate``, ``interval``,
+        ``expected_rate``, ``rate`` (``fine``, ``off``, ``not judged``),
+        ``target_verdict``. Only the mature MQLs then make ``outcomes``.
     """
 
     n: int
@@ -146,6 +158,8 @@ class MonitorReport:
     recommendation: str
     why: tuple[str, ...]
     segments: tuple[dict[str, Any], ...] = ()
+    estimate: dict[str, Any] | None = None
+    early: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:
@@ -172,6 +186,7 @@ def monitor(
     leads: pd.DataFrame,
     *,
     outcomes: pd.DataFrame | None = None,
+    as_of: Any = None,
 ) -> MonitorReport:
     """Check new leads (and, optionally, outcomes of past MQLs) against a bundle.
 
@@ -185,7 +200,12 @@ def monitor(
         What became of (some of) these leads: the id column and a flag, found in this
         order: the bundle's label column, ``converted`` (0/1, yes/no, true/false), or
         ``sql_status`` (text; :data:`SQL_POSITIVE` values mean converted). Joined on
-        the id; outcome ids not among ``leads`` are ignored (and counted).
+        the id; outcome ids not among ``leads`` are ignored (and counted). When the
+        bundle keeps a conversion-delay curve (trained with ``columns.converted_at``)
+        and the leads have their creation time, MQLs younger than the outcome window
+        are judged by their early rate (``early``) and only the others as final.
+    as_of : date-like, optional
+        When the outcomes were read (default: the newest lead's creation time).
 
     Returns
     -------
@@ -228,12 +248,19 @@ def monitor(
     codes = bundle.segment_codes(leads)
     mql = _share(bundle, is_mql, codes)
     line = bundle.thresholds(len(p), codes)
-    checked = labels = None
+    mql_rows = np.flatnonzero(is_mql)
+    estimate = unlabelled_estimate(bundle, p[is_mql], mql_rows, codes, score)
+    checked = labels = early = None
     if outcomes is not None:
         ids = scored[bundle.schema.id_name]
         labels = _outcome_labels(bundle, outcomes)
-        checked = _check_outcomes(bundle, ids, p, labels, line, codes)
-    report = _verdict(len(leads), features, score, mql, checked, why)
+        young = _young(bundle, leads, as_of)
+        if young is not None:
+            early, labels = _early(bundle, ids, labels, young, p, is_mql, codes, leads)
+        if labels is not None:
+            checked = _check_outcomes(bundle, ids, p, labels, line, codes)
+    report = _verdict(len(leads), features, score, mql, checked, why, early)
+    report = replace(report, estimate=estimate, early=early)
     if codes is None:
         return report
     per_segment = _segment_checks(bundle, scored, codes, labels)
@@ -245,6 +272,46 @@ def monitor(
         )
         report = replace(report, why=(*report.why, sentence))
     return replace(report, segments=tuple(per_segment))
+
+
+def _young(bundle: Bundle, leads: pd.DataFrame, as_of: Any) -> tuple | None:
+    """(ages, is young) when the bundle has a delay curve and the leads creation times."""
+    curve = delay_of(bundle)
+    if curve is None or bundle.schema.time_column not in leads.columns:
+        return None
+    age, _ = ages_as_of(bundle, leads, as_of)
+    return age, age < curve.horizon_days
+
+
+def _early(bundle, ids, labels, young, p, is_mql, codes, leads) -> tuple[dict, pd.Series | None]:
+    """The early check of the young MQLs with outcomes; the outcomes left to judge as
+    final (those of mature leads; None when no outcome is of a mature lead)."""
+    age, is_young = young
+    position = pd.Index(ids.astype(str).to_numpy()).get_indexer(labels.index)
+    found = position >= 0
+    rows = position[found]
+    mine = is_young[rows] & is_mql[rows]
+    column = bundle.segments.column if bundle.segments is not None else None
+    segment = None
+    if column is not None and column in leads.columns:
+        segment = leads[column].to_numpy(dtype=object)[rows[mine]]
+    early = early_check(
+        bundle,
+        labels.to_numpy()[found][mine],
+        p[rows[mine]],
+        age[rows[mine]],
+        rows[mine],
+        codes,
+        segment,
+        RATE_TOLERANCE,
+        MIN_OUTCOME_MQLS,
+    )
+    early["young_leads"] = int(is_young.sum())
+    if is_young[rows].all():
+        return early, None  # every outcome is of a young lead: none to judge as final
+    keep = ~found  # unmatched ids stay, to be counted as unmatched
+    keep[found] = ~is_young[rows]
+    return early, labels[keep]
 
 
 def _segment_checks(
@@ -456,11 +523,15 @@ def _verdict(
     mql: dict[str, Any],
     outcomes: dict[str, Any] | None,
     notes: list[str],
+    early: dict[str, Any] | None = None,
 ) -> MonitorReport:
     levels = [row["level"] for row in features] + [mql["level"]]
     if score is not None:
         levels.append(score["level"])
     if outcomes is not None and (outcomes["ranking"] == "dropped" or outcomes["rate"] == "off"):
+        levels.append("alert")
+    early_off = early is not None and early["rate"] == "off"
+    if early_off:
         levels.append("alert")
     worst = max(levels, key=LEVELS.index)
 
@@ -484,7 +555,14 @@ def _verdict(
             f"{_ranking_clause(outcomes)}: recalibrate on recent labelled leads (the trees "
             "can stay)."
         )
-    elif outcomes is None and score_alert:
+    elif early_off:
+        recommendation = "recalibrate"
+        why.append(
+            f"{_early_sentence(early)} Detected before their window closes: recalibrate "
+            "on the latest leads whose window has closed, and again once these outcomes "
+            "are final."
+        )
+    elif outcomes is None and early is None and score_alert:
         recommendation = "recalibrate"
         why.append(
             f"The score distribution moved a lot (PSI {score['psi']:.2f} > {PSI_ALERT}) and "
@@ -504,13 +582,15 @@ def _verdict(
         why.append(f"Features that moved: {moved_text}.")
     elif features and not moved:
         why.append(f"No feature moved beyond PSI {PSI_WARNING} (highest: {_top(features)}).")
-    if score is not None and not (score_alert and outcomes is None):
+    if score is not None and not (score_alert and outcomes is None and early is None):
         why.append(f"Score distribution PSI {score['psi']:.3f} ({score['level']}).")
     why.append(_share_sentence(mql))
     if outcomes is not None:
-        if recommendation != "recalibrate":
+        if recommendation != "recalibrate" or early_off:
             why.append(_rate_sentence(outcomes))
         why.append(_outcome_sentence(outcomes))
+    if early is not None and not early_off:
+        why.append(_early_sentence(early))
     elif moved or mql["level"] != "fine":
         why.append("Give outcomes of past MQLs to tell whether the probabilities still hold.")
     why.extend(notes)
@@ -555,6 +635,24 @@ def _rate_sentence(o: dict[str, Any]) -> str:
     if o["rate"] == "off":
         return f"{text}."
     return f"{text}: within the {100 * RATE_TOLERANCE:.0f}-point tolerance or the noise."
+
+
+def _early_sentence(e: dict[str, Any]) -> str:
+    if e["rate"] == "not judged":
+        return (
+            f"{e['n_mql']:,} MQLs younger than the {e['horizon_days']:g}-day window have "
+            f"outcomes so far, worth {e['equivalent_mqls']:.0f} mature ones (at least "
+            f"{MIN_OUTCOME_MQLS} needed): their early rate is not judged yet."
+        )
+    lo, hi = e["interval"]
+    text = (
+        f"The {e['n_mql']:,} MQLs younger than the {e['horizon_days']:g}-day window (mean "
+        f"age {e['mean_age_days']:.0f} days, {e['expected_share']:.0%} of their conversions "
+        f"expected so far; {e['converted_so_far']:,} converted) are on course for "
+        f"{e['estimated_rate']:.1%} (90 % interval {lo:.1%} to {hi:.1%}) against the "
+        f"expected {e['expected_rate']:.1%} ({100 * e['rate_gap']:+.1f} percentage points)"
+    )
+    return f"{text}." if e["rate"] == "off" else f"{text}: within the tolerance or the noise."
 
 
 def _ranking_clause(o: dict[str, Any]) -> str:
