@@ -179,12 +179,12 @@ def test_date_format_names_and_date_like_columns():
 
 def test_dates_are_parsed_in_one_place():
     calls = {
-        path.name
-        for path in (ROOT / "mqlml").glob("*.py")
+        path.relative_to(ROOT / "mqlml").as_posix()
+        for path in (ROOT / "mqlml").rglob("*.py")
         for line in path.read_text(encoding="utf-8").splitlines()
         if "to_datetime(" in line and not line.lstrip().startswith((">>>", "..."))
     }
-    assert calls == {"dates.py"}
+    assert calls == {"io/_dates.py"}
 
 
 # --- the config ----------------------------------------------------------------------

@@ -104,7 +104,8 @@ def test_wheel_holds_the_code_the_data_and_the_license(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in EXAMPLE_FILES:
         assert f"mqlml/data/{name}" in names, name
-    assert "mqlml/cli.py" in names and "mqlml/config_reference.py" in names
+    assert "mqlml/cli/__init__.py" in names and "mqlml/config/_reference.py" in names
+    assert "mqlml/scoring/kernels.c" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not any(n.startswith(("tests/", "bench/", "notebooks/")) for n in names)
 

@@ -102,7 +102,9 @@ def test_registered_model_loads_and_scores_without_mqlml_installed(
         )
         flavor = Model.load(str(local)).flavors["python_function"]
     code = local / flavor["code"]
-    assert (code / "mqlml" / "tracking.py").is_file() and (code / "mqlml" / "scoring.py").is_file()
+    assert (code / "mqlml" / "integrations" / "_tracking.py").is_file()
+    assert (code / "mqlml" / "scoring" / "_scorer.py").is_file()
+    assert (code / "mqlml" / "scoring" / "kernels.c").is_file()
     assert not (code / "mqlml" / "data").exists()
     requirements = [
         line.strip()
@@ -179,8 +181,8 @@ def test_a_changed_code_copy_or_bundle_in_the_store_is_refused_on_load(
     store = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     uri = log_training(trained, sample_config, input_example=leads_20k)["registered_uri"]
-    (source,) = [p for p in tmp_path.rglob("code/mqlml/bundle.py")]
-    (manifest,) = [p for p in source.parents[2].rglob("artifacts/bundle/manifest.json")]
+    (source,) = [p for p in tmp_path.rglob("code/mqlml/model/_bundle.py")]
+    (manifest,) = [p for p in source.parents[3].rglob("artifacts/bundle/manifest.json")]
     leads = _plain(leads_20k.drop(columns=["true_probability", "converted"]).head(50))
     leads.to_parquet(tmp_path / "leads.parquet")
     marker = tmp_path / "ran"

@@ -264,7 +264,7 @@ def test_recalibrate_errors(bundle, drifted):
         recalibrate(bundle, drifted.drop(columns="converted"))
 
 
-# CLI: needs the `monitor` and `recalibrate` commands in mqlml/cli.py.
+# CLI: needs the `monitor` and `recalibrate` commands of the CLI (mqlml/cli/).
 def test_cli_monitor_and_recalibrate(trained, drifted, tmp_path):
     from typer.testing import CliRunner
 

@@ -62,8 +62,8 @@ def test_exit_codes_are_named_where_the_package_exits():
         return []
 
     literal = [
-        f"{path.name}:{node.lineno}: {ast.unparse(node)[:60]}"
-        for path in sorted((ROOT / "mqlml").glob("*.py"))
+        f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)[:60]}"
+        for path in sorted((ROOT / "mqlml").rglob("*.py"))
         for node in ast.walk(ast.parse(path.read_text()))
         if any(isinstance(c, ast.Constant) and isinstance(c.value, int) for c in codes(node))
     ]
