@@ -94,7 +94,7 @@ def one(kind: str, rows: int, fmt: str) -> dict:
         with Timer() as t:
             _bare(source, target)
     else:
-        from mqlml.scoring._scorer import score_file
+        from mqlml.scoring._file import score_file
 
         predictor, reasons = kind.split("-")
         with Timer() as t:

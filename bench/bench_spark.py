@@ -35,7 +35,7 @@ from mqlml.integrations.spark import score_files
 from mqlml.leads._synthetic import make_leads
 from mqlml.model._bundle import load_bundle
 from mqlml.model._train import train
-from mqlml.scoring._scorer import score_file
+from mqlml.scoring._file import score_file
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = (

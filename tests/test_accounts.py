@@ -17,7 +17,8 @@ from mqlml.model._accounts import (
     score_accounts_file,
 )
 from mqlml.model._train import train
-from mqlml.scoring._scorer import score_file, score_frame
+from mqlml.scoring._file import score_file
+from mqlml.scoring._scorer import score_frame
 
 from .conftest import leads_config
 

@@ -10,8 +10,9 @@ import mqlml.model._train as train_module
 from mqlml.config._config import ProjectConfig
 from mqlml.leads._events import scoring_ages
 from mqlml.leads._outcome import snapshot_ages
-from mqlml.model._train import prepare_leads, train
-from mqlml.scoring._scorer import score_file
+from mqlml.model._prepare import prepare_leads
+from mqlml.model._train import train
+from mqlml.scoring._file import score_file
 
 from .conftest import leads_config
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from mqlml.cli import app
 from mqlml.errors import DataError, InsufficientDataError, MissingColumnError
 from mqlml.io._atomic import check_destination
-from mqlml.scoring._scorer import score_file
+from mqlml.scoring._file import score_file
 from tests.conftest import DATA
 
 runner = CliRunner()

@@ -10,8 +10,9 @@ from mqlml.errors import DataError
 from mqlml.leads._synthetic import make_leads
 from mqlml.model._estimator import RARE_LEVEL, LeadScorer
 from mqlml.scoring._encode import ArrowEncoder
+from mqlml.scoring._file import score_file
 from mqlml.scoring._predict import float_matrix
-from mqlml.scoring._scorer import score_file, score_frame
+from mqlml.scoring._scorer import score_frame
 
 
 def _odd(n: int, seed: int) -> pd.DataFrame:

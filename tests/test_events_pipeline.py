@@ -9,8 +9,10 @@ from mqlml.errors import MissingColumnError
 from mqlml.leads._checks import check_leads
 from mqlml.leads._events import feature_names
 from mqlml.leads._synthetic import FIT_COLUMNS, make_leads
-from mqlml.model._train import holdout, train
-from mqlml.scoring._scorer import score_file, score_frame
+from mqlml.model._prepare import holdout
+from mqlml.model._train import train
+from mqlml.scoring._file import score_file
+from mqlml.scoring._scorer import score_frame
 
 
 @pytest.fixture(scope="module")

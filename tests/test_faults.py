@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from mqlml.cli import app
 from mqlml.errors import FileError
 from mqlml.io._atomic import atomic_output, partial_files, remove_stale
-from mqlml.scoring._scorer import score_file
+from mqlml.scoring._file import score_file
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

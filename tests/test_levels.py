@@ -15,8 +15,9 @@ from mqlml.model._estimator import LeadScorer
 from mqlml.model._segments import segment_values
 from mqlml.model._train import train
 from mqlml.scoring._encode import ArrowEncoder
+from mqlml.scoring._file import score_file
 from mqlml.scoring._predict import float_matrix
-from mqlml.scoring._scorer import Scorer, score_file, score_frame
+from mqlml.scoring._scorer import Scorer, score_frame
 from tests.conftest import leads_config
 
 OUTPUTS = ("probability", "score", "percentile", "fit_score", "engagement_score")

@@ -14,7 +14,8 @@ from mqlml.leads._outcome import apply_window, cohort_findings, describe_provena
 from mqlml.leads._synthetic import conversion_within, make_leads
 from mqlml.metrics._calibration import expected_calibration_error
 from mqlml.metrics._rates import realized
-from mqlml.model._train import holdout, train
+from mqlml.model._prepare import holdout
+from mqlml.model._train import train
 
 START = pd.Timestamp("2024-01-01")
 

@@ -32,7 +32,7 @@ from mqlml.io._formulas import (
     escape_cell,
     escape_table,
 )
-from mqlml.scoring._scorer import score_file
+from mqlml.scoring._file import score_file
 from tests.conftest import DATA, leads_config
 
 runner = CliRunner()

@@ -16,6 +16,7 @@ from mqlml.model._estimator import RARE_LEVEL, LeadScorer
 from mqlml.scoring import _predict as predict
 from mqlml.scoring._ahead import ahead, cores
 from mqlml.scoring._explain import group_matrix
+from mqlml.scoring._file import score_file
 from mqlml.scoring._predict import (
     CompiledPredictor,
     LightGBMPredictor,
@@ -23,7 +24,7 @@ from mqlml.scoring._predict import (
     float_matrix,
     make_predictor,
 )
-from mqlml.scoring._scorer import Scorer, score_file
+from mqlml.scoring._scorer import Scorer
 
 lignum = pytest.importorskip("lignum", reason="the fast extra (pylignum) is not installed")
 needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc)")
@@ -427,7 +428,7 @@ def test_compiled_explain_walks_every_leaf_once_or_the_scores_with_the_same_numb
 def test_two_batches_at_once_give_the_file_one_batch_at_a_time_gives(
     trained, odd_file, tmp_path, cache, monkeypatch
 ):
-    import mqlml.scoring._scorer as scoring
+    import mqlml.scoring._file as scoring
 
     used = []
 

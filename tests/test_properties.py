@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mqlml.model._points import percentile_of
-from mqlml.scoring._scorer import OUTPUT_COLUMNS, score_file, score_frame
+from mqlml.scoring._file import score_file
+from mqlml.scoring._scorer import OUTPUT_COLUMNS, score_frame
 
 TOKENS = ["NA", "None", "null", "NULL", "nan", "NaN", "N/A", "", " ", " 007", "007", "1e5"]
 text_ids = st.one_of(

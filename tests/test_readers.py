@@ -176,7 +176,7 @@ def test_lead_file_reads_header_columns_and_batches_through_one_open(tmp_path, m
 
 def test_score_file_opens_its_input_once(tmp_path, monkeypatch, trained):
     from mqlml.leads._synthetic import make_leads
-    from mqlml.scoring._scorer import score_file
+    from mqlml.scoring._file import score_file
 
     path = tmp_path / "leads.csv"
     make_leads(700, seed=2).drop(columns="converted").to_csv(path, index=False)

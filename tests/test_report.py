@@ -26,7 +26,7 @@ from mqlml.errors import (
 )
 from mqlml.metrics._evaluate import rate_at_volume
 from mqlml.metrics._paired import compare_at_rate, compare_at_volume
-from mqlml.model._train import holdout
+from mqlml.model._prepare import holdout
 from mqlml.report._compare import REPORT_FORMAT, _baseline_points, compare
 from mqlml.report._files import build_report, write_report
 from mqlml.report._plots import PLOTS

@@ -31,7 +31,7 @@ def _duckdb_points(frame: pd.DataFrame, rules) -> np.ndarray:
 
 
 def _test_part(bundle, leads):
-    from mqlml.model._train import holdout
+    from mqlml.model._prepare import holdout
 
     return holdout(bundle, leads)
 
@@ -418,7 +418,8 @@ def test_public_datasets(real_data, name, tmp_path):
     better than the hand-set points at their volume, the SQL equal to the YAML."""
     from mqlml.config._config import load_config
     from mqlml.leads._read import read_leads
-    from mqlml.model._train import holdout, train
+    from mqlml.model._prepare import holdout
+    from mqlml.model._train import train
 
     cfg = load_config(DATA / f"{name}.yaml")
     if name == "xeducation":  # one LightGBM fit instead of three: the same test part

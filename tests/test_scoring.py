@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from mqlml.cli import app
 from mqlml.errors import BundleError, DataError, MissingColumnError
 from mqlml.scoring._explain import feature_contributions
-from mqlml.scoring._scorer import OUTPUT_COLUMNS, Scorer, score_file, score_frame
+from mqlml.scoring._file import score_file
+from mqlml.scoring._scorer import OUTPUT_COLUMNS, Scorer, score_frame
 
 
 @pytest.fixture(scope="module")

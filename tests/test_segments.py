@@ -344,7 +344,7 @@ def test_monitor_judges_each_segment_against_its_own_line(trained):
 
 @pytest.mark.slow
 def test_a_segment_column_that_is_not_a_feature_is_read_for_scoring(tmp_path):
-    from mqlml.scoring._scorer import score_file
+    from mqlml.scoring._file import score_file
 
     frame = make_leads(30_000, seed=12, regions=True)
     config = _config(exclude=[{"column": "region", "reason": "territory, not a lead trait"}])
@@ -385,7 +385,8 @@ def test_recalibration_refits_every_segment_line(trained):
 def test_lightgbm_segment_bundles_score_files_through_arrow_as_in_memory(tmp_path, fmt):
     # The file path takes each lead's segment from the Arrow batch (a dictionary column
     # in Parquet, text in CSV); every output must equal the in-memory pandas path.
-    from mqlml.scoring._scorer import Scorer, score_file
+    from mqlml.scoring._file import score_file
+    from mqlml.scoring._scorer import Scorer
 
     frame = make_leads(20_000, seed=21, regions=True)
     config = _config().with_overrides(model={"kind": "lightgbm"}, columns={"account": None})

@@ -12,7 +12,8 @@ from mqlml.errors import ConfigError, DataError
 from mqlml.leads._events import AGE_FEATURE, snapshot_features
 from mqlml.leads._outcome import snapshot_rows
 from mqlml.leads._synthetic import FIT_COLUMNS, make_leads
-from mqlml.model._train import prepare_leads, train
+from mqlml.model._prepare import prepare_leads, split_parts
+from mqlml.model._train import train
 from mqlml.scoring._scorer import score_frame
 
 from .conftest import leads_config
@@ -138,7 +139,7 @@ def test_split_keeps_every_snapshot_of_a_lead_in_one_part(log_leads):
     leads, events = log_leads
     cfg = _log_config(outcome={"window_days": 30})
     prepared = prepare_leads(cfg, leads, events)
-    parts = train_module._split(cfg, prepared)
+    parts = split_parts(cfg, prepared)
     owners = [set(prepared.groups[getattr(parts, name)]) for name in ("train", "calibrate", "test")]
     assert not (owners[0] & owners[1]) and not (owners[1] & owners[2])
     assert not (owners[0] & owners[2])

@@ -24,7 +24,8 @@ if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
 from mqlml.errors import DataError, MissingColumnError
 from mqlml.integrations.spark import main, score, score_files
 from mqlml.leads._synthetic import make_leads
-from mqlml.scoring._scorer import OUTPUT_COLUMNS, score_file, score_frame
+from mqlml.scoring._file import score_file
+from mqlml.scoring._scorer import OUTPUT_COLUMNS, score_frame
 
 pytestmark = [
     pytest.mark.spark,

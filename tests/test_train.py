@@ -11,8 +11,10 @@ from mqlml.errors import DataError, InsufficientDataError, UnreachableTargetErro
 from mqlml.leads._outcome import describe_provenance
 from mqlml.leads._synthetic import make_leads
 from mqlml.metrics._rates import realized
+from mqlml.model._prepare import holdout
+from mqlml.model._split import split_leads
 from mqlml.model._threshold import choose_threshold
-from mqlml.model._train import holdout, split_leads, train
+from mqlml.model._train import train
 
 from .conftest import DATA, SUMMARY_KEYS
 
@@ -170,11 +172,11 @@ def test_bank_marketing_trains_and_reports_the_gap(real_data):
 
 
 def test_the_drift_reference_is_built_from_a_spread_of_at_most_reference_rows(monkeypatch):
-    import mqlml.model._train as train_module
+    import mqlml.model._deploy as deploy_module
 
     from .conftest import leads_config
 
-    monkeypatch.setattr(train_module, "REFERENCE_ROWS", 300)
+    monkeypatch.setattr(deploy_module, "REFERENCE_ROWS", 300)
     config = leads_config(model={"kind": "logistic"})
     bundle = train(config, frame=make_leads(6000, seed=4)).bundle
     for b in (bundle, bundle.backtest):

@@ -7,12 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import mqlml.model._train as train_module
 from mqlml.errors import ConfigError
 from mqlml.leads._checks import check_leads
 from mqlml.leads._outcome import since_recorded, truncation_finding
 from mqlml.leads._synthetic import FIT_COLUMNS, make_leads
-from mqlml.model._train import prepare_leads, train
+from mqlml.model._backtest import cohort_warnings
+from mqlml.model._prepare import prepare_leads
+from mqlml.model._train import train
 
 from .conftest import leads_config
 
@@ -117,7 +118,7 @@ def test_activity_log_snapshots_are_judged_per_lead():
     columns = ["lead_id", "created_at", *FIT_COLUMNS, "converted", "converted_at"]
     prepared = prepare_leads(cfg, leads[columns], events)
     assert [code for code, _ in prepared.findings] == ["left-truncation"]
-    assert "recorded only from 2024-05-01" in train_module._cohort_warnings(cfg, prepared)[0]
+    assert "recorded only from 2024-05-01" in cohort_warnings(cfg, prepared)[0]
 
 
 # -- no false alarm ---------------------------------------------------------------------

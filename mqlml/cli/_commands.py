@@ -660,7 +660,7 @@ def score(
     as_json: JsonOpt = False,
 ) -> None:
     """Score a leads file: probability, score, percentile, tier, is_mql, sub-scores, reasons."""
-    from mqlml.scoring._scorer import score_file
+    from mqlml.scoring._file import score_file
 
     reasons = "none" if no_reasons else "all" if all_reasons else "top"
     keep_cols = [c.strip() for c in keep.split(",") if c.strip()]
@@ -682,7 +682,7 @@ def score(
     try:
         if engine == "spark":  # same summary, counted from the written output
             from mqlml.integrations.spark import score_files
-            from mqlml.scoring._scorer import ScoreSummary
+            from mqlml.scoring._file import ScoreSummary
 
             with show.stages(err, enabled=not as_json) as stage:
                 done = score_files(
@@ -1094,7 +1094,7 @@ def demo(
     from mqlml.leads._read import read_leads
     from mqlml.model._train import train as run_training
     from mqlml.report._files import build_report
-    from mqlml.scoring._scorer import score_file
+    from mqlml.scoring._file import score_file
 
     try:
         if config is None:

@@ -287,7 +287,7 @@ def compare(
     from mqlml.metrics._calibration import diagnose
     from mqlml.metrics._evaluate import evaluate
     from mqlml.model._bundle import Bundle, load_bundle
-    from mqlml.model._train import holdout
+    from mqlml.model._prepare import holdout
     from mqlml.report._tables import readable, report_extras
     from mqlml.scoring._scorer import score_frame
 

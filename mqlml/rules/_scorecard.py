@@ -282,7 +282,7 @@ def _leads(bundle: Any, config: Any, frame: pd.DataFrame | None):
     """The bundle's leads split again exactly as in training (fit rows, test rows)."""
     from mqlml.leads._read import read_leads
     from mqlml.leads._schema import fingerprint
-    from mqlml.model._train import _split, prepare_leads
+    from mqlml.model._prepare import prepare_leads, split_parts
 
     if frame is None:
         frame = read_leads(config)
@@ -293,7 +293,7 @@ def _leads(bundle: Any, config: Any, frame: pd.DataFrame | None):
             f"and judge on its test part; {config.data.path} differs from them (another file, "
             "or changed since). Pass the training leads with --data, or retrain."
         )
-    parts = _split(config, leads)
+    parts = split_parts(config, leads)
     return config, leads, parts
 
 
