@@ -1,7 +1,16 @@
 """mqlml: calibrated, explainable lead-conversion probabilities in place of fixed points.
 
-The public API is re-exported here. Names are imported on first use, so ``import mqlml``
-stays light (no scikit-learn, LightGBM, MLflow, matplotlib or pyspark until needed).
+The public API. Each name is imported from its subpackage on first use, so ``import mqlml``
+stays light (no scikit-learn, LightGBM, MLflow, matplotlib or pyspark until needed);
+``__init__.pyi`` states the same names for type checkers and editors. No public name is
+also the name of a module of the package, so importing any module never hides one.
+
+The subpackages, by concept: :mod:`mqlml.config`, :mod:`mqlml.io`, :mod:`mqlml.metrics`,
+:mod:`mqlml.leads`, :mod:`mqlml.model`, :mod:`mqlml.scoring`, :mod:`mqlml.rules`,
+:mod:`mqlml.report`, :mod:`mqlml.monitoring`, :mod:`mqlml.integrations` and the command,
+:mod:`mqlml.cli`. :mod:`mqlml.pyfunc` and :mod:`mqlml.trust` are the MLflow loader and the
+check it runs first: this file imports nothing, so loading a logged model runs no other code
+of its code copy before the check.
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# public name -> the subpackage (or module) that exports it
 _EXPORTS = {
     "MqlmlError": "errors",
     "ConfigError": "errors",
@@ -19,47 +28,49 @@ _EXPORTS = {
     "MissingColumnError": "errors",
     "InsufficientDataError": "errors",
     "UnreachableTargetError": "errors",
+    "MqlLineError": "errors",
     "BundleError": "errors",
     "RuleError": "errors",
-    "ProjectConfig": "config._config",
-    "load_config": "config._config",
-    "LeadSchema": "leads._schema",
-    "read_table": "io._readers",
-    "read_leads": "leads._read",
-    "iter_batches": "io._readers",
-    "LeadFile": "io._readers",
-    "binary_label": "io._readers",
-    "make_leads": "leads._synthetic",
-    "write_sample": "leads._synthetic",
-    "example_file": "leads._synthetic",
-    "check_leads": "leads._checks",
-    "CheckReport": "leads._checks",
-    "LeadScorer": "model._estimator",
-    "choose_threshold": "model._threshold",
-    "ThresholdResult": "model._threshold",
-    "evaluate": "metrics._evaluate",
-    "PointsBaseline": "rules._baseline",
-    "load_rules": "rules._baseline",
-    "engagement_features": "leads._events",
-    "train": "model._train",
-    "TrainResult": "model._train",
-    "holdout": "model._train",
-    "Bundle": "model._bundle",
-    "load_bundle": "model._bundle",
-    "score_frame": "scoring._scorer",
-    "score_file": "scoring._scorer",
-    "Scorer": "scoring._scorer",
-    "account_scores": "model._accounts",
-    "SegmentLines": "model._segments",
-    "compare": "report._compare",
-    "build_report": "report._files",
-    "scorecard": "rules._scorecard",
-    "Scorecard": "rules._scorecard",
-    "monitor": "monitoring._monitor",
-    "recalibrate": "monitoring._recalibrate",
-    "log_training": "integrations._tracking",
-    "promote": "integrations._tracking",
-    "resolve_model": "integrations._tracking",
+    "ProjectConfig": "config",
+    "load_config": "config",
+    "LeadSchema": "leads",
+    "read_table": "io",
+    "read_leads": "leads",
+    "iter_batches": "io",
+    "LeadFile": "io",
+    "binary_label": "io",
+    "make_leads": "leads",
+    "write_sample": "leads",
+    "example_file": "leads",
+    "check_leads": "leads",
+    "CheckReport": "leads",
+    "LeadScorer": "model",
+    "choose_threshold": "model",
+    "ThresholdResult": "model",
+    "evaluate": "metrics",
+    "PointsBaseline": "rules",
+    "load_rules": "rules",
+    "engagement_features": "leads",
+    "train": "model",
+    "TrainResult": "model",
+    "holdout": "model",
+    "Bundle": "model",
+    "load_bundle": "model",
+    "score_frame": "scoring",
+    "score_file": "scoring",
+    "Scorer": "scoring",
+    "account_scores": "model",
+    "SegmentLines": "model",
+    "compare": "report",
+    "build_report": "report",
+    "scorecard": "rules",
+    "Scorecard": "rules",
+    "monitor": "monitoring",
+    "recalibrate": "monitoring",
+    "log_training": "integrations",
+    "promote": "integrations",
+    "resolve_model": "integrations",
+    "demo": "_demo",
 }
 
 __all__ = ["__version__", *_EXPORTS]

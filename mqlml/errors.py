@@ -14,6 +14,7 @@ __all__ = [
     "FileError",
     "InsufficientDataError",
     "MissingColumnError",
+    "MqlLineError",
     "MqlmlError",
     "RuleError",
     "UnreachableTargetError",
@@ -45,6 +46,32 @@ class InsufficientDataError(MqlmlError, ValueError):
 
 class UnreachableTargetError(MqlmlError, ValueError):
     """No threshold reaches the requested MQL-to-SQL rate."""
+
+
+class MqlLineError(UnreachableTargetError):
+    """The MQL goal puts the MQL line at a probability of 0: every lead would be an MQL.
+
+    Attributes
+    ----------
+    target_rate, capacity
+        The goal asked for (the capacity wins when both are set).
+    goal : str
+        How the message names the goal; :meth:`named` words it otherwise (the command
+        names its own flag, e.g. ``--capacity 500``).
+    """
+
+    def __init__(self, *, target_rate=None, capacity=None, goal: str | None = None) -> None:
+        self.target_rate, self.capacity = target_rate, capacity
+        self.goal = goal or f"the config's threshold goal ({capacity or target_rate})"
+        super().__init__(
+            f"the MQL goal must leave some leads below the MQL line; {self.goal} puts the line "
+            "at a probability of 0, so every lead would be an MQL. Ask for fewer MQLs (a "
+            "smaller --capacity) or aim for a conversion rate (--target-rate)."
+        )
+
+    def named(self, goal: str) -> MqlLineError:
+        """The same error with the goal named as ``goal``."""
+        return MqlLineError(target_rate=self.target_rate, capacity=self.capacity, goal=goal)
 
 
 class BundleError(MqlmlError, ValueError):

@@ -17,9 +17,6 @@ import pytest
 
 import mqlml
 
-# The flat package binds five public functions and five modules to the same names.
-_SHADOWED = pytest.mark.xfail(strict=True, reason="public functions share their module's name")
-
 
 def _import_every_module() -> list[str]:
     names = []
@@ -42,20 +39,47 @@ def _packages() -> list[types.ModuleType]:
     ]
 
 
-@_SHADOWED
 def test_every_public_name_is_its_function_or_class_after_every_module_is_imported():
     assert len(_import_every_module()) > 40
-    for package in _packages():
+    for name in mqlml.__all__:
+        if name == "__version__":
+            continue
+        value = getattr(mqlml, name)
+        assert not isinstance(value, types.ModuleType), f"mqlml.{name} is a module"
+        assert inspect.isclass(value) or inspect.isfunction(value), name
+        assert value.__name__ == name, name
+        assert value.__module__.startswith("mqlml."), name
+        assert inspect.getdoc(value), f"mqlml.{name} has no docstring"
+    for package in _packages()[1:]:  # each subpackage's own public names
         for name in package.__all__:
-            if name.startswith("__"):  # __version__
-                continue
             value = getattr(package, name)
             where = f"{package.__name__}.{name}"
             assert not isinstance(value, types.ModuleType), f"{where} is a module"
-            assert inspect.isclass(value) or inspect.isfunction(value), where
-            assert value.__name__ == name, where
-            assert value.__module__.startswith("mqlml."), where
-            assert inspect.getdoc(value), f"{where} has no docstring"
+            if inspect.isclass(value) or inspect.isfunction(value):
+                assert value.__name__ == name, where
+
+
+def test_the_stub_lists_the_public_names_from_the_same_places():
+    import ast
+    from pathlib import Path
+
+    stub = ast.parse((Path(mqlml.__file__).parent / "__init__.pyi").read_text(encoding="utf-8"))
+    stated = {
+        alias.asname: node.module.removeprefix("mqlml.")
+        for node in stub.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert stated == mqlml._EXPORTS
+    for name, where in stated.items():
+        assert name in importlib.import_module(f"mqlml.{where}").__all__, name
+
+
+def test_no_public_name_is_a_module_of_the_package():
+    found = pkgutil.walk_packages(mqlml.__path__, "mqlml.")
+    modules = {info.name.rsplit(".", 1)[-1] for info in found}
+    assert {"model", "scoring", "cli", "_train"} <= modules
+    assert not modules & set(mqlml.__all__)
 
 
 @pytest.mark.parametrize("name", ["train", "evaluate", "compare", "monitor", "recalibrate"])

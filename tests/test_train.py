@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mqlml.config._config import load_config
+from mqlml.config._config import ProjectConfig, load_config
 from mqlml.errors import DataError, InsufficientDataError, UnreachableTargetError
 from mqlml.leads._outcome import describe_provenance
 from mqlml.leads._synthetic import make_leads
@@ -183,3 +183,15 @@ def test_the_drift_reference_is_built_from_a_spread_of_at_most_reference_rows(mo
         assert b.reference["features"]["__n__"] == 300  # the parts hold 1,200 leads each
     # the parts themselves are whole
     assert bundle.metadata["parts"]["test"]["rows"] == 1200
+
+
+def test_a_goal_that_puts_the_line_at_zero_is_an_error_naming_the_goal():
+    from mqlml.errors import MqlLineError
+
+    cfg = ProjectConfig(
+        data={"path": "-"},
+        columns={"id": "lead_id", "label": "converted", "time": "created_at"},
+        threshold={"capacity": 99_999},
+    )
+    with pytest.raises(MqlLineError, match=r"the config's threshold goal \(99999\) puts the line"):
+        train(cfg, frame=make_leads(3000, seed=2))

@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 
 from mqlml import exitcodes
 from mqlml.cli import app
-from mqlml.cli._progress import estimate_rows, rows, stages
+from mqlml.cli._progress import rows, stages
 from mqlml.errors import DataError
 from mqlml.io._atomic import check_destination, check_output_folder
+from mqlml.io._readers import estimate_rows
 from mqlml.leads._synthetic import make_leads
 from mqlml.monitoring._recalibrate import recalibrate
 

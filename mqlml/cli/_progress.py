@@ -14,59 +14,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from rich.console import Console
 
-__all__ = ["estimate_rows", "rows", "stages"]
-
-_SAMPLE_BYTES = 1 << 20
-
-
-def estimate_rows(path: str | Path) -> tuple[int | None, bool]:
-    """The number of data rows in a leads file, and whether it is exact.
-
-    Parameters
-    ----------
-    path : str or Path
-        A ``.parquet`` file (rows from its metadata) or a plain ``.csv`` file (rows
-        estimated from the file size and the mean line length of its first megabyte).
-
-    Returns
-    -------
-    (int or None, bool)
-        The rows (None when unknown: a folder, a compressed or unreadable file) and True
-        when exact.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> f = pathlib.Path(tempfile.mkdtemp()) / "leads.csv"
-    >>> _ = f.write_text("id,x\\n" + "".join(f"{i},1\\n" for i in range(10, 100)))
-    >>> estimate_rows(f)
-    (90, True)
-    """
-    path = Path(path)
-    try:
-        if path.suffix.lower() == ".parquet" and path.is_file():
-            import pyarrow.parquet as pq
-
-            return int(pq.ParquetFile(path).metadata.num_rows), True
-        if path.suffix.lower() != ".csv" or not path.is_file():
-            return None, False
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(_SAMPLE_BYTES)
-    except (OSError, ValueError):
-        return None, False
-    lines = head.count(b"\n")
-    if lines < 2:
-        return None, False
-    if len(head) == size:  # the whole file was read: count exactly
-        return lines - 1 + (0 if head.endswith(b"\n") else 1), True
-    header = head.index(b"\n") + 1
-    per_line = (len(head) - header) / (lines - 1)
-    return max(1, round((size - header) / per_line)), False
+__all__ = [
+    "rows",
+    "stages",
+]
 
 
 def _elapsed(seconds: float) -> str:
@@ -126,7 +80,7 @@ def stages(console: Console, *, enabled: bool = True) -> Iterator[Callable[[str]
 @contextlib.contextmanager
 def rows(
     console: Console,
-    total: int | None,
+    total: int | None = None,
     *,
     exact: bool = True,
     what: str = "rows scored",
@@ -139,7 +93,7 @@ def rows(
     console : rich.console.Console
         Where to report (stderr).
     total : int or None
-        Rows expected (None: unknown, a count only).
+        Rows expected (None: unknown, a count only, unless ``expect`` gives it).
     exact : bool, default=True
         False marks the total as an estimate (``~``).
     what : str
@@ -150,48 +104,71 @@ def rows(
     Yields
     ------
     callable
-        ``advance(done)`` with the rows done so far.
+        ``advance(done)`` with the rows done so far; ``advance.expect(total, exact)``
+        gives the total once known (before the first ``advance``), e.g. when the input
+        is open (:meth:`mqlml.io.LeadFile.estimate_rows`).
     """
-    if not enabled:
-        yield lambda done: None
-        return
-    start = time.perf_counter()
-    mark = "" if exact else "~"
-    if not console.is_terminal:
+    advance = _Rows(console, total, exact, what, enabled)
+    try:
+        yield advance
+    finally:
+        advance.close()
 
-        def plain(done: int) -> None:
+
+class _Rows:
+    """Rows done, reported as plain lines (a log) or a live bar (a terminal)."""
+
+    def __init__(self, console: Console, total, exact: bool, what: str, enabled: bool) -> None:
+        self.console, self.what, self.enabled = console, what, enabled
+        self.start = time.perf_counter()
+        self.bar = self.task = None
+        self.expect(total, exact)
+
+    def expect(self, total: int | None, exact: bool = True) -> None:
+        """The rows expected (None: unknown) and whether that is exact."""
+        self.total, self.mark = total, "" if exact else "~"
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        total, what, mark = self.total, self.what, self.mark
+        if not self.console.is_terminal:
             text = f"{done:,} {what}"
             if total:
                 share = min(done / total, 1.0)
                 text = f"{done:,} of {mark}{total:,} {what} ({share:.0%})"
                 if 0 < share < 1:
-                    left = (time.perf_counter() - start) * (1 - share) / share
+                    left = (time.perf_counter() - self.start) * (1 - share) / share
                     text += f", about {_elapsed(left)} left"
-            console.print(text, highlight=False)
+            self.console.print(text, highlight=False)
+            return
+        if self.bar is None:
+            self._open_bar()
+        described = f"{done:,} of {mark}{total:,} {what}" if total else f"{done:,} {what}"
+        # an estimated total may be passed: grow it rather than show over 100 %
+        grown = max(total or 0, done) if total else None
+        self.bar.update(self.task, completed=done, total=grown, description=described)
 
-        yield plain
-        return
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        SpinnerColumn,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    def _open_bar(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
-    columns = [SpinnerColumn(), TextColumn("{task.description}")]
-    if total:
-        columns += [BarColumn(), TaskProgressColumn(), TimeRemainingColumn()]
-    columns.append(TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(what, total=total or None)
+        columns = [SpinnerColumn(), TextColumn("{task.description}")]
+        if self.total:
+            columns += [BarColumn(), TaskProgressColumn(), TimeRemainingColumn()]
+        columns.append(TimeElapsedColumn())
+        self.bar = Progress(*columns, console=self.console, transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task(self.what, total=self.total or None)
 
-        def live(done: int) -> None:
-            described = f"{done:,} of {mark}{total:,} {what}" if total else f"{done:,} {what}"
-            # an estimated total may be passed: grow it rather than show over 100 %
-            grown = max(total or 0, done) if total else None
-            bar.update(task, completed=done, total=grown, description=described)
-
-        yield live
+    def close(self) -> None:
+        """Take the live bar away (it is transient)."""
+        if self.bar is not None:
+            self.bar.stop()

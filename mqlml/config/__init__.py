@@ -1,1 +1,51 @@
 """The project config: one YAML file read into typed objects, and its generated reference."""
+
+from mqlml.config._capacity import PERIOD_DAYS, parse_capacity
+from mqlml.config._config import (
+    BaselineConfig,
+    ChecksConfig,
+    ColumnsConfig,
+    DataConfig,
+    EventsConfig,
+    Exclusion,
+    FeaturesConfig,
+    ModelConfig,
+    OutcomeConfig,
+    OutputConfig,
+    ProjectConfig,
+    ReportConfig,
+    ScoreConfig,
+    SegmentsConfig,
+    SplitConfig,
+    ThresholdConfig,
+    TrackingConfig,
+    load_config,
+    valid_keys,
+)
+from mqlml.config._reference import json_schema, markdown
+
+__all__ = [
+    "PERIOD_DAYS",
+    "BaselineConfig",
+    "ChecksConfig",
+    "ColumnsConfig",
+    "DataConfig",
+    "EventsConfig",
+    "Exclusion",
+    "FeaturesConfig",
+    "ModelConfig",
+    "OutcomeConfig",
+    "OutputConfig",
+    "ProjectConfig",
+    "ReportConfig",
+    "ScoreConfig",
+    "SegmentsConfig",
+    "SplitConfig",
+    "ThresholdConfig",
+    "TrackingConfig",
+    "json_schema",
+    "load_config",
+    "markdown",
+    "parse_capacity",
+    "valid_keys",
+]

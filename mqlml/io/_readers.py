@@ -30,6 +30,7 @@ __all__ = [
     "check_flat",
     "compression",
     "detect_format",
+    "estimate_rows",
     "iter_batches",
     "read_table",
     "sniff_delimiter",
@@ -630,6 +631,21 @@ class LeadFile:
                 raise
             raise self._translate(exc) from None
 
+    def estimate_rows(self) -> tuple[int | None, bool]:
+        """The number of data rows, and whether it is exact, from the open file: a Parquet
+        file's metadata, or a plain ``.csv`` file's size and its first megabyte (as
+        :func:`estimate_rows`)."""
+        if self.format == "parquet":
+            return int(self._parquet.metadata.num_rows), True
+        if self.path.suffix.lower() != ".csv":
+            return None, False
+        try:
+            size = self.path.stat().st_size
+            head = self._text().read(_SAMPLE_BYTES)
+        except (OSError, ValueError):
+            return None, False
+        return _rows_in(head, size)
+
     def close(self) -> None:
         """Release the file."""
         self._raw.close()
@@ -692,3 +708,55 @@ def binary_label(
             "List the values that mean converted in columns.positive_labels."
         )
     return is_pos.to_numpy(dtype=np.int64)
+
+
+_SAMPLE_BYTES = 1 << 20
+
+
+def estimate_rows(path: str | Path) -> tuple[int | None, bool]:
+    """The number of data rows in a leads file, and whether it is exact.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.parquet`` file (rows from its metadata) or a plain ``.csv`` file (rows
+        estimated from the file size and the mean line length of its first megabyte).
+
+    Returns
+    -------
+    (int or None, bool)
+        The rows (None when unknown: a folder, a compressed or unreadable file) and True
+        when exact.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "leads.csv"
+    >>> _ = f.write_text("id,x\\n" + "".join(f"{i},1\\n" for i in range(10, 100)))
+    >>> estimate_rows(f)
+    (90, True)
+    """
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".parquet" and path.is_file():
+            return int(pq.ParquetFile(path).metadata.num_rows), True
+        if path.suffix.lower() != ".csv" or not path.is_file():
+            return None, False
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(_SAMPLE_BYTES)
+    except (OSError, ValueError):
+        return None, False
+    return _rows_in(head, size)
+
+
+def _rows_in(head: bytes, size: int) -> tuple[int | None, bool]:
+    """Data rows of a CSV file of ``size`` bytes whose first bytes are ``head``."""
+    lines = head.count(b"\n")
+    if lines < 2:
+        return None, False
+    if len(head) == size:  # the whole file was read: count exactly
+        return lines - 1 + (0 if head.endswith(b"\n") else 1), True
+    header = head.index(b"\n") + 1
+    per_line = (len(head) - header) / (lines - 1)
+    return max(1, round((size - header) / per_line)), False

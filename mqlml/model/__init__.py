@@ -1,2 +1,115 @@
 """The model and its training: the estimator, calibration, threshold, segments, accounts,
 the points scale, the bundle and the training job."""
+
+from mqlml.model._accounts import (
+    ACCOUNT_COLUMNS,
+    INDEPENDENT,
+    AccountCalibration,
+    AccountRollup,
+    account_evaluation,
+    account_scores,
+    account_table,
+    any_converts,
+    score_accounts_file,
+)
+from mqlml.model._bundle import (
+    BUNDLE_FORMAT,
+    Bundle,
+    bundle_digest,
+    copy_bundle,
+    load_bundle,
+    package_versions,
+    read_manifest,
+)
+from mqlml.model._calibration import (
+    ISOTONIC_MIN_NEGATIVES,
+    ISOTONIC_MIN_POSITIVES,
+    ISOTONIC_MIN_ROWS,
+    MIN_PER_CLASS,
+    ScoreMap,
+    choose_method,
+    fit_calibrator,
+    fit_score_map,
+)
+from mqlml.model._choice import (
+    MARGIN,
+    MAX_ROWS,
+    Candidate,
+    auc_standard_error,
+    candidates,
+    choose_model,
+    margin,
+)
+from mqlml.model._estimator import MISSING_LEVEL, RARE_LEVEL, LeadScorer
+from mqlml.model._model_text import MAX_LEAVES, check_model_text
+from mqlml.model._points import ScoreScale, Tiers, percentile_of, reference_quantiles
+from mqlml.model._prepare import Leads, holdout, prepare_leads
+from mqlml.model._segments import REST, SegmentLine, SegmentLines, fit_segment_lines, segment_values
+from mqlml.model._split import PARTS, Parts, split_leads
+from mqlml.model._threshold import (
+    MIN_GUARANTEE_MQLS,
+    ThresholdResult,
+    choose_threshold,
+    guarantee_check,
+)
+from mqlml.model._train import TrainResult, train
+
+__all__ = [
+    "ACCOUNT_COLUMNS",
+    "BUNDLE_FORMAT",
+    "INDEPENDENT",
+    "ISOTONIC_MIN_NEGATIVES",
+    "ISOTONIC_MIN_POSITIVES",
+    "ISOTONIC_MIN_ROWS",
+    "MARGIN",
+    "MAX_LEAVES",
+    "MAX_ROWS",
+    "MIN_GUARANTEE_MQLS",
+    "MIN_PER_CLASS",
+    "MISSING_LEVEL",
+    "PARTS",
+    "RARE_LEVEL",
+    "REST",
+    "AccountCalibration",
+    "AccountRollup",
+    "Bundle",
+    "Candidate",
+    "LeadScorer",
+    "Leads",
+    "Parts",
+    "ScoreMap",
+    "ScoreScale",
+    "SegmentLine",
+    "SegmentLines",
+    "ThresholdResult",
+    "Tiers",
+    "TrainResult",
+    "account_evaluation",
+    "account_scores",
+    "account_table",
+    "any_converts",
+    "auc_standard_error",
+    "bundle_digest",
+    "candidates",
+    "check_model_text",
+    "choose_method",
+    "choose_model",
+    "choose_threshold",
+    "copy_bundle",
+    "fit_calibrator",
+    "fit_score_map",
+    "fit_segment_lines",
+    "guarantee_check",
+    "holdout",
+    "load_bundle",
+    "margin",
+    "package_versions",
+    "percentile_of",
+    "prepare_leads",
+    "read_manifest",
+    "reference_quantiles",
+    "score_accounts_file",
+    "segment_values",
+    "split_leads",
+    "train",
+]

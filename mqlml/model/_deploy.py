@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mqlml.config._config import ProjectConfig
+from mqlml.errors import MqlLineError
 from mqlml.leads._schema import LeadSchema
 from mqlml.metrics._drift import build_reference
 from mqlml.metrics._estimate import calibration_bins
@@ -70,12 +71,20 @@ def make_bundle(
             np.linspace(0, len(X_reference) - 1, REFERENCE_ROWS).astype(int)
         ]
     scale = ScoreScale(stage.threshold.threshold, score.mql_at, score.points_to_double_odds)
+    try:
+        tiers = scale.tiers(score.tiers)
+    except ValueError as exc:
+        if score.tiers is not None:
+            raise
+        # The default tiers sit below the line: a line at probability 0 leaves them none.
+        goal = config.threshold
+        raise MqlLineError(target_rate=goal.target_rate, capacity=goal.capacity) from exc
     return Bundle(
         model=scorer,
         score_map=stage.score_map,
         threshold=stage.threshold,
         schema=schema,
-        tiers=scale.tiers(score.tiers),
+        tiers=tiers,
         scale=scale,
         config=config.model_dump(mode="json"),
         # Percentiles against leads the calibrating model did not learn from; the score

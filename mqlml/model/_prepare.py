@@ -43,7 +43,7 @@ __all__ = [
     "holdout",
     "prepare",
     "prepare_leads",
-    "segment_values",
+    "segment_column",
     "split_parts",
 ]
 
@@ -316,7 +316,7 @@ def holdout(
     return leads.frame.iloc[parts.test].reset_index(drop=True), y[parts.test]
 
 
-def segment_values(config: ProjectConfig, leads: Leads) -> np.ndarray | None:
+def segment_column(config: ProjectConfig, leads: Leads) -> np.ndarray | None:
     """The segment value of each row (threshold.segments.column), or None without segments."""
     settings = config.threshold.segments
     if settings is None:
@@ -368,7 +368,7 @@ def prepare(
     (progress or (lambda name: None))("reading and preparing the leads")
     leads = prepare_leads(config, frame, events)
     config = _recorded(config, leads)
-    segments = segment_values(config, leads)
+    segments = segment_column(config, leads)
     check_before_training(config, leads.X, leads.y, leads.times)
     parts = split_parts(config, leads)
     y = leads.y

@@ -354,6 +354,7 @@ def score_file(
     cache_dir: str | Path | None = None,
     accounts: str | Path | None = None,
     csv_formulas: CsvFormulas = "escape",
+    expected_rows: Callable[[int | None, bool], None] | None = None,
 ) -> ScoreSummary:
     """Score a CSV or Parquet file into a CSV or Parquet file, streamed in chunks.
 
@@ -393,6 +394,10 @@ def score_file(
         The date activity-log features are computed as of.
     progress : callable, optional
         Called with the number of rows done after each chunk.
+    expected_rows : callable, optional
+        Called once, when the input is open, with its number of rows (None when unknown)
+        and whether that is exact (a CSV file's is estimated from its size): the input is
+        read once for the scores, the accounts and this count.
     predictor, cache_dir : see :class:`Scorer`.
     accounts : path, optional
         Also write one row per account (``columns.account``) to this file
@@ -446,6 +451,8 @@ def score_file(
         detect_format(accounts)
     in_fmt, out_fmt = detect_format(input), detect_format(output)
     with LeadFile(input, format=in_fmt, delimiter=delimiter, encoding=encoding) as source:
+        if expected_rows is not None:
+            expected_rows(*source.estimate_rows())
         return _score_source(
             model, source, output, out_fmt, chunk_size=chunk_size, reasons=reasons,
             attribution=attribution, keep=keep, keep_prefix=keep_prefix,
