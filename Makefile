@@ -91,7 +91,7 @@ notebook: $(STAMP)
 
 # The config reference (docs/config.md) and its JSON Schema, from the config models.
 docs: $(STAMP)
-	$(BIN)/python -m mqlml.config._reference docs
+	$(BIN)/python -m mqlml.config docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

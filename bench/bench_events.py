@@ -1,4 +1,4 @@
-"""Benchmark of mqlml.leads._events.engagement_features against a plain pandas groupby.
+"""Benchmark of mqlml.leads.engagement_features against a plain pandas groupby.
 
 Usage::
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mqlml.leads._events import engagement_features, feature_names
+from mqlml.leads import engagement_features, feature_names
 
 TYPES = [
     "visit",

@@ -1,4 +1,4 @@
-"""Batch scoring: `mqlml.scoring._scorer.score_file` per predictor against a bare LightGBM loop.
+"""Batch scoring: `mqlml.scoring.score_file` per predictor against a bare LightGBM loop.
 
 The bare loop reads pyarrow batches, calls the same model's ``predict_proba`` and writes
 id + probability with a Parquet writer. mqlml adds the schema check and coercion,
@@ -36,9 +36,9 @@ CACHE = OUT / "compiled"
 
 def model() -> Path:
     if not (MODEL / "manifest.json").is_file():
-        from mqlml.config._config import ProjectConfig
-        from mqlml.leads._synthetic import make_leads
-        from mqlml.model._train import train
+        from mqlml.config import ProjectConfig
+        from mqlml.leads import make_leads
+        from mqlml.model import train
 
         config = ProjectConfig.model_validate(
             {
@@ -67,8 +67,8 @@ def _bare(source: Path, target: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from mqlml.io._readers import iter_batches
-    from mqlml.model._bundle import load_bundle
+    from mqlml.io import iter_batches
+    from mqlml.model import load_bundle
 
     bundle = load_bundle(MODEL)
     features = bundle.schema.features
@@ -94,7 +94,7 @@ def one(kind: str, rows: int, fmt: str) -> dict:
         with Timer() as t:
             _bare(source, target)
     else:
-        from mqlml.scoring._file import score_file
+        from mqlml.scoring import score_file
 
         predictor, reasons = kind.split("-")
         with Timer() as t:
@@ -124,8 +124,8 @@ def warm() -> dict:
     """Compile the model's trees into the cache once (every case then loads them)."""
     import numpy as np
 
-    from mqlml.model._bundle import load_bundle
-    from mqlml.scoring._scorer import Scorer
+    from mqlml.model import load_bundle
+    from mqlml.scoring import Scorer
 
     start = time.perf_counter()
     scorer = Scorer(load_bundle(MODEL), predictor="auto", cache_dir=CACHE)
@@ -139,11 +139,9 @@ def engines(rows: int = 200_000) -> dict:
     """In-memory predictions of the model's prepared frame by each engine."""
     import numpy as np
 
-    from mqlml.leads._synthetic import make_leads
-    from mqlml.model._bundle import load_bundle
-    from mqlml.model._estimator import RARE_LEVEL
-    from mqlml.scoring._explain import group_matrix
-    from mqlml.scoring._predict import float_matrix, make_predictor
+    from mqlml.leads import make_leads
+    from mqlml.model import RARE_LEVEL, load_bundle
+    from mqlml.scoring import float_matrix, group_matrix, make_predictor
 
     bundle = load_bundle(MODEL)
     m, schema = bundle.model, bundle.schema
@@ -234,9 +232,9 @@ def agreement(rows: int = 2000) -> dict:
     """Path attribution against exact TreeSHAP: top reason, top-3 set, signs, cost."""
     import numpy as np
 
-    from mqlml.leads._synthetic import make_leads
-    from mqlml.model._bundle import load_bundle
-    from mqlml.scoring._explain import feature_contributions
+    from mqlml.leads import make_leads
+    from mqlml.model import load_bundle
+    from mqlml.scoring import feature_contributions
 
     bundle = load_bundle(MODEL)
     X = bundle.schema.features_frame(make_leads(rows, seed=17))

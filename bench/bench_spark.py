@@ -6,7 +6,7 @@ Usage::
 
 Writes N synthetic leads to Parquet (generated in chunks, so memory stays modest),
 trains a model on 100,000 other leads once (or loads ``--bundle``), then scores the same
-file with :func:`mqlml.integrations.spark.score_files` and with :func:`mqlml.scoring._scorer.score_file`
+file with :func:`mqlml.integrations.spark.score_files` and with :func:`mqlml.scoring.score_file`
 (one process), checks that both wrote the same number of rows and MQLs, and prints a
 Markdown table row for bench/RESULTS.md. Spark's rate is given for the scoring job
 (read, score, write, count) and for the whole call including the session start.
@@ -30,12 +30,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mqlml.config._config import load_config
+from mqlml.config import load_config
 from mqlml.integrations.spark import score_files
-from mqlml.leads._synthetic import make_leads
-from mqlml.model._bundle import load_bundle
-from mqlml.model._train import train
-from mqlml.scoring._file import score_file
+from mqlml.leads import make_leads
+from mqlml.model import load_bundle, train
+from mqlml.scoring import score_file
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = (

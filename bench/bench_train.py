@@ -26,8 +26,8 @@ def one(kind: str, rows: int, trees: int) -> dict:
 
     path = leads_parquet(rows, OUT / f"leads_{rows}.parquet")
     if kind == "mqlml":
-        from mqlml.config._config import ProjectConfig
-        from mqlml.model._train import train
+        from mqlml.config import ProjectConfig
+        from mqlml.model import train
 
         config = ProjectConfig.model_validate(
             {

@@ -64,7 +64,7 @@ def leads_parquet(rows: int, path: Path, *, seed: int = 0, chunk: int = 500_000)
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from mqlml.leads._synthetic import make_leads
+    from mqlml.leads import make_leads
 
     if path.exists() and pq.ParquetFile(path).metadata.num_rows == rows:
         return path

@@ -45,14 +45,12 @@ sys.path.insert(0, str(ROOT))
 
 from common import OUT, machine  # noqa: E402
 
-from mqlml.config._config import load_config  # noqa: E402
+from mqlml.config import load_config  # noqa: E402
 from mqlml.errors import MqlmlError  # noqa: E402
-from mqlml.leads._read import read_leads  # noqa: E402
-from mqlml.leads._schema import LeadSchema  # noqa: E402
-from mqlml.metrics._calibration import expected_calibration_error  # noqa: E402
-from mqlml.metrics._rates import rate_interval  # noqa: E402
-from mqlml.model._train import train  # noqa: E402
-from mqlml.scoring._scorer import score_frame  # noqa: E402
+from mqlml.leads import LeadSchema, read_leads  # noqa: E402
+from mqlml.metrics import expected_calibration_error, rate_interval  # noqa: E402
+from mqlml.model import train  # noqa: E402
+from mqlml.scoring import score_frame  # noqa: E402
 
 TABLES = {
     "sample": ROOT / "mqlml" / "data" / "mqlml.yaml",
@@ -209,8 +207,8 @@ def _guarantee(config, history, later, y) -> dict:
 
 
 def _points(config, later: pd.DataFrame, y: np.ndarray, n_mql: int) -> dict | None:
-    from mqlml.metrics._evaluate import rate_at_volume
-    from mqlml.rules._baseline import PointsBaseline
+    from mqlml.metrics import rate_at_volume
+    from mqlml.rules import PointsBaseline
 
     if config.baseline.rules is None or not 1 <= n_mql <= len(y):
         return None

@@ -1,6 +1,6 @@
 """The MLflow pyfunc model of a bundle, checked on load as ``mqlml score models:/`` checks it.
 
-A model logged by :func:`mqlml.integrations._tracking.log_training` holds the bundle (artifact
+A model logged by :func:`mqlml.integrations.log_training` holds the bundle (artifact
 ``bundle``), a copy of mqlml's sources (``code/mqlml``, which MLflow puts on ``sys.path``)
 and ``trust.json`` (artifact ``trust``, see :func:`mqlml.trust.trust_document`): the
 bundle's digest, the sha256 of every file of the code copy and, when logged with
@@ -10,7 +10,7 @@ bundle's digest, the sha256 of every file of the code copy and, when logged with
 file of the code copy against ``trust.json`` (a changed, added or missing file is
 refused, and compiled caches are dropped so Python compiles the checked sources), the
 signature when ``MQLML_SIGNING_KEY`` is set, then loads the bundle (its digest, signature
-and every file's sha256, mqlml.model._bundle.load_bundle) and requires its digest to be the one
+and every file's sha256, mqlml.model.load_bundle) and requires its digest to be the one
 ``trust.json`` names. Only this module, :mod:`mqlml.trust` and the package's
 ``__init__`` run before the check: they are the part of a code copy that cannot vouch for
 itself, so with no signing key a writer of the artifact store can change them, and the
@@ -82,7 +82,7 @@ with warnings.catch_warnings():
         def predict(
             self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
         ) -> pd.DataFrame:
-            """Score ``model_input`` (a DataFrame of leads) like mqlml.scoring._scorer.score_frame."""
+            """Score ``model_input`` (a DataFrame of leads) like mqlml.scoring.score_frame."""
             from mqlml.scoring._scorer import score_frame
 
             reasons = (params or {}).get("reasons") or self.reasons

@@ -3,7 +3,7 @@
 This module imports nothing but the standard library: the MLflow model
 (:mod:`mqlml.pyfunc`) verifies the copy of mqlml's sources it carries with it before it
 imports anything else from that copy (see :func:`check_model`). Bundles sign their
-manifest with the same key and functions (mqlml.model._bundle).
+manifest with the same key and functions (mqlml.model).
 """
 
 from __future__ import annotations

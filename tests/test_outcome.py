@@ -1,4 +1,4 @@
-"""Outcome windows, immature leads, monthly cohorts and the refit chain (mqlml.leads._outcome, train)."""
+"""Outcome windows, immature leads, monthly cohorts and the refit chain (mqlml.leads, train)."""
 
 from __future__ import annotations
 

@@ -449,9 +449,7 @@ def test_report_md_and_folder(written, report):
 
 
 def test_write_report_rejects_other_dicts(tmp_path):
-    with pytest.raises(
-        DataError, match=r"report must be a dict made by mqlml.report._compare.compare"
-    ):
+    with pytest.raises(DataError, match=r"report must be a dict made by mqlml.report.compare"):
         write_report({"headline": "x"}, tmp_path)
     assert list(tmp_path.iterdir()) == []
 

@@ -1,4 +1,4 @@
-"""Segment lines: a calibration check, calibration and MQL line per segment (mqlml.model._segments)."""
+"""Segment lines: a calibration check, calibration and MQL line per segment (mqlml.model)."""
 
 from __future__ import annotations
 

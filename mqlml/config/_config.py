@@ -165,7 +165,7 @@ class FeaturesConfig(_Section):
 
 
 class EventsConfig(_Section):
-    """How an activity log (``data.events``) becomes engagement features (mqlml.leads._events)."""
+    """How an activity log (``data.events``) becomes engagement features (mqlml.leads)."""
 
     snapshot_days: list[float] | None = Field(
         None,
@@ -252,7 +252,7 @@ class SplitConfig(_Section):
 
 
 class ModelConfig(_Section):
-    """Model settings passed to :class:`mqlml.model._estimator.LeadScorer`."""
+    """Model settings passed to :class:`mqlml.model.LeadScorer`."""
 
     kind: Literal["auto", "lightgbm", "logistic"] = Field(
         "auto",
@@ -399,7 +399,7 @@ class ThresholdConfig(_Section):
     )
     segments: SegmentsConfig | None = Field(
         None,
-        description="An MQL line per segment (mqlml.model._segments); the goal above for the rest.",
+        description="An MQL line per segment (mqlml.model); the goal above for the rest.",
     )
 
     @model_validator(mode="after")

@@ -1,13 +1,13 @@
 """The config reference, generated from the config models: ``docs/config.md`` and a JSON Schema.
 
-Every key of :class:`mqlml.config._config.ProjectConfig`, its type, default and meaning (the
+Every key of :class:`mqlml.config.ProjectConfig`, its type, default and meaning (the
 models' field descriptions) goes into one Markdown page; the same models give a JSON
 Schema (``docs/config.schema.json``) that editors use for completion and checking, e.g.
 with the YAML language server::
 
     # yaml-language-server: $schema=../docs/config.schema.json
 
-``make docs`` (``python -m mqlml.config._reference``) writes both; a test fails when the
+``make docs`` (``python -m mqlml.config``) writes both; a test fails when the
 committed files differ from what the models give.
 """
 
@@ -45,7 +45,7 @@ more. Only `data` and `columns` are required; every other key has the default be
   language server, start the config with
   `# yaml-language-server: $schema=<path to>/config.schema.json`).
 
-This page is generated from the config models (`mqlml/config.py`) by `make docs`; do not
+This page is generated from the config models (`mqlml/config/_config.py`) by `make docs`; do not
 edit it by hand.
 """
 
@@ -193,11 +193,7 @@ def write(folder: str | Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m mqlml.config._reference [FOLDER]``: write the reference (default docs/)."""
+    """``python -m mqlml.config [FOLDER]``: write the reference (default docs/)."""
     args = sys.argv[1:] if argv is None else argv
     for path in write(args[0] if args else "docs"):
         print(f"wrote {path}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

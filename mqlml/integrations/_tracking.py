@@ -3,7 +3,7 @@
 One training run is one MLflow run: its parameters (the effective config, rows), its
 test-part metrics, its manifest, config and report files, and the model, logged as an
 MLflow ``pyfunc`` that wraps the bundle folder. The pyfunc's ``predict`` returns the
-scoring frame of :func:`mqlml.scoring._scorer.score_frame` (probability, score, percentile,
+scoring frame of :func:`mqlml.scoring.score_frame` (probability, score, percentile,
 tier, is_mql, sub-scores, reasons), never bare labels, so a batch job that loads
 ``models:/mqlml-lead-scorer@champion`` gets what ``mqlml score`` writes.
 
@@ -413,7 +413,7 @@ def log_training(
     Parameters
     ----------
     result : TrainResult
-        What :func:`mqlml.model._train.train` returned (saved or not).
+        What :func:`mqlml.model.train` returned (saved or not).
     config : ProjectConfig
         The project config (its ``tracking`` section and source file are used).
     report_paths : dict of str to path, optional
@@ -632,7 +632,7 @@ def _bundle_folder(model_dir: Path) -> Path:
     if not relative:
         raise BundleError(
             f"the MLflow model must be logged by mqlml (a pyfunc with a 'bundle' artifact); "
-            f"{model_dir} has none. Log it with mqlml.integrations._tracking.log_training."
+            f"{model_dir} has none. Log it with mqlml.integrations.log_training."
         )
     return model_dir / relative
 

@@ -1,16 +1,16 @@
 """Batch scoring on Apache Spark: the local scorer, run on every partition.
 
 :func:`score` turns a Spark DataFrame of leads into a Spark DataFrame with exactly the
-columns of :func:`mqlml.scoring._scorer.score_frame` (the id column, then
-:data:`mqlml.scoring._scorer.OUTPUT_COLUMNS`, then any ``keep`` columns) and the same numbers,
-computed by the same :class:`mqlml.scoring._scorer.Scorer`. :func:`score_files` reads a Parquet
+columns of :func:`mqlml.scoring.score_frame` (the id column, then
+:data:`mqlml.scoring.OUTPUT_COLUMNS`, then any ``keep`` columns) and the same numbers,
+computed by the same :class:`mqlml.scoring.Scorer`. :func:`score_files` reads a Parquet
 or CSV file (or folder) with Spark, scores it and writes the result; it is what
 ``mqlml score --engine spark`` and ``python -m mqlml.integrations.spark`` run. pyspark is the
 ``spark`` extra (``pip install 'mqlml[spark]'``) and needs a Java runtime (17 or later).
 
 How it runs
 -----------
-The bundle's :class:`~mqlml.scoring._scorer.Scorer` is built once on the driver (so a bad
+The bundle's :class:`~mqlml.scoring.Scorer` is built once on the driver (so a bad
 ``reasons`` value or a missing column fails there, before any Spark job), pickled and
 broadcast; each Python worker unpickles it once and reuses it for every task it runs.
 ``DataFrame.mapInPandas`` hands each partition to it as a stream of Arrow batches, and
@@ -46,8 +46,8 @@ runs the command and broadcast to the executors::
       --model models/leads --input hdfs:///crm/leads.parquet \\
       --output hdfs:///crm/scores.parquet
 
-``python -m mqlml.integrations.spark --master local[*] --model ... --input ... --output ...`` runs the
-same job on one machine (without ``--master``, spark-submit's or Spark's default master
+``python -m mqlml.integrations.spark --master local[*] --model ... --input ... --output ...``
+runs the same job on one machine (without ``--master``, spark-submit's or Spark's default master
 is used). In cluster deploy mode the driver runs on a cluster node, so pass
 ``--model models:/NAME@ALIAS`` (an MLflow registry the cluster can reach) or ship the
 bundle folder with ``--archives bundle.zip#bundle --model bundle``. Spark writes the
@@ -115,13 +115,13 @@ def score(
     model : Bundle, path or str
         A bundle, its folder, or an MLflow registry URI ``models:/NAME@ALIAS``.
     reasons : {"top", "all", "none"}, default="top"
-        Which leads get reason codes (see :class:`mqlml.scoring._scorer.Scorer`).
+        Which leads get reason codes (see :class:`mqlml.scoring.Scorer`).
     keep : sequence of str
         Input columns passed through after the output columns.
     num_threads : int, default=1
         LightGBM threads per Spark task.
     predictor, attribution : str
-        As for :class:`mqlml.scoring._scorer.Scorer`; each executor rebuilds the compiled trees
+        As for :class:`mqlml.scoring.Scorer`; each executor rebuilds the compiled trees
         from the cache (or compiles them, or falls back to LightGBM) on first use.
 
     Returns
@@ -219,7 +219,7 @@ def _score(
     kinds |= {"reasons_for": string, "reasons_against": string}
     outputs = list(OUTPUT_COLUMNS)
     segment = [bundle.segments.column] if bundle.segments is not None else []
-    if segment:  # each lead's segment line (mqlml.model._segments)
+    if segment:  # each lead's segment line (mqlml.model)
         outputs.insert(outputs.index("is_mql") + 1, "threshold")
     fields += [T.StructField(c, kinds.get(c, double)) for c in outputs]
     extra = [c for c in keep if c != schema.id_name]
@@ -320,7 +320,7 @@ def _score_partition(
 
 
 def _as_read_locally(frame: pd.DataFrame, schema: Any, row_offset: int) -> pd.DataFrame:
-    """CSV text as :func:`mqlml.scoring._scorer.score_file` reads it: missing tokens become
+    """CSV text as :func:`mqlml.scoring.score_file` reads it: missing tokens become
     missing values and numeric features numbers (so reasons show ``visits=4``, not
     ``visits=4.0``)."""
     import pandas as pd
@@ -388,13 +388,13 @@ def score_files(
     num_threads : int, default=1
         LightGBM threads per Spark task.
     predictor, attribution : str
-        As for :class:`mqlml.scoring._scorer.Scorer`.
+        As for :class:`mqlml.scoring.Scorer`.
     progress : callable, optional
         Called with the name of each stage as it starts (loading, starting Spark,
         scoring and writing, counting).
     csv_formulas : {"escape", "keep"}, default="escape"
         In a CSV output, text cells a spreadsheet would run as formulas get a leading
-        ``'`` (:mod:`mqlml.io._formulas`), as :func:`mqlml.scoring._scorer.score_file` writes them.
+        ``'`` (:mod:`mqlml.io`), as :func:`mqlml.scoring.score_file` writes them.
 
     Returns
     -------
@@ -402,14 +402,14 @@ def score_files(
         ``rows``, ``mqls``, ``mql_share``, ``expected_sqls``, ``duplicated_ids``,
         ``seconds`` (reading, scoring, writing and counting, without starting Spark),
         ``rows_per_second`` and ``output``: the keys of
-        :meth:`mqlml.scoring._scorer.ScoreSummary.to_dict`.
+        :meth:`mqlml.scoring.ScoreSummary.to_dict`.
 
     Raises
     ------
     DataError
         Unknown file type, a local input that does not exist, a local output folder
         whose replacement would destroy the input, the bundle or other files (see
-        :func:`mqlml.io._atomic.check_output_folder`), a repeated id with ``unique_ids``, or
+        :func:`mqlml.io.check_output_folder`), a repeated id with ``unique_ids``, or
         a value the schema cannot coerce (raised again on the driver from the worker).
     MissingColumnError
         A column the bundle needs is absent (before any scoring job).
@@ -496,7 +496,7 @@ def score_files(
 
 
 def _escaped(df: DataFrame) -> DataFrame:
-    """``df`` with its text cells and column names escaped as :mod:`mqlml.io._formulas` does."""
+    """``df`` with its text cells and column names escaped as :mod:`mqlml.io` does."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType
 

@@ -393,7 +393,7 @@ def check_destination(
 
 #: What a folder written by Spark holds: part files, checksums, markers (name patterns).
 SPARK_FILES = ("part-*", "_SUCCESS", "_committed*", "_started*", ".part-*", "._SUCCESS*")
-#: The files that mark a bundle folder (written by mqlml.model._bundle).
+#: The files that mark a bundle folder (written by mqlml.model).
 BUNDLE_FILES = ("manifest.json", "bundle.sha256")
 
 

@@ -2,7 +2,7 @@
 
 Every CSV that holds data (scores, accounts) goes through :class:`TableWriter`, so
 cells a spreadsheet would run as formulas are neutralised the same way everywhere
-(:mod:`mqlml.io._formulas`; ``csv_formulas="keep"`` writes them as they are).
+(:mod:`mqlml.io`; ``csv_formulas="keep"`` writes them as they are).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class TableWriter:
     Parameters
     ----------
     path : path
-        The file to write (usually the temporary file of :func:`mqlml.io._atomic.atomic_output`).
+        The file to write (usually the temporary file of :func:`mqlml.io.atomic_output`).
     schema : pyarrow.Schema
         The columns of every table written.
     fmt : {"csv", "parquet"}
@@ -37,7 +37,7 @@ class TableWriter:
     unique : sequence of str
         Parquet: text columns whose values rarely repeat, written without a dictionary.
     csv_formulas : {"escape", "keep"}
-        CSV: neutralise cells that a spreadsheet would run (:mod:`mqlml.io._formulas`), or not.
+        CSV: neutralise cells that a spreadsheet would run (:mod:`mqlml.io`), or not.
     """
 
     def __init__(

@@ -126,7 +126,7 @@ class CheckReport:
 
 
 def is_date_like(values: pd.Series) -> bool:
-    """True when a column holds dates or date-times (see :func:`mqlml.io._dates.looks_like_dates`).
+    """True when a column holds dates or date-times (see :func:`mqlml.io.looks_like_dates`).
 
     At least 95 % of up to 500 distinct non-missing values must be dates in a format
     mqlml reads; numbers are never dates.
@@ -553,7 +553,7 @@ def _cohort_findings(
     config: ProjectConfig, frame: pd.DataFrame, y: np.ndarray, times: pd.Series | None
 ) -> list[Finding]:
     """Outcomes recorded late (left truncation, with or without a window), then conversion
-    rates by creation month when no outcome window is set (mqlml.leads._outcome)."""
+    rates by creation month when no outcome window is set (mqlml.leads)."""
     from mqlml.leads._outcome import (
         apply_window,
         cohort_findings,

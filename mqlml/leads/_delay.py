@@ -8,7 +8,7 @@ horizon had passed by the extraction date, so no delay is cut short (right censo
 never enters): a Kaplan-Meier estimate on those leads gives the same curve.
 
 Monitoring uses it to judge young MQLs before their outcomes are final
-(:func:`mqlml.metrics._estimate.early_rate`): conversions seen so far over the share expected to
+(:func:`mqlml.metrics.early_rate`): conversions seen so far over the share expected to
 have arrived by each lead's age. The curve is kept per segment too, where a segment has
 :data:`MIN_CONVERSIONS` conversions of its own (else it uses the overall curve).
 

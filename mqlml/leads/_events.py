@@ -2,7 +2,7 @@
 
 A cutoff never depends on the outcome. For training, each lead is observed at several
 ages (``events.snapshot_days``: point-in-time snapshots, :func:`snapshot_features`; by
-default every age at which leads still convert, :func:`mqlml.leads._outcome.snapshot_ages`):
+default every age at which leads still convert, :func:`mqlml.leads.snapshot_ages`):
 features as of ``created_at + age``, plus the age itself (``lead_age_days``), so two
 leads with the same events get the same features whatever happened to them later. For
 scoring, one date for all leads, each with its own age at that date, clamped to the
@@ -134,7 +134,7 @@ def engagement_features(
     value_column : str, optional
         Numeric event weight for the decayed sums (1 for every event when omitted).
     date_formats : mapping, optional
-        Column -> the format of its dates (:func:`mqlml.io._dates.parse_dates`), for the
+        Column -> the format of its dates (:func:`mqlml.io.parse_dates`), for the
         creation, conversion and event times; detected where none is given.
 
     Returns
@@ -580,7 +580,7 @@ def scoring_ages(
     ages ``events.snapshot_days``; a lead older than the oldest of them is scored as that
     age (its age is clamped to it), with its features as of ``cutoff`` as for every lead.
     The oldest snapshot shows leads that stopped converting when the ages come from the
-    data (:func:`mqlml.leads._outcome.snapshot_ages`), so older leads get what those got.
+    data (:func:`mqlml.leads.snapshot_ages`), so older leads get what those got.
 
     Parameters
     ----------
@@ -686,7 +686,7 @@ def snapshot_features(
         Column names and the ``events`` settings.
     lead, age : numpy.ndarray
         Per snapshot, the lead's row position and its age in days
-        (:func:`mqlml.leads._outcome.snapshot_rows`).
+        (:func:`mqlml.leads.snapshot_rows`).
     event_types : iterable, optional
         The event types to make columns for.
 

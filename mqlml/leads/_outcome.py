@@ -156,7 +156,7 @@ def converted_times(
 ) -> pd.Series | None:
     """The conversion times of ``column`` as datetime64 (NaT: not converted), or None.
 
-    Read with ``format`` (detected when None; see :func:`mqlml.io._dates.parse_dates`).
+    Read with ``format`` (detected when None; see :func:`mqlml.io.parse_dates`).
 
     Raises
     ------
@@ -180,7 +180,7 @@ def converted_times(
 
 
 def _dates(values: Any, name: str) -> pd.Series:
-    """Times given as datetime64 (text is read by :func:`mqlml.io._dates.parse_dates`)."""
+    """Times given as datetime64 (text is read by :func:`mqlml.io.parse_dates`)."""
     return parse_dates(pd.Series(values), name)
 
 
@@ -624,7 +624,7 @@ def snapshot_ages(
     >>> ages, round(info["conversion_age"])
     ([0.0, 7.0, 14.0, 30.0, 45.0, 60.0], 60)
     """
-    c = pd.Series(created).reset_index(drop=True)  # parsed already (mqlml.io._dates)
+    c = pd.Series(created).reset_index(drop=True)  # parsed already (mqlml.io)
     conv = pd.Series(converted_at).reset_index(drop=True)
     first = c.min()
     history = (pd.Timestamp(as_of) - first) / _DAY
@@ -715,7 +715,7 @@ def truncation_finding(
     if times is None or len(y) == 0:
         return None
     y = np.asarray(y, dtype=float)
-    t = pd.Series(times).reset_index(drop=True)  # parsed already (mqlml.io._dates)
+    t = pd.Series(times).reset_index(drop=True)  # parsed already (mqlml.io)
     table = monthly_rates(y, t)
     starts = np.array([pd.Timestamp(f"{m}-01") for m in table["month"]], dtype="datetime64[ns]")
     rates = table["rate"].to_numpy()

@@ -54,7 +54,7 @@ class LeadSchema:
         Values read as missing.
     date_formats : dict
         Time and conversion-time column -> the one format its dates are read with
-        (:mod:`mqlml.io._dates`): from ``columns.date_formats``, else detected in training.
+        (:mod:`mqlml.io`): from ``columns.date_formats``, else detected in training.
     notes : tuple of str
         What was inferred, in plain words (shown by ``mqlml check``).
     """
@@ -90,7 +90,7 @@ class LeadSchema:
         and numeric or yes/no columns are engagement features; with one group listed,
         the other group takes the rest. The time and conversion-time columns get their
         format from ``columns.date_formats`` or, where it has none, from their values
-        (:func:`mqlml.io._dates.detect_format`).
+        (:func:`mqlml.io.detect_format`).
 
         Raises
         ------
@@ -228,7 +228,7 @@ class LeadSchema:
         """Select and coerce the feature columns of ``frame`` (a new frame, same order).
 
         Numeric columns become float64, yes/no columns 0.0/1.0, categoricals text (numbers
-        as their level text, ``3.0`` -> ``"3"``, see :mod:`mqlml.io._levels`, whatever their
+        as their level text, ``3.0`` -> ``"3"``, see :mod:`mqlml.io`, whatever their
         storage type); missing tokens and NaN stay missing.
 
         Raises
@@ -248,7 +248,7 @@ class LeadSchema:
         return pd.DataFrame(out, index=frame.index)
 
     def labels(self, frame: pd.DataFrame) -> np.ndarray:
-        """The 0/1 outcome of every row (see :func:`mqlml.io._readers.binary_label`)."""
+        """The 0/1 outcome of every row (see :func:`mqlml.io.binary_label`)."""
         self.check_columns(frame.columns, label=True)
         return binary_label(frame[self.label_column], positive=self.positive_labels)
 
@@ -274,7 +274,7 @@ class LeadSchema:
         return parsed
 
     def dates(self, frame: pd.DataFrame, column: str, *, what: str = "date column") -> pd.Series:
-        """A date column of ``frame`` read with its format (see :func:`mqlml.io._dates.parse_dates`)."""
+        """A date column of ``frame`` read with its format (see :func:`mqlml.io.parse_dates`)."""
         return parse_dates(
             frame[column],
             column,

@@ -4,7 +4,7 @@
 columns (by name and by content: an id is unique per row, a time holds dates, an outcome
 has two values), splits the other columns into fit features (who the lead is) and
 engagement features (what the lead did), and excludes what must not be learned from:
-the leakage and id-like columns :func:`mqlml.leads._checks.check_leads` finds, other dates, and
+the leakage and id-like columns :func:`mqlml.leads.check_leads` finds, other dates, and
 constant columns, each with its reason. The YAML it writes says why next to every choice,
 so a user reviews a config instead of writing one; ``mqlml check`` and ``mqlml train``
 run on it as it is.
@@ -284,7 +284,7 @@ def starter_config(
 
     Examples
     --------
-    >>> from mqlml.leads._synthetic import example_file
+    >>> from mqlml.leads import example_file
     >>> proposal = starter_config(example_file("sample_leads.csv"))
     >>> proposal.id, proposal.time, proposal.label
     ('lead_id', 'created_at', 'converted')

@@ -454,7 +454,7 @@ def example_file(name: str) -> Path:
     if name not in EXAMPLE_FILES:
         raise ConfigError(
             f"example file must be one of {', '.join(EXAMPLE_FILES)}; got {name!r}. "
-            "List them with mqlml.leads._synthetic.EXAMPLE_FILES."
+            "List them with mqlml.leads.EXAMPLE_FILES."
         )
     return Path(__file__).resolve().parent.parent / "data" / name
 

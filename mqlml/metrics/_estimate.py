@@ -13,7 +13,7 @@ Two estimates, each with a 90 % interval:
   convert is invisible without outcomes.
 - :func:`early_rate`, for MQLs younger than the outcome window: conversions seen so far
   divided by the conversions expected to have arrived by each lead's age
-  (:class:`mqlml.leads._delay.ConversionDelay`). Its interval is a score (Wilson-type) interval
+  (:class:`mqlml.leads.ConversionDelay`). Its interval is a score (Wilson-type) interval
   of a sum of independent Bernoulli outcomes with probabilities ``rate * share(age)``;
   the delay curve is taken as known.
 """
@@ -170,7 +170,7 @@ def early_rate(
         Per MQL: converted by the moment outcomes were read.
     arrived_share : array-like of float in [0, 1]
         Per MQL: the share of eventual conversions expected by its age
-        (:meth:`mqlml.leads._delay.ConversionDelay.share_at`); 1 for a mature lead.
+        (:meth:`mqlml.leads.ConversionDelay.share_at`); 1 for a mature lead.
     probabilities : array-like of float, optional
         Per MQL: its calibrated probability. With them each MQL weighs by what it was
         expected to bring (``probability * share``), so young MQLs of another mix than
@@ -178,7 +178,7 @@ def early_rate(
         so far, times the MQLs' mean probability. Without them every MQL weighs alike.
     share_variance : float, default=0
         The sampling variance of the shares' sum, from the delay curve's own sample
-        (:meth:`mqlml.leads._delay.ConversionDelay.sum_variance`); each end of the interval is
+        (:meth:`mqlml.leads.ConversionDelay.sum_variance`); each end of the interval is
         widened by it (in quadrature, through ``rate / sum of shares``).
     level : float, default=0.90
 

@@ -116,7 +116,7 @@ def compare_at_volume(
 
     The points pass ``N`` MQLs (the leads whose points reach ``points_threshold``); the
     model passes its ``N`` leads of highest probability (ties broken in input order, as
-    in :func:`mqlml.metrics._evaluate.rate_at_volume`). Each side's MQL-to-SQL rate is the share
+    in :func:`mqlml.metrics.rate_at_volume`). Each side's MQL-to-SQL rate is the share
     of its MQLs that converted.
 
     The interval on the difference (model - points) is a paired percentile bootstrap:

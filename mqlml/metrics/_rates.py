@@ -132,7 +132,7 @@ def realized(
     """
     p = numbers(probabilities, "probabilities", probabilities=True)
     y = outcomes(labels, "labels", n=p.size)
-    # one threshold, or one per lead (each lead's segment line, mqlml.model._segments)
+    # one threshold, or one per lead (each lead's segment line, mqlml.model)
     threshold = np.asarray(threshold, dtype=float)
     mql = p >= threshold
     n, n_mql = int(p.size), int(mql.sum())

@@ -250,7 +250,7 @@ def account_scores(
     Parameters
     ----------
     scored : pandas.DataFrame
-        Scored leads (mqlml.scoring._scorer): their id (first column unless ``id_column``),
+        Scored leads (mqlml.scoring): their id (first column unless ``id_column``),
         ``probability`` and ``is_mql``, and ``reasons_for`` when present.
     accounts : array-like
         The account id of each lead; leads without one belong to no account.
@@ -285,7 +285,7 @@ def account_scores(
     if absent:
         raise MissingColumnError(
             f"scored leads must have the columns probability and is_mql; missing {absent}. "
-            "Pass the output of mqlml.scoring._scorer.score_frame or score_file."
+            "Pass the output of mqlml.scoring.score_frame or score_file."
         )
     if len(accounts) != len(scored):
         raise ValueError(
@@ -354,7 +354,7 @@ def check_accounts(accounts: Sequence[str] | None, column: str | None) -> str:
 
 
 def _read_columns(source: Any, columns: list[str]) -> pd.DataFrame:
-    """Whole columns of an open :class:`mqlml.io._readers.LeadFile`, CSV text kept as text."""
+    """Whole columns of an open :class:`mqlml.io.LeadFile`, CSV text kept as text."""
     import pyarrow as pa
 
     text = {c: pa.string() for c in columns} if source.format == "csv" else None
@@ -399,7 +399,7 @@ def account_table(
 class AccountRollup:
     """What the account roll-up needs, collected batch by batch while a file is scored.
 
-    :func:`mqlml.scoring._scorer.score_file` with ``accounts`` adds each scored batch and, once
+    :func:`mqlml.scoring.score_file` with ``accounts`` adds each scored batch and, once
     every lead is scored, writes the accounts beside the scores (both renamed in
     together), so the scores are never read back.
 
@@ -489,7 +489,7 @@ def score_accounts_file(
     """Write one row per account from a leads file and its scores file.
 
     ``mqlml score --accounts`` does not read its scores back: it rolls the leads up
-    while scoring (:func:`mqlml.scoring._scorer.score_file` with ``accounts``), and writes both
+    while scoring (:func:`mqlml.scoring.score_file` with ``accounts``), and writes both
     files together. This is for scores written earlier; their cells are read as written
     (an id a CSV wrote as ``'=1`` stays so).
 
@@ -507,7 +507,7 @@ def score_accounts_file(
     delimiter, encoding : str
         CSV options of ``input``.
     csv_formulas : {"escape", "keep"}
-        A CSV output's cells that a spreadsheet would run as formulas (:mod:`mqlml.io._formulas`).
+        A CSV output's cells that a spreadsheet would run as formulas (:mod:`mqlml.io`).
 
     Returns
     -------
@@ -524,7 +524,7 @@ def score_accounts_file(
     DataError
         When the scores do not line up with the input (row counts differ), or the
         output would overwrite the input, the scores or a bundle (see
-        :func:`mqlml.io._atomic.check_destination`).
+        :func:`mqlml.io.check_destination`).
     """
     import pyarrow as pa
 

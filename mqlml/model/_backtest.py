@@ -3,7 +3,7 @@
 M1 is fit on the train part, its calibrator and MQL line on its scores of the calibration
 part; M2 is fit on the train and calibration parts and judged, with M1's calibrator and
 line, on the test part that nothing in it saw (with ``model.refit: false`` M1 is judged).
-Every number of the summary and the report comes from here (:mod:`mqlml.model._train`
+Every number of the summary and the report comes from here (:mod:`mqlml.model`
 strings the steps together).
 """
 
@@ -129,7 +129,7 @@ def account_report(
     test_rows: np.ndarray,
     test_p: np.ndarray,
 ) -> dict[str, Any] | None:
-    """Account probabilities fitted on one part's scores, judged on another's (mqlml.model._accounts).
+    """Account probabilities fitted on one part's scores, judged on another's (mqlml.model).
 
     The account outcome is ``columns.account_label`` when set (then calibrated), else
     "any lead converted" (independence, checked).

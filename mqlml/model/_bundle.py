@@ -8,13 +8,13 @@ own text parser:
     training metadata, and the sha256 of every other file;
 ``model.json``
     the scorer: its parameters, columns, kept levels and base value, and for the
-    logistic model its per-column terms (mqlml.model._estimator.LeadScorer.to_state);
+    logistic model its per-column terms (mqlml.model.LeadScorer.to_state);
 ``model.txt``
     LightGBM's trees in LightGBM's own text format (LightGBM models only);
 ``calibration.json``
-    the map from log-odds to probability (mqlml.model._calibration.ScoreMap); with
+    the map from log-odds to probability (mqlml.model.ScoreMap); with
     ``threshold.segments``, each segment's line and own calibration are in the manifest
-    (``segments``, mqlml.model._segments.SegmentLines);
+    (``segments``, mqlml.model.SegmentLines);
 ``reference.json``
     the reference distributions for percentiles and drift;
 ``backtest/``
@@ -95,9 +95,9 @@ class Bundle:
 
     Attributes
     ----------
-    model : mqlml.model._estimator.LeadScorer
+    model : mqlml.model.LeadScorer
         The fitted (uncalibrated) model.
-    score_map : mqlml.model._calibration.ScoreMap
+    score_map : mqlml.model.ScoreMap
         The calibration: log-odds to probability, fitted on leads the model never saw.
     threshold : ThresholdResult
         The MQL threshold and the evidence for it.
@@ -152,7 +152,7 @@ class Bundle:
         return None if self.segments is None else self.segments.codes_of(frame)
 
     def calibrate(self, log_odds: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
-        """Calibrated probabilities from the model's log-odds (see mqlml.model._calibration.ScoreMap).
+        """Calibrated probabilities from the model's log-odds (see mqlml.model.ScoreMap).
 
         With segments, ``codes`` (from :meth:`segment_codes`) applies each segment's own
         calibration; without them every lead gets the overall one.
@@ -168,7 +168,7 @@ class Bundle:
         return self.segments.thresholds(codes)
 
     def score(self, probability: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
-        """The 0-100 score of calibrated probabilities (see mqlml.model._points.ScoreScale).
+        """The 0-100 score of calibrated probabilities (see mqlml.model.ScoreScale).
 
         With segments and ``codes``, the score is ``score.mql_at`` at each lead's own
         segment line.
@@ -227,7 +227,7 @@ class Bundle:
         """Write the bundle to folder ``path``; the folder appears whole or not at all.
 
         It is written to a staging folder beside ``path`` and swapped in
-        (:func:`mqlml.io._atomic.atomic_folder`): an existing bundle folder of that name is
+        (:func:`mqlml.io.atomic_folder`): an existing bundle folder of that name is
         replaced. With ``MQLML_SIGNING_KEY`` set, the bundle is signed.
 
         Returns

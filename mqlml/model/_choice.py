@@ -56,7 +56,7 @@ def candidates(config) -> list[Candidate]:
 
     Parameters
     ----------
-    config : mqlml.config._config.ProjectConfig
+    config : mqlml.config.ProjectConfig
 
     Returns
     -------
@@ -142,7 +142,7 @@ def choose_model(
 
     Parameters
     ----------
-    config : mqlml.config._config.ProjectConfig
+    config : mqlml.config.ProjectConfig
         The config (``model.kind: auto``).
     make_scorer : callable
         ``make_scorer(config)`` returns an unfitted scorer for a config.

@@ -93,7 +93,7 @@ def make_bundle(
         reference={
             "quantiles": reference_quantiles(p),
             # the calibration part's conversions by probability: the uncertainty of an
-            # expected rate before outcomes arrive (mqlml.metrics._estimate.expected_rate)
+            # expected rate before outcomes arrive (mqlml.metrics.expected_rate)
             "calibration_bins": calibration_bins(p, stage.labels),
             "features": build_reference(
                 X_reference, schema.kinds, stage.score_map(scorer.decision_function(X_reference))

@@ -644,7 +644,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     def leaf_indices(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The leaf each lead reaches in each tree (LightGBM only), shape (n, n_trees).
 
-        With per-leaf path contributions (mqlml.scoring._explain.PathAttribution) this gives
+        With per-leaf path contributions (mqlml.scoring.PathAttribution) this gives
         per-column contributions at about the cost of a prediction.
 
         Raises
@@ -684,7 +684,7 @@ def encode_levels(col: pd.Series, dtype: pd.CategoricalDtype) -> pd.Categorical:
     """Map a column onto the fitted levels; others go to RARE_LEVEL, missing stays missing.
 
     A value takes the level equal to it, else one spelling the same number
-    (:func:`mqlml.io._levels.match_levels`: ``"3.0"`` takes the level ``"3"``).
+    (:func:`mqlml.io.match_levels`: ``"3.0"`` takes the level ``"3"``).
     """
     codes, levels = _codes_and_levels(col)
     lut = match_levels(levels, dtype.categories)

@@ -199,10 +199,11 @@ def check_model_text(text: str, n_features: int) -> str:
 
     Examples
     --------
-    >>> check_model_text("not a model", 3)
-    Traceback (most recent call last):
-    ...
-    mqlml.model._model_text.ModelTextError: model text must hold its trees before one line 'end of trees'
+    >>> try:
+    ...     check_model_text("not a model", 3)
+    ... except ModelTextError as exc:
+    ...     print(exc)
+    model text must hold its trees before one line 'end of trees'
     """
     lines = text.split("\n")
     starts = [i for i, line in enumerate(lines) if line.startswith("Tree=")]

@@ -56,7 +56,7 @@ class Leads:
     what the outcome window changed; ``date_formats`` how each date column was read (the
     leads' and the activity log's), to record in the bundle's config; ``findings`` are
     (code, message) pairs about the outcomes of the leads (left truncation,
-    :func:`mqlml.leads._outcome.truncation_finding`).
+    :func:`mqlml.leads.truncation_finding`).
     """
 
     frame: pd.DataFrame
@@ -78,12 +78,12 @@ def prepare_leads(
     """Read (unless given) and check the leads: schema, features, labels, times.
 
     With ``outcome.window_days``, conversions after the window count as not converted and
-    immature leads are dropped (:func:`mqlml.leads._outcome.apply_window`). With
+    immature leads are dropped (:func:`mqlml.leads.apply_window`). With
     ``outcome.recorded_from``, leads created before it are left out first. With an
     activity log (``data.events`` or ``events``), each lead becomes point-in-time
     snapshots at the ages ``events.snapshot_days``, by default found in the data
-    (:func:`mqlml.leads._outcome.snapshot_ages`, :func:`mqlml.leads._outcome.snapshot_rows`,
-    :func:`mqlml.leads._events.snapshot_features`): one row per kept snapshot, ``groups`` the
+    (:func:`mqlml.leads.snapshot_ages`, :func:`mqlml.leads.snapshot_rows`,
+    :func:`mqlml.leads.snapshot_features`): one row per kept snapshot, ``groups`` the
     lead of each row.
 
     Raises
@@ -131,7 +131,7 @@ def _delay(
     conv: pd.Series | None,
     maturity: Maturity,
 ) -> ConversionDelay | None:
-    """The conversion-delay curve (mqlml.leads._delay), per segment too, when conversion times
+    """The conversion-delay curve (mqlml.leads), per segment too, when conversion times
     are known."""
     if times is None or conv is None:
         return None
@@ -156,7 +156,7 @@ def _converted_times(frame: pd.DataFrame, schema: LeadSchema, column: str | None
 def _truncation(
     config: ProjectConfig, y: np.ndarray, times: pd.Series | None, conv: pd.Series | None
 ) -> tuple[tuple[str, str], ...]:
-    """Left truncation of the outcomes (mqlml.leads._outcome.truncation_finding), per lead."""
+    """Left truncation of the outcomes (mqlml.leads.truncation_finding), per lead."""
     found = truncation_finding(y, times, conv, time_column=config.columns.time or "created_at")
     return () if found is None else (found,)
 
@@ -176,7 +176,7 @@ def _check_size(config: ProjectConfig, y: np.ndarray, maturity: Maturity) -> Non
 def _prepare_snapshots(
     config: ProjectConfig, frame: pd.DataFrame, events: pd.DataFrame | None, unrecorded: int = 0
 ) -> Leads:
-    """Leads from an activity log: point-in-time snapshots (mqlml.leads._events, mqlml.leads._outcome)."""
+    """Leads from an activity log: point-in-time snapshots (mqlml.leads)."""
     cols = config.columns
     if cols.converted_at is None:
         raise ConfigError(

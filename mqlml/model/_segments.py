@@ -16,9 +16,9 @@ One model scores every lead. On the calibration part, for each listed value and 
    sum of its probabilities) against observed ones, as a z statistic;
 2. a segment with at least ``calibrate_min_leads`` leads and ``calibrate_min_conversions``
    conversions (and as many non-conversions) gets a calibration of its own, fitted like
-   the overall one (mqlml.model._calibration) on its leads only;
+   the overall one (mqlml.model) on its leads only;
 3. a segment with at least ``min_leads`` leads and ``min_conversions`` conversions gets a
-   threshold of its own, chosen by :func:`mqlml.model._threshold.choose_threshold` on its
+   threshold of its own, chosen by :func:`mqlml.model.choose_threshold` on its
    calibrated probabilities with the same rules (expected rate, or the guarantee with
    ``threshold.confidence``) and its own target or capacity;
 4. a smaller segment falls back to the overall calibration and line (chosen on all the
@@ -263,7 +263,7 @@ def _codes(text: np.ndarray, listed: Sequence[str]) -> np.ndarray:
     """Index of each value in ``listed``; ``len(listed)`` (the rest) for others and missing.
 
     A value matches a listed one equal to it, else one spelling the same number
-    (:func:`mqlml.io._levels.match_levels`: ``"3.0"`` in a CSV is the segment ``3``).
+    (:func:`mqlml.io.match_levels`: ``"3.0"`` in a CSV is the segment ``3``).
     """
     found, uniques = pd.factorize(pd.Series(text, dtype=object), use_na_sentinel=True)
     lookup = match_levels(uniques, list(listed)).astype(np.int64)

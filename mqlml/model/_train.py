@@ -195,7 +195,7 @@ def train(
         Override the config's threshold goal (one of them).
     model : {"auto", "lightgbm", "logistic"}, optional
         Override the config's model kind (``auto``: chosen by forward validation on the
-        history, mqlml.model._choice).
+        history, mqlml.model).
     out : str or Path, optional
         Save the bundle to this folder.
     progress : callable, optional
@@ -218,11 +218,11 @@ def train(
         the bundle's ``metadata["guarantee"]`` is then ``"not met"`` and ``warnings`` say
         which line it uses instead.
     ConfigError
-        A bad outcome window (see :func:`mqlml.leads._outcome.apply_window`).
+        A bad outcome window (see :func:`mqlml.leads.apply_window`).
 
     Examples
     --------
-    >>> from mqlml.leads._synthetic import make_leads
+    >>> from mqlml.leads import make_leads
     >>> cfg = ProjectConfig(data={"path": "-"}, columns={"id": "lead_id", "label": "converted",
     ...     "time": "created_at"}, threshold={"target_rate": 0.3})
     >>> result = train(cfg, frame=make_leads(5000, seed=1))

@@ -1,10 +1,10 @@
 """Monitoring before outcomes are final: the expected rate of a batch's MQLs, and the
-early rate of MQLs younger than the outcome window (:func:`mqlml.monitoring._monitor.monitor`).
+early rate of MQLs younger than the outcome window (:func:`mqlml.monitoring.monitor`).
 
-The numbers are :mod:`mqlml.metrics._estimate`'s; this module applies them to a bundle and a batch:
+The numbers are :mod:`mqlml.metrics`'s; this module applies them to a bundle and a batch:
 which leads are young (their age as of the moment outcomes were read, against the
-bundle's conversion-delay curve, :mod:`mqlml.leads._delay`), what each MQL was promised, and the
-same rule as for mature outcomes (:data:`mqlml.monitoring._monitor.RATE_TOLERANCE`): the rate is
+bundle's conversion-delay curve, :mod:`mqlml.leads`), what each MQL was promised, and the
+same rule as for mature outcomes (:data:`mqlml.monitoring.RATE_TOLERANCE`): the rate is
 ``off`` when the interval excludes the promised rate and the gap is material.
 """
 
@@ -90,7 +90,7 @@ def unlabelled_estimate(
     Returns
     -------
     dict
-        :func:`mqlml.metrics._estimate.expected_rate`'s keys, ``target_rate``, ``target_verdict``
+        :func:`mqlml.metrics.expected_rate`'s keys, ``target_rate``, ``target_verdict``
         (``below target``, ``holds the target``, ``above target``), ``promised_rate``
         (what the line promised these MQLs) and ``trust``: ``fine``, or why the estimate
         may not hold (the batch's probabilities moved beyond what calibration saw).
@@ -144,15 +144,15 @@ def early_check(
         Segment codes of the batch (segment lines) and each MQL's segment value (its own
         delay curve).
     tolerance : float
-        The material gap (:data:`mqlml.monitoring._monitor.RATE_TOLERANCE`).
+        The material gap (:data:`mqlml.monitoring.RATE_TOLERANCE`).
     minimum : int
         Fewest equivalent mature MQLs (sum of arrived shares) to judge the rate
-        (:data:`mqlml.monitoring._monitor.MIN_OUTCOME_MQLS`).
+        (:data:`mqlml.monitoring.MIN_OUTCOME_MQLS`).
 
     Returns
     -------
     dict
-        :func:`mqlml.metrics._estimate.early_rate`'s keys, ``mean_age_days``, ``horizon_days``,
+        :func:`mqlml.metrics.early_rate`'s keys, ``mean_age_days``, ``horizon_days``,
         ``target_rate``, ``target_verdict``, ``expected_rate`` (the promise), ``rate_gap``
         and ``rate`` (``fine``, ``off`` or ``not judged``).
     """

@@ -1,6 +1,6 @@
 """Monitoring a bundle on new leads: drift, MQL share, realized rate, a recommendation.
 
-:func:`monitor` compares new leads with the bundle's reference (see :mod:`mqlml.metrics._drift`):
+:func:`monitor` compares new leads with the bundle's reference (see :mod:`mqlml.metrics`):
 
 - the population stability index (PSI) of every feature and of the calibrated
   probability, each ``fine``, ``warning`` (PSI above 0.1) or ``alert`` (above 0.25);
@@ -21,7 +21,7 @@ The recommendation follows one rule, checked in this order:
    more than :data:`RATE_TOLERANCE` (5 points) *and* the expected rate lies outside the
    90 % interval (a gap that is both material and not noise), while ranking holds.
 3. ``recalibrate`` (after collecting outcomes) when no outcomes were given and the
-   score distribution moved beyond :data:`~mqlml.metrics._drift.PSI_ALERT`.
+   score distribution moved beyond :data:`~mqlml.metrics.PSI_ALERT`.
 4. ``watch`` when some signal is a warning or an alert but none of the above holds
    (no action yet, but not fine either), ``fine`` when every signal is fine.
 
@@ -32,7 +32,7 @@ follows the recommendation, so the two always agree: ``fine`` -> fine, ``watch``
 warning, ``recalibrate`` and ``retrain`` -> alert. The exit code is the
 recommendation's (:mod:`mqlml.exitcodes`): 0 fine, 1 watch, 3 recalibrate, 4 retrain.
 
-:func:`mqlml.monitoring._recalibrate.recalibrate` refits only the calibrator and the threshold on
+:func:`mqlml.monitoring.recalibrate` refits only the calibrator and the threshold on
 recent labelled leads; the trees stay as they are.
 """
 
@@ -138,7 +138,7 @@ class MonitorReport:
         same rule as the whole batch).
     estimate : dict or None
         The expected MQL-to-SQL rate of the batch's MQLs from their probabilities, before
-        any outcome (:func:`mqlml.monitoring._early.unlabelled_estimate`): ``expected_rate``,
+        any outcome (:func:`mqlml.monitoring.unlabelled_estimate`): ``expected_rate``,
         ``interval``, ``expected_sqls``, ``target_verdict``, ``trust``.
     early : dict or None
         With outcomes, a bundle trained with conversion times and leads with creation
@@ -223,9 +223,9 @@ def monitor(
 
     Examples
     --------
-    >>> from mqlml.config._config import ProjectConfig
-    >>> from mqlml.leads._synthetic import make_leads
-    >>> from mqlml.model._train import train
+    >>> from mqlml.config import ProjectConfig
+    >>> from mqlml.leads import make_leads
+    >>> from mqlml.model import train
     >>> cfg = ProjectConfig(data={"path": "-"}, columns={"id": "lead_id",
     ...     "label": "converted", "time": "created_at"})
     >>> bundle = train(cfg, frame=make_leads(5000, seed=1)).bundle

@@ -254,7 +254,7 @@ def check_out(out: Path, sources: dict[str, Any], *, force: bool = False) -> Non
     ------
     DataError
         When ``out`` is, holds or lies inside a source folder or a bundle folder, is a
-        file, or exists without ``force`` (see :func:`mqlml.io._atomic.check_output_folder`).
+        file, or exists without ``force`` (see :func:`mqlml.io.check_output_folder`).
     """
     from mqlml.io._atomic import check_output_folder
 

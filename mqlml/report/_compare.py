@@ -13,7 +13,7 @@ newest leads, never fitted on) and answers, in numbers sales and marketing ops r
   calibrated;
 - conversion across the fit x engagement grid, and which columns drive the scores.
 
-:func:`mqlml.report._files.write_report` turns the result into ``report.json``, ``report.md``
+:func:`mqlml.report.write_report` turns the result into ``report.json``, ``report.md``
 and ``report.html``; the JSON structure is documented in ``docs/report-json.md``.
 
 The paired comparisons themselves (:func:`mqlml.metrics.compare_at_volume` and
@@ -242,7 +242,7 @@ def compare(
 ) -> dict[str, Any]:
     """Compare a bundle's model with the points baseline on its test part.
 
-    The test part is found again exactly as in training (:func:`mqlml.model._train.holdout`);
+    The test part is found again exactly as in training (:func:`mqlml.model.holdout`);
     nothing was fitted on it, and the points (which learn nothing) are computed on the
     same rows as read.
 
@@ -269,7 +269,7 @@ def compare(
         ``headline``, ``summary``, ``model``, ``data``, ``baseline``, ``at_volume``,
         ``at_target``, ``ranking``, ``calibration``, ``grid``, ``drivers``, ``curves``,
         ``drift_warning``, and the reader-facing tables of
-        :func:`mqlml.report._tables.report_extras`.
+        :func:`mqlml.report.report_extras`.
 
     Raises
     ------

@@ -1,6 +1,6 @@
 """The comparison report's files: report.json, report.md and a self-contained report.html.
 
-:func:`write_report` writes what :func:`mqlml.report._compare.compare` measured: ``report.json``
+:func:`write_report` writes what :func:`mqlml.report.compare` measured: ``report.json``
 (every number; structure in ``docs/report-json.md``), ``report.md`` (a summary for a
 ticket or chat) and ``report.html`` (plots embedded as PNG, no scripts, no external
 files). :func:`build_report` does both.
@@ -479,7 +479,7 @@ def write_report(
     """Write ``report.json``, ``report.md`` and ``report.html`` into folder ``out``.
 
     The three files are written into a staging folder beside ``out`` that then replaces
-    it whole (:func:`mqlml.io._atomic.atomic_folder`): a failure or a full disk leaves the
+    it whole (:func:`mqlml.io.atomic_folder`): a failure or a full disk leaves the
     earlier report as it was, never half old and half new.
 
     Parameters
@@ -490,7 +490,7 @@ def write_report(
         The folder: new, or an earlier report (:data:`REPORT_FILES` and nothing else).
     sources : dict, optional
         What must survive by role (``{"model": folder, "rules": file}``); see
-        :func:`mqlml.io._atomic.check_output_folder`.
+        :func:`mqlml.io.check_output_folder`.
 
     Returns
     -------
@@ -508,7 +508,7 @@ def write_report(
     if not isinstance(report, Mapping) or report.get("format") != REPORT_FORMAT:
         got = report.get("format") if isinstance(report, Mapping) else type(report).__name__
         raise DataError(
-            f"report must be a dict made by mqlml.report._compare.compare (format {REPORT_FORMAT}); "
+            f"report must be a dict made by mqlml.report.compare (format {REPORT_FORMAT}); "
             f"got {got!r}. Run compare() first."
         )
     folder = Path(out)

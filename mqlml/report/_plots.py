@@ -1,4 +1,4 @@
-"""The report's plots, drawn from a report dict (mqlml.report._compare.compare) as PNG images.
+"""The report's plots, drawn from a report dict (mqlml.report.compare) as PNG images.
 
 matplotlib is imported inside :func:`render_plots` only, and figures are drawn on the
 Agg canvas directly (no pyplot, no global backend switch), so importing mqlml stays
@@ -264,7 +264,7 @@ def render_plots(report: Mapping[str, Any], *, dpi: int = 100) -> list[tuple[str
     Parameters
     ----------
     report : dict
-        The result of :func:`mqlml.report._compare.compare`.
+        The result of :func:`mqlml.report.compare`.
     dpi : int, default=100
         Resolution of the PNG images.
 

@@ -1,11 +1,11 @@
 """The report's reader-facing tables, on the same test leads as the comparison.
 
-Beside the comparison (:mod:`mqlml.report._compare`), a marketing-ops reader needs: the point
+Beside the comparison (:mod:`mqlml.report`), a marketing-ops reader needs: the point
 rules compared and how often each fires, which data, split and test period, when the
 report was made and with which versions, the tier table on the score scale (where the MQL
 line sits), the MQL-to-SQL rate month by month and by segment with exact intervals, the
 threshold curve at probability quantiles, and columns under readable names.
-:func:`report_extras` computes them all; :func:`mqlml.report._compare.compare` adds them to the
+:func:`report_extras` computes them all; :func:`mqlml.report.compare` adds them to the
 report dict.
 
 Examples
@@ -293,7 +293,7 @@ def report_extras(
         ``context``, ``rules``, ``tiers``, ``monthly``, ``segments``, ``segment_lines``
         (None without ``threshold.segments``), ``curves_quantile``,
         ``reliability_intervals`` and ``scorecard`` (the fidelity of a scorecard made by
-        :func:`mqlml.rules._scorecard.scorecard`, when the rules compared are one; else None;
+        :func:`mqlml.rules.scorecard`, when the rules compared are one; else None;
         see ``docs/report-json.md``).
     """
     from mqlml.rules._fidelity import report_section

@@ -4,7 +4,7 @@
 hand-set points on the same test leads; :func:`fidelity_markdown` and
 :func:`report_tables` write it for ``scorecard.md`` and the report;
 :func:`report_section` finds a scorecard's ``scorecard.json`` beside a rules file the
-report compares (:mod:`mqlml.report._tables`).
+report compares (:mod:`mqlml.report`).
 """
 
 from __future__ import annotations

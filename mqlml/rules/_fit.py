@@ -4,7 +4,7 @@
 bundle's features (steps at rounded quantiles for numbers, nested groups of levels for
 categories, the yes spelling for yes/no columns, a row for missing values); each card is
 refit by least squares and rounded to integer points. :func:`card_rules` turns one card
-into points rules (:mod:`mqlml.rules._baseline`). :mod:`mqlml.rules._scorecard` strings them together.
+into points rules (:mod:`mqlml.rules`). :mod:`mqlml.rules` strings them together.
 """
 
 from __future__ import annotations
@@ -320,7 +320,7 @@ def _label(values: list[Any], width: int = 60) -> str:
 
 
 def card_rules(card: _Card, candidates: list[_Candidate], features: list[str]) -> list[dict]:
-    """The card as rule mappings (mqlml.rules._baseline format), most influential column first."""
+    """The card as rule mappings (mqlml.rules format), most influential column first."""
     by_feature: dict[str, list[dict]] = {}
     for feature, column in _level_points(card.points, candidates).items():
         rows = by_feature.setdefault(feature, [])

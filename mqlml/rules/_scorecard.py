@@ -3,7 +3,7 @@
 HubSpot's lead scoring, Marketo smart campaigns, CRM formula fields and warehouse SQL take
 points per criterion, not a Python model. :func:`scorecard` turns a trained bundle into
 integer points per criterion, fitted to reproduce the model's log-odds, on the bundle's
-own score scale (:class:`mqlml.model._points.ScoreScale`: ``points_to_double_odds`` points double
+own score scale (:class:`mqlml.model.ScoreScale`: ``points_to_double_odds`` points double
 the odds of converting), with the MQL threshold in points::
 
     criteria   numbers: steps "COLUMN >= EDGE" at (rounded) quantiles of the column, so a
@@ -14,7 +14,7 @@ the odds of converting), with the MQL threshold in points::
     fit        the target is each lead's score on the bundle's scale,
                mql_at + pdo x log2(odds(p) / odds(threshold)), with log-odds(p) the straight
                line in the model's log-odds through its MQL threshold closest to the
-               calibrated log-odds (:func:`mqlml.rules._fit.score_target`), for the
+               calibrated log-odds (:func:`mqlml.rules.score_target`), for the
                model that judges the test part (``bundle.backtest or bundle``);
                a lasso path over all candidate criteria picks the support, least squares
                refits it, points are rounded to integers and levels of equal points merged;
@@ -32,9 +32,9 @@ the hand-set points' (the config's ``baseline.rules``), the MQL-to-SQL rate at e
 own MQL line and at equal volume (exact 90 % intervals, and a paired bootstrap interval on
 the difference), the agreement on who is an MQL, and the same for fewer criteria (the
 trade-off). :func:`scorecard` writes ``scorecard.yaml`` (the points-rules format of
-:mod:`mqlml.rules._baseline`, so ``mqlml report --baseline DIR/scorecard.yaml`` compares it with
+:mod:`mqlml.rules`, so ``mqlml report --baseline DIR/scorecard.yaml`` compares it with
 the model), ``scorecard.csv`` (criterion, column, condition, points), ``scorecard.sql``
-(a ``CASE`` expression over the lead table's columns, :mod:`mqlml.rules._sql`),
+(a ``CASE`` expression over the lead table's columns, :mod:`mqlml.rules`),
 ``scorecard.json`` (every number) and ``scorecard.md``.
 """
 
@@ -97,7 +97,7 @@ class Scorecard:
 
     Attributes
     ----------
-    rules : mqlml.rules._baseline.RuleSet
+    rules : mqlml.rules.RuleSet
         The criteria as a points rule set (``mql_threshold`` in points).
     offset : float
         A lead's points + ``offset`` is its score on the bundle's 0-100 scale (unclipped).
@@ -134,7 +134,7 @@ class Scorecard:
         return len(self.rules.rules)
 
     def points(self, frame: pd.DataFrame) -> np.ndarray:
-        """Each lead's points, by the rules engine of :mod:`mqlml.rules._baseline` (raw columns)."""
+        """Each lead's points, by the rules engine of :mod:`mqlml.rules` (raw columns)."""
         return _points(self.rules, frame)
 
     def to_yaml(self) -> str:
@@ -163,7 +163,7 @@ class Scorecard:
 
         With ``csv_formulas="escape"`` (the default) a text cell that a spreadsheet would
         run as a formula (a column named ``=cmd|...``) gets a leading ``'``
-        (:mod:`mqlml.io._formulas`); ``"keep"`` writes it as it is. Points stay numbers.
+        (:mod:`mqlml.io`); ``"keep"`` writes it as it is. Points stay numbers.
         """
         from mqlml.io._formulas import check_csv_formulas, escape_cell
 
@@ -177,7 +177,7 @@ class Scorecard:
         return buffer.getvalue()
 
     def to_sql(self, table: str = "leads", id_column: str | None = None) -> str:
-        """A ``SELECT`` of each lead's points and MQL flag (see :mod:`mqlml.rules._sql`)."""
+        """A ``SELECT`` of each lead's points and MQL flag (see :mod:`mqlml.rules`)."""
         from mqlml.rules._sql import sql_query
 
         head = (
@@ -324,7 +324,7 @@ def scorecard(
     out : str or Path, optional
         A folder to write ``scorecard.yaml``, ``.csv``, ``.sql``, ``.json`` and ``.md`` to:
         new, or an earlier scorecard (those files and nothing else), replaced whole
-        (:func:`mqlml.io._atomic.atomic_folder`). It is checked before any work.
+        (:func:`mqlml.io.atomic_folder`). It is checked before any work.
     table : str, default="leads"
         The table the SQL reads.
     n_boot, seed
@@ -351,9 +351,9 @@ def scorecard(
 
     Examples
     --------
-    >>> from mqlml.config._config import ProjectConfig
-    >>> from mqlml.leads._synthetic import make_leads
-    >>> from mqlml.model._train import train
+    >>> from mqlml.config import ProjectConfig
+    >>> from mqlml.leads import make_leads
+    >>> from mqlml.model import train
     >>> leads = make_leads(4000, seed=3)
     >>> cfg = ProjectConfig(data={"path": "-"}, columns={"id": "lead_id", "label": "converted",
     ...     "time": "created_at"}, threshold={"target_rate": 0.3}, model={"refit": False})

@@ -1,8 +1,8 @@
 """A points rule set as one SQL expression, for warehouses that score leads in SQL.
 
-:func:`sql_expression` writes the points of a :class:`mqlml.rules._baseline.RuleSet` as a sum
+:func:`sql_expression` writes the points of a :class:`mqlml.rules.RuleSet` as a sum
 of ``CASE`` expressions over the lead table's columns, with the same meaning as
-:class:`mqlml.rules._baseline.PointsBaseline`: a missing value (SQL ``NULL``) never matches a
+:class:`mqlml.rules.PointsBaseline`: a missing value (SQL ``NULL``) never matches a
 comparison, only ``missing`` matches it. Fixed-points rules with the operators ``==``,
 ``in``, ``>=``, ``>``, ``<=``, ``<``, ``between``, ``missing`` and ``not missing`` are
 written; ``per_unit``, ``decay``, ``window`` and ``contains`` rules are refused (their
@@ -11,7 +11,7 @@ in standard SQL (DuckDB, PostgreSQL, SQLite, Snowflake, BigQuery with ANSI quoti
 
 Examples
 --------
->>> from mqlml.rules._baseline import parse_rules
+>>> from mqlml.rules import parse_rules
 >>> rules = parse_rules({"mql_threshold": 20, "rules": [
 ...     {"name": "webinar", "column": "webinars", "op": ">=", "value": 1, "points": 20},
 ...     {"name": "student", "column": "seniority", "op": "==", "value": "Student",
@@ -120,7 +120,7 @@ def sql_query(rules: Any, table: str, *, id_column: str | None = None) -> str:
 
     Examples
     --------
-    >>> from mqlml.rules._baseline import parse_rules
+    >>> from mqlml.rules import parse_rules
     >>> rules = parse_rules({"mql_threshold": 20, "rules": [
     ...     {"name": "webinar", "column": "webinars", "op": ">=", "value": 1, "points": 20}]})
     >>> print(sql_query(rules, "leads", id_column="lead_id"))

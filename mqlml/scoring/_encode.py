@@ -3,10 +3,10 @@
 The model's input is a float64 matrix with one column per feature in the fitted order:
 numbers as floats (missing as NaN), yes/no columns as 0.0/1.0, categorical columns as
 the code of their level among the fitted levels (a value equal to a level, else one
-spelling the same number: :func:`mqlml.io._levels.match_levels`), every other value (unseen
+spelling the same number: :func:`mqlml.io.match_levels`), every other value (unseen
 in training, too rare there, or the literal ``__rare__``) as the rare level's code,
 missing as NaN. That is what ``LeadScorer._prepare`` followed by
-``mqlml.scoring._predict.float_matrix`` makes of a pandas frame, and what LightGBM itself makes
+``mqlml.scoring.float_matrix`` makes of a pandas frame, and what LightGBM itself makes
 of pandas categories.
 
 A text column (plain or dictionary-encoded Arrow strings) is dictionary-encoded once per
@@ -66,7 +66,7 @@ class ArrowEncoder:
 
     Parameters
     ----------
-    model : mqlml.model._estimator.LeadScorer
+    model : mqlml.model.LeadScorer
         A fitted scorer with ``model="lightgbm"``.
     kinds : mapping
         Feature -> ``"categorical"``, ``"numeric"`` or ``"boolean"`` (the bundle's schema).
@@ -78,7 +78,7 @@ class ArrowEncoder:
     Examples
     --------
     >>> import numpy as np, pandas as pd, pyarrow as pa
-    >>> from mqlml.model._estimator import LeadScorer
+    >>> from mqlml.model import LeadScorer
     >>> X = pd.DataFrame({"tier": ["gold", "silver"] * 100, "visits": np.arange(200.0) % 5})
     >>> m = LeadScorer(n_estimators=5, min_category_count=1).fit(X, np.arange(200) % 3 == 0)
     >>> enc = ArrowEncoder(m, {"tier": "categorical", "visits": "numeric"})
@@ -112,7 +112,7 @@ class ArrowEncoder:
         ------
         DataError
             A yes/no column holds a value that is none (the row named, as in
-            :meth:`mqlml.leads._schema.LeadSchema.features_frame`).
+            :meth:`mqlml.leads.LeadSchema.features_frame`).
         """
         n = len(columns[self.names[0]]) if self.names else 0
         matrix = np.empty((n, len(self.names)), dtype=np.float64)

@@ -339,7 +339,7 @@ def feature_contributions(
 
     Parameters
     ----------
-    model : mqlml.model._estimator.LeadScorer
+    model : mqlml.model.LeadScorer
         A fitted model.
     X : pandas.DataFrame
         Coerced features (``LeadSchema.features_frame``).

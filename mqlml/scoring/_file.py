@@ -6,12 +6,12 @@ same :class:`~mqlml.scoring.Scorer`), one row per input row, in order.
 Batch files are streamed in chunks with pyarrow (memory stays flat as files grow) and
 written to a temporary file beside the output that is renamed only when complete: a
 failure or a kill leaves no output file and no partial one. The input is opened once
-(mqlml.io._readers.LeadFile: header, the id and time columns for activity-log features, then
+(mqlml.io.LeadFile: header, the id and time columns for activity-log features, then
 the batches); for LightGBM bundles each batch goes from Arrow straight into the model's
-matrix (mqlml.scoring._encode; Parquet text columns read as dictionaries), with pandas only for
-the values shown in reasons. Repeated ids are counted in bounded memory (mqlml.scoring._repeats).
+matrix (mqlml.scoring; Parquet text columns read as dictionaries), with pandas only for
+the values shown in reasons. Repeated ids are counted in bounded memory (mqlml.scoring).
 The work on each batch (checks, codes, trees, reasons) runs one batch ahead in a worker
-thread (mqlml.scoring._ahead) while the caller writes the one before and reads the one after.
+thread (mqlml.scoring) while the caller writes the one before and reads the one after.
 """
 
 from __future__ import annotations
@@ -88,11 +88,11 @@ class ScoreSummary:
         Leads that got reasons, and the seconds their attribution took.
     accounts : dict or None
         With ``accounts``: the accounts written, leads without one, the method and the
-        file (see :func:`mqlml.model._accounts.account_table`).
+        file (see :func:`mqlml.model.account_table`).
     older_than_snapshots : int
         With an activity log: leads older at ``as_of`` than the oldest snapshot age the
         model was trained on (``events.snapshot_days``), scored as that age
-        (:func:`mqlml.leads._events.scoring_ages`).
+        (:func:`mqlml.leads.scoring_ages`).
     oldest_snapshot_days : float or None
         That oldest age, when some lead was older.
     """
@@ -401,12 +401,12 @@ def score_file(
     predictor, cache_dir : see :class:`Scorer`.
     accounts : path, optional
         Also write one row per account (``columns.account``) to this file
-        (:func:`mqlml.model._accounts.account_scores`); it and ``output`` are written together
+        (:func:`mqlml.model.account_scores`); it and ``output`` are written together
         or not at all.
     csv_formulas : {"escape", "keep"}, default="escape"
         In a CSV output, text cells (ids, tiers, reasons, kept columns, header names)
         that a spreadsheet would run as formulas get a leading ``'``; ``"keep"`` writes
-        them as they are (:mod:`mqlml.io._formulas`). Numbers are never changed.
+        them as they are (:mod:`mqlml.io`). Numbers are never changed.
 
     Returns
     -------

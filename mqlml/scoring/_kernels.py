@@ -4,7 +4,7 @@ Summing path tables over each lead's leaves (the reasons), picking each lead's s
 reasons, writing them out as text and hashing ids are loops numpy and Arrow run in
 several passes. ``kernels.c`` holds them
 as plain C; the first call compiles it with the system C compiler (``$CC``, else ``cc``,
-the compiler the compiled trees already use) into the private cache (mqlml.scoring._cache:
+the compiler the compiled trees already use) into the private cache (mqlml.scoring:
 ``$XDG_CACHE_HOME/mqlml/kernels``, a 0700 folder whose entries carry a keyed hash checked
 before loading), keyed by the source, and every later process only loads the library (about
 a millisecond; numba, tried first, took 0.9 s to import and load in each process). The

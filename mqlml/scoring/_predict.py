@@ -7,7 +7,7 @@ floats) into what scoring needs:
     the log-odds;
 ``scores(inputs)``
     the log-odds and the group parts of the path attribution (fit and engagement
-    sub-scores, see mqlml.scoring._explain), which sum with the base to the log-odds;
+    sub-scores, see mqlml.scoring), which sum with the base to the log-odds;
 ``contributions(inputs, rows)``
     per-column path contributions of some rows (the leads that get reasons);
 ``explain(inputs, select)``
@@ -25,7 +25,7 @@ floats) into what scoring needs:
     one multi-output ensemble (subtrees with one value merged; the model's own output
     stays bit-identical). The trees are compiled once more with their leaf numbers as
     values, packed several trees to an output (:meth:`_ModelText.leaf_numbers`): one
-    walk gives the leaves every row reaches, unpacked by mqlml.scoring._kernels. Batch scoring
+    walk gives the leaves every row reaches, unpacked by mqlml.scoring. Batch scoring
     walks those leaves once per row and sums over them, in tree order, the leaf values
     (the log-odds, bit for bit what LightGBM and the scores engine give), the sub-score
     parts and, for the rows with reasons, the path tables: cheaper than the scores
@@ -46,7 +46,7 @@ at most :data:`PARITY_TOLERANCE`, and the compiled leaf numbers must equal Light
 arrays, keyed by the model text, the LightGBM version, the groups and the caller's rows);
 the compiled trees predict the sample again on every load.
 
-Compiled libraries are built once per model and kept in the private cache (mqlml.scoring._cache:
+Compiled libraries are built once per model and kept in the private cache (mqlml.scoring:
 ``$XDG_CACHE_HOME/mqlml/compiled``, never beside the bundle), keyed by the sha256 of the
 model text. Every entry (library, lignum model, per-leaf tables, LightGBM's answers) is
 written with a keyed hash and read only when it matches, so a planted or edited file is
@@ -163,10 +163,10 @@ class LightGBMPredictor:
 
     Parameters
     ----------
-    model : mqlml.model._estimator.LeadScorer
+    model : mqlml.model.LeadScorer
         A fitted LightGBM scorer.
     groups : numpy.ndarray of shape (n_features, k)
-        0/1 matrix of the sub-score groups (mqlml.scoring._explain.group_matrix).
+        0/1 matrix of the sub-score groups (mqlml.scoring.group_matrix).
     path : PathAttribution, optional
         The model's per-leaf tables (built when omitted).
     """
@@ -191,7 +191,7 @@ class LightGBMPredictor:
         return {"data": data}
 
     def from_matrix(self, matrix: np.ndarray) -> dict[str, Any]:
-        """Engine input for the model's float64 matrix (mqlml.scoring._encode): the same codes
+        """Engine input for the model's float64 matrix (mqlml.scoring): the same codes
         LightGBM makes of the prepared frame, without its pandas conversion."""
         return {"data": np.ascontiguousarray(matrix, dtype=np.float64)}
 
@@ -251,13 +251,13 @@ class CompiledPredictor:
 
     Parameters
     ----------
-    model : mqlml.model._estimator.LeadScorer
+    model : mqlml.model.LeadScorer
         A fitted LightGBM scorer.
     groups : numpy.ndarray of shape (n_features, k)
         0/1 matrix of the sub-score groups.
     cache_dir : path, optional
         Where compiled libraries are kept (:func:`default_cache_dir` when omitted); held
-        to the private cache's rules (mqlml.scoring._cache), its key kept in the folder itself.
+        to the private cache's rules (mqlml.scoring), its key kept in the folder itself.
     path : PathAttribution, optional
         The model's per-leaf tables (built when omitted).
     sample : pandas.DataFrame, optional
@@ -488,7 +488,7 @@ class CompiledPredictor:
         return float_matrix(data)
 
     def from_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        """Engine input for the model's float64 matrix (mqlml.scoring._encode)."""
+        """Engine input for the model's float64 matrix (mqlml.scoring)."""
         return np.ascontiguousarray(matrix, dtype=np.float64)
 
     def _outputs(self, inputs: np.ndarray) -> np.ndarray:
@@ -607,7 +607,7 @@ def make_predictor(
 
     Parameters
     ----------
-    model : mqlml.model._estimator.LeadScorer
+    model : mqlml.model.LeadScorer
         A fitted scorer with ``model="lightgbm"``.
     predictor : {"auto", "lightgbm", "compiled"}
         ``auto`` tries ``compiled`` and falls back to ``lightgbm`` with one logged warning
@@ -736,7 +736,7 @@ class _ModelText:
         With ``k = ceil(trees / (52 // bits))`` outputs, tree ``t = i * k + j`` is output
         ``j``'s tree of iteration ``i``, with leaf values ``leaf number * 2 ** (bits * i)``:
         each output is a whole number below ``2 ** 52``, exact in a double, and
-        :func:`mqlml.scoring._kernels.unpack_leaves` reads the leaves back from its bits. One walk of
+        :func:`mqlml.scoring.unpack_leaves` reads the leaves back from its bits. One walk of
         the trees then writes ``k`` numbers a row instead of one per tree. One-leaf trees of
         value 0 fill the last iteration.
         """

@@ -4,9 +4,9 @@ Every input row gets one output row, in the same order, with its id and:
 
 ===================  ===================================================================
 ``probability``      calibrated conversion probability
-``score``            0-100 on the points scale: the MQL threshold at 50 (mqlml.model._points)
+``score``            0-100 on the points scale: the MQL threshold at 50 (mqlml.model)
 ``percentile``       where the lead falls among the leads the model was calibrated on
-``tier``             ``A`` (the MQLs) to ``D``, from the threshold (see mqlml.model._points)
+``tier``             ``A`` (the MQLs) to ``D``, from the threshold (see mqlml.model)
 ``is_mql``           probability >= the MQL threshold
 ``threshold``        with segment lines only (``threshold.segments``): the lead's MQL
                      threshold, its segment's; score, tier and is_mql follow it
@@ -20,10 +20,10 @@ Every input row gets one output row, in the same order, with its id and:
 log-odds). Reasons cost more than scores, so by default (``reasons="top"``) they are
 written for the two highest tiers (the MQLs and the leads closest to becoming one),
 ``"all"`` writes them for every lead and ``"none"`` for none; sub-scores are always
-written (they cost little with the default path attribution, see mqlml.scoring._explain).
+written (they cost little with the default path attribution, see mqlml.scoring).
 
 :func:`score_frame` scores a DataFrame in memory with a :class:`Scorer`; files are streamed
-by :func:`mqlml.scoring.score_file` (:mod:`mqlml.scoring._file`).
+by :func:`mqlml.scoring.score_file` (:mod:`mqlml.scoring`).
 """
 
 from __future__ import annotations
@@ -80,19 +80,19 @@ class Scorer:
         Which leads get reason codes: the two highest tiers, all, or none.
     attribution : {"path", "shap"}, default="path"
         How LightGBM log-odds are split into per-column contributions for the reasons
-        (mqlml.scoring._explain): path attribution, or exact TreeSHAP for the leads that get
+        (mqlml.scoring): path attribution, or exact TreeSHAP for the leads that get
         reasons (about 100x slower; its time is in ``attribution_seconds``). Sub-scores
         are path attributions either way.
     top : int, default=3
         Reasons per side.
     predictor : {"auto", "lightgbm", "compiled"}, default="auto"
-        What predicts the trees (mqlml.scoring._predict); ``auto`` uses the compiled trees when
+        What predicts the trees (mqlml.scoring); ``auto`` uses the compiled trees when
         the ``fast`` extra is installed and they pass the parity check.
     cache_dir : path, optional
         Folder for compiled trees; by default the private cache,
-        mqlml.scoring._predict.default_cache_dir (never the bundle's folder). Entries are keyed by
+        mqlml.scoring.default_cache_dir (never the bundle's folder). Entries are keyed by
         the sha256 of the model's trees, so a changed bundle never meets a stale library,
-        and verified by a keyed hash before use (mqlml.scoring._cache).
+        and verified by a keyed hash before use (mqlml.scoring).
     """
 
     def __init__(
@@ -249,7 +249,7 @@ class Scorer:
         -------
         (outputs, encoded)
             ``outputs`` maps the id name and :data:`OUTPUT_COLUMNS` to arrays;
-            ``encoded`` is the batch's :class:`mqlml.scoring._encode.Encoded` (None for the
+            ``encoded`` is the batch's :class:`mqlml.scoring.Encoded` (None for the
             logistic model, scored through :meth:`score`).
 
         Raises
