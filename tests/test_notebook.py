@@ -83,6 +83,10 @@ def test_notebook_runs_draws_and_registers_only_when_asked(
     tables = "".join(out.get("data", {}).get("text/plain", "") for out in outputs)
     assert "no champion to compare with" not in text
     assert "\nchampion " in tables  # the champion's row in the comparison table
+    # The champion (20,000 other leads over the same two years) and the new model were
+    # trained up to the same newest leads: no lead is new to both, so each is judged by
+    # its own backtest, and the notebook says so (never the new model's training leads).
+    assert "compared on backtests: Each model judged by its own backtest: only 0 mature" in text
     assert "registered mqlml-lead-scorer version 2" in text
     promoted = "promote the new model: True" in text
     assert promoted != ("promote the new model: False" in text)
