@@ -99,6 +99,19 @@ LEAVES_SLICE = 2_000_000
 _FROM_LIGHTGBM = object()  # the leaves engine failed: leaves come from pred_leaf
 
 log = logging.getLogger(__name__)
+# The fallback warnings already logged by this process: one job builds a predictor for
+# each step (report, scores, monitoring...), and the same reason is said once.
+_SAID: set[str] = set()
+_SAID_LOCK = threading.Lock()
+
+
+def _warn_once(message: str) -> None:
+    """Log ``message`` as a warning, unless this process has logged it already."""
+    with _SAID_LOCK:
+        if message in _SAID:
+            return
+        _SAID.add(message)
+    log.warning(message)
 
 
 class PredictorError(MqlmlError, RuntimeError):
@@ -436,7 +449,7 @@ class CompiledPredictor:
             if not self.fallback:
                 raise
             self.note = f"predictor auto: reasons use LightGBM's leaves, because {exc}"
-            log.warning(self.note)
+            _warn_once(self.note)
             return _FROM_LIGHTGBM
         return engine
 
@@ -610,8 +623,8 @@ def make_predictor(
     model : mqlml.model.LeadScorer
         A fitted scorer with ``model="lightgbm"``.
     predictor : {"auto", "lightgbm", "compiled"}
-        ``auto`` tries ``compiled`` and falls back to ``lightgbm`` with one logged warning
-        that says why; ``compiled`` raises instead.
+        ``auto`` tries ``compiled`` and falls back to ``lightgbm`` with a logged warning
+        that says why, once per process for one reason; ``compiled`` raises instead.
     groups : numpy.ndarray of shape (n_features, k)
         0/1 matrix of the sub-score groups.
     cache_dir : path, optional
@@ -655,7 +668,7 @@ def make_predictor(
                 raise
             fallback = LightGBMPredictor(model, groups, path)
             fallback.note = f"predictor auto: using lightgbm, because {exc}"
-            log.warning(fallback.note)
+            _warn_once(fallback.note)
             return fallback
     return LightGBMPredictor(model, groups, path)
 
