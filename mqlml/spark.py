@@ -442,7 +442,10 @@ def score_files(
         sources = {"input": input if local else None, "model": bundle.path}
         check_output_folder(output, sources)
     stage("starting Spark")
-    with _session(master) as spark, _quiet():
+    # Quiet from before the session starts: starting it imports the module that warns
+    # about pandas 3, and under spark-submit the driver's stderr is merged into stdout,
+    # ahead of the JSON summary.
+    with _quiet(), _session(master) as spark:
         stage(f"scoring {input} and writing {output}")
         start = time.perf_counter()
         reader = spark.read
