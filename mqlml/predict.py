@@ -18,7 +18,7 @@ floats) into what scoring needs:
     ``booster.predict`` (one ``pred_leaf`` call, then per-leaf sums of the leaf values and
     the path parts, in tree order: the log-odds LightGBM gives): no extra needed.
 ``compiled``
-    the trees compiled to native code by pylignum (``pip install 'mqlml[fast]'``, a C
+    the trees compiled to native code by pylignum (the ``fast`` extra, a C
     compiler at first use). Its log-odds equal LightGBM's bit for bit on every model
     tried. The sub-scores are tree ensembles too, with the same splits and the path
     attribution of each leaf as leaf values, so they are compiled with the model into
@@ -303,7 +303,8 @@ class CompiledPredictor:
         except ImportError:
             raise PredictorError(
                 "predictor 'compiled' must have its engine installed; pylignum is missing. "
-                "Install it with pip install 'mqlml[fast]' or use --predictor lightgbm."
+                "Install it (the fast extra: pip install '.[fast]' in the mqlml repository) or "
+                "use --predictor lightgbm."
             ) from None
         self._lignum = lignum
         self.model = model

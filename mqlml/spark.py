@@ -6,7 +6,8 @@ columns of :func:`mqlml.scoring.score_frame` (the id column, then
 computed by the same :class:`mqlml.scoring.Scorer`. :func:`score_files` reads a Parquet
 or CSV file (or folder) with Spark, scores it and writes the result; it is what
 ``mqlml score --engine spark`` and ``python -m mqlml.spark`` run. pyspark is the
-``spark`` extra (``pip install 'mqlml[spark]'``) and needs a Java runtime (17 or later).
+``spark`` extra (``pip install '.[spark]'`` in the repository) and needs a Java runtime
+(17 or later).
 
 How it runs
 -----------
