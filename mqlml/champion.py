@@ -175,12 +175,16 @@ def compare_champion(
             f"to {_day(ends['champion'])}"
         )
         if min(n_pos, n - n_pos) >= MIN_CONVERSIONS:
-            table = pd.DataFrame(
-                {
-                    name: _judge(bundle, rows, y, times)
-                    for name, bundle in (("new", challenger), ("champion", champion))
-                }
-            ).T.loc[list(_ROWS), list(_COLUMNS)]
+            table = (
+                pd.DataFrame(
+                    {
+                        name: _judge(bundle, rows, y, times)
+                        for name, bundle in (("new", challenger), ("champion", champion))
+                    }
+                )
+                .T.loc[list(_ROWS), list(_COLUMNS)]
+                .infer_objects()
+            )
             explanation = (
                 f"Judged on the same {n:,} mature leads created after {_day(cutoff)} "
                 f"({n_pos:,} converted), which neither model was trained on ({periods})."
@@ -193,9 +197,13 @@ def compare_champion(
             f"{_day(cutoff)} ({periods}); judging both on them needs at least "
             f"{MIN_CONVERSIONS} conversions and {MIN_CONVERSIONS} non-conversions"
         )
-    table = pd.DataFrame(
-        {"new": _backtest(challenger, "new model"), "champion": _backtest(champion, "champion")}
-    ).T.loc[list(_ROWS), list(_COLUMNS)]
+    table = (
+        pd.DataFrame(
+            {"new": _backtest(challenger, "new model"), "champion": _backtest(champion, "champion")}
+        )
+        .T.loc[list(_ROWS), list(_COLUMNS)]
+        .infer_objects()
+    )
     explanation = (
         f"Each model judged by its own backtest: {why}. A backtest is the model's training "
         "procedure one step back in time, judged on the newest part of its history, which "
