@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format bench validate validate-data clean java chromium docs lock notebook
+.PHONY: demo test test-fast lint format bench validate validate-data clean java chromium docs lock notebook \
+	notebook-run
 
 LOCK_VENV := build/lock-venv
 
@@ -96,9 +97,17 @@ notebook: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[notebook]'
 	$(BIN)/jupyter lab notebooks/retrain.ipynb
 
+# The retraining notebook run headless: no browser and no Jupyter server, so it runs as
+# root too (JupyterLab refuses root). Every cell runs in a kernel from the repository's
+# root, what it prints is shown as it finishes, and the executed copy (plots included) is
+# written to build/retrain.ipynb; the committed notebook stays without outputs. Its
+# settings come from the environment (MQLML_REGISTER=1 logs, registers and promotes).
+notebook-run: $(STAMP)
+	$(BIN)/python notebooks/run.py --out build/retrain.ipynb
+
 # The config reference (docs/config.md) and its JSON Schema, from the config models.
 docs: $(STAMP)
 	$(BIN)/python -m mqlml.config_reference docs
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -57,6 +57,8 @@ _EXPORTS = {
     "Scorecard": "scorecards",
     "monitor": "monitor",
     "recalibrate": "recalibrate",
+    "compare_champion": "champion",
+    "ChampionComparison": "champion",
     "log_training": "tracking",
     "promote": "tracking",
     "resolve_model": "tracking",

@@ -1109,7 +1109,8 @@ def demo(
         if not checked.ok:
             raise typer.Exit(ATTENTION)
         console.rule("2. train, calibrate, choose the MQL threshold")
-        result = run_training(cfg, frame=leads, out=out / "model")
+        with show.stages(err) as stage:  # each stage with its time, on stderr
+            result = run_training(cfg, frame=leads, out=out / "model", progress=stage)
         _print_training(result.summary(), result)
         console.rule("3. compare with the points baseline on the newest leads")
         report, paths = build_report(result.bundle, frame=leads, out=out / "report")

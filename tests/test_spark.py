@@ -9,12 +9,13 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'mqlml[spark]'")
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install '.[spark]'")
 if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
     pytest.skip(
         "Spark needs a Java runtime: install openjdk-17-jre-headless or set JAVA_HOME",
@@ -306,6 +307,37 @@ def test_module_entry_point(spark, trained, small_parquet, tmp_path, capsys):
     code = main(["-m", str(trained.path), "-i", str(tmp_path / "none.csv"), "-o", str(out)])
     assert code == 2
     assert "input file must exist" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(600)
+def test_spark_submit_prints_only_the_json_summary(trained, small_parquet, tmp_path):
+    """Under spark-submit the driver's stderr is merged into stdout: pyspark's pandas 3
+    warning (raised while the session starts) must not land there ahead of the JSON."""
+    import pyspark
+
+    from .conftest import ROOT
+
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    out = tmp_path / "scores.parquet"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
+    done = subprocess.run(
+        [
+            str(submit), "--master", "local[1]", "--conf", "spark.ui.enabled=false",
+            str(ROOT / "mqlml" / "spark.py"),
+            "--model", str(trained.path), "--input", str(small_parquet), "--output", str(out),
+        ],
+        capture_output=True, text=True, env=env, timeout=500, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1, done.stdout[:2000]
+    assert json.loads(lines[0])["rows"] == 500
+    assert "pandas" not in done.stdout + done.stderr
 
 
 # CLI: needs `--engine spark` on `mqlml score` (fails until the command has it).
