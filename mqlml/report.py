@@ -148,23 +148,22 @@ def _monthly_table(report: Mapping[str, Any]) -> Table | None:
             f"{r['n_mql']:,}",
             f"{r['conversions']:,}",
             _rate(r["rate"], r["interval"]),
-            "n/a"
-            if target is None or r["rate"] is None
-            else ("yes" if r["rate"] >= target else "no"),
+            {True: "yes", False: "no", None: "n/a"}[r["at_target"]],
         ]
         for r in monthly["rows"]
     ]
     goal = f" against the {percent(target)} target" if target is not None else ""
     caption = (
         f"The MQL-to-SQL rate of the model's MQLs by {monthly['by']}{goal}, with its 90 % "
-        "exact interval: did the rate hold over the test period?"
+        "exact interval: did the rate hold over the test period? At target: the target "
+        "inside the interval or under it."
     )
-    judged = [r for r in monthly["rows"] if r["rate"] is not None]
-    if target is not None and judged:
-        reached = sum(r["rate"] >= target for r in judged)
-        below = sum(r["interval"][1] < target for r in judged)
-        caption += f" It reached the target in {reached} of {len(judged)} periods with MQLs" + (
-            f"; in {below} it was clearly below (the whole interval under it)." if below else "."
+    judged = [r for r in monthly["rows"] if r["at_target"] is not None]
+    if judged:
+        reached = sum(r["at_target"] for r in judged)
+        below = len(judged) - reached
+        caption += f" It was at target in {reached} of {len(judged)} periods with MQLs" + (
+            f"; in {below} clearly below (the whole interval under the target)." if below else "."
         )
     header = ["period", "leads", "MQLs", "converted", "MQL-to-SQL rate", "at target"]
     return f"MQL-to-SQL rate by {monthly['by']}", caption, header, rows

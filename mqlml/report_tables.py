@@ -189,7 +189,18 @@ def _periods(y: np.ndarray, mql: np.ndarray, raw: pd.DataFrame, bundle: Any) -> 
     else:
         return {"by": None, "target_rate": target, "rows": []}
     rows = [{"period": key, **_rate_row(y, mql, m)} for key, m in masks]
+    for row in rows:
+        row["at_target"] = _at_target(row["interval"], target)
     return {"by": by, "target_rate": target, "rows": rows}
+
+
+def _at_target(interval: list[float] | None, target: float | None) -> bool | None:
+    """Whether a period's MQL-to-SQL rate is at its target: the target inside its exact
+    interval or below it (None without a target or without MQLs). Only a whole interval
+    under the target is a miss; a rate a little under it on few MQLs is noise."""
+    if target is None or interval is None:
+        return None
+    return bool(interval[1] >= target)
 
 
 def _segments(

@@ -769,9 +769,32 @@ def test_public_dataset_reports_render_in_a_browser(real_data, name, tmp_path):
 
 def test_monthly_caption_counts_periods_at_target(written, report):
     rows = [r for r in report["monthly"]["rows"] if r["rate"] is not None]
-    reached = sum(r["rate"] >= 0.25 for r in rows)
+    reached = sum(r["interval"][1] >= 0.25 for r in rows)
+    assert [r["at_target"] for r in rows] == [r["interval"][1] >= 0.25 for r in rows]
     md = written["markdown"].read_text()
-    assert f"It reached the target in {reached} of {len(rows)} periods with MQLs" in md
+    assert f"It was at target in {reached} of {len(rows)} periods with MQLs" in md
+
+
+def test_a_month_whose_interval_holds_the_target_is_at_target(trained):
+    # 2025-01: 24 of 100 MQLs converted (24 %, interval about 17-32 %) holds the 25 %
+    # target; 2025-02: 10 of 100 (interval about 5.5-16 %) is clearly under it.
+    from mqlml.report import _monthly_table
+    from mqlml.report_tables import _periods
+
+    bundle = trained.bundle.backtest
+    assert bundle.threshold.target_rate == 0.25
+    created = ["2025-01-15"] * 100 + ["2025-02-15"] * 100
+    raw = pd.DataFrame({"created_at": created})
+    y = np.r_[np.arange(100) < 24, np.arange(100) < 10].astype(int)
+    monthly = _periods(y, np.ones(200, dtype=bool), raw, bundle)
+    first, second = monthly["rows"]
+    assert first["rate"] == 0.24 and first["interval"][0] < 0.25 < first["interval"][1]
+    assert second["interval"][1] < 0.25
+    assert [first["at_target"], second["at_target"]] == [True, False]
+    _, caption, header, rows = _monthly_table({"monthly": monthly})
+    assert header[-1] == "at target"
+    assert [(r[0], r[-1]) for r in rows] == [("2025-01", "yes"), ("2025-02", "no")]
+    assert "It was at target in 1 of 2 periods with MQLs; in 1 clearly below" in caption
 
 
 def test_plots_on_a_log_odds_score_scale(report):
