@@ -213,7 +213,7 @@ def test_model_beats_points_at_equal_volume(report):
     lo, hi = vol["interval"]
     assert 0 < lo < vol["difference"] < hi
     assert report["headline"].startswith(
-        f"The model's MQLs convert at {100 * vol['model']['rate']:.1f} %, the points' at "
+        f"The backtest model's MQLs convert at {100 * vol['model']['rate']:.1f} %, the points' at "
         f"{100 * vol['points']['rate']:.1f} %, at the same {vol['n_mql']:,} MQLs ("
     )
     assert "percentage points" in report["headline"]
@@ -500,7 +500,7 @@ def test_cli_report(file_bundle, tmp_path):
     )
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    assert printed["headline"].startswith("The model's MQLs convert at")
+    assert printed["headline"].startswith("The backtest model's MQLs convert at")
     assert printed["paths"]["html"] == str(out / "report.html")
     assert json.loads((out / "report.json").read_text())["model"]["path"] == str(file_bundle)
     no_rules = tmp_path / "missing.yaml"
@@ -560,11 +560,8 @@ def test_tier_table_on_the_score_scale(report, test_part, trained):
     assert tiers["mql_score"] == pytest.approx(
         bundle.score(np.array([bundle.threshold.threshold]))[0]
     )
-    assert tiers["scale"] == bundle.scale.table() and tiers["points_to_double_odds"] == 10
-    assert tiers["scale"][5] == {
-        "score": 50.0,
-        "probability": pytest.approx(bundle.threshold.threshold),
-    }
+    assert tiers["model"] == "backtest" and tiers["points_to_double_odds"] == 10
+    assert tiers["mql_probability"] == pytest.approx(bundle.threshold.threshold)
     rows = tiers["rows"]
     assert [r["tier"] for r in rows] == list(bundle.tiers.names)
     assert sum(r["leads"] for r in rows) == y.size
@@ -586,6 +583,50 @@ def test_tier_table_on_the_score_scale(report, test_part, trained):
     rates = [r["rate"] for r in rows]
     # the MQL tier converts most; the bands below it hold few conversions each (noise)
     assert rates[0] > 5 * max(rates[1:])
+
+
+def test_the_scale_is_the_scoring_bundles(report, written, trained, leads):
+    deployed, backtest = trained.bundle, trained.bundle.backtest
+    assert deployed.threshold.threshold != pytest.approx(backtest.threshold.threshold, rel=0.01)
+    scale = report["scale"]
+    assert scale["model"] == "deployed" and not scale["segment_lines"]
+    assert scale["mql_probability"] == deployed.threshold.threshold
+    assert scale["table"] == deployed.scale.table()
+    assert scale["table"][5]["probability"] == pytest.approx(deployed.threshold.threshold)
+    assert [t["probability_from"] for t in scale["tiers"]] == [
+        *deployed.tiers.cuts[::-1],
+        0.0,
+    ]
+    bounds = [b for t in scale["tiers"] for b in (t["score_from"], t["score_to"])]
+    assert bounds == pytest.approx([50, 100, 40, 50, 30, 40, 0, 30])
+    # the test leads it clips to 0 and 100, scored as `mqlml score` scores them
+    raw, _ = holdout(deployed, leads)
+    scores = deployed.score(deployed.predict_proba(deployed.schema.features_frame(raw), raw))
+    assert scale["leads"] == len(raw)
+    assert (scale["at_0"], scale["at_100"]) == ((scores == 0).sum(), (scores == 100).sum())
+    assert scale["at_0"] > 0 and scale["at_100"] > 0
+    # the words: the scoring bundle's probabilities, the backtest's named as such
+    md = written["markdown"].read_text()
+    section = md.split("## The score scale of the bundle that scores")[1].split("## ")[0]
+
+    def pct(p):
+        return f"{100 * p:.2f} %" if p < 0.01 else f"{100 * p:.1f} %".replace(".0 %", " %")
+
+    line = deployed.threshold.threshold
+    assert f"its MQL line sits at score 50 (a {pct(line)} conversion probability)" in section
+    for row in scale["table"]:
+        assert f"| {row['score']:g} | {pct(row['probability'])} |" in section
+    shown = f"{scale['at_0']:,} ({100 * scale['at_0'] / scale['leads']:.1f} %) sit at 0"
+    assert shown in section and "their probability still does" in section
+    assert (
+        f"The backtest model judged below puts its line at {pct(backtest.threshold.threshold)}"
+        in section
+    )
+    assert f"score 30 = {pct(backtest.scale.probability(30.0))}" not in md
+    tiers = md.split("## Tiers on the test leads (backtest model)")[1].split("## ")[0]
+    assert f"(the bundle that scores: {pct(line)}, above)" in tiers
+    assert "Which model.* Every number on the test leads is from the backtest" in md
+    assert "| on the test leads | backtest model | points |" in md
 
 
 def _exact(k, n):
@@ -659,7 +700,8 @@ def test_driver_labels_and_quantile_curve(report, test_part):
 def test_report_md_shows_the_tables(written, report):
     md = written["markdown"].read_text()
     for title in (
-        "## Tiers on the score scale",
+        "## The score scale of the bundle that scores",
+        "## Tiers on the test leads (backtest model)",
         "## MQL-to-SQL rate by creation month",
         "## By Lead source",
         "## The points rules",
@@ -739,11 +781,12 @@ def _assert_rendered(html_path: Path, tmp_path: Path, report: dict) -> None:
     assert len(result["images"]) == expected
     for complete, width, height, shown in result["images"]:
         assert complete and width > 300 and height > 200 and shown > 300  # decoded PNGs
-    # comparison, tiers, monthly (when there is an order in time), segments, rules, context
-    n_tables = 4 + bool(report["monthly"]["rows"]) + len(report["segments"])
+    # comparison, scale, tiers, monthly (when there is an order in time), segments, rules,
+    # context
+    n_tables = 5 + bool(report["monthly"]["rows"]) + len(report["segments"])
     assert len(result["tables"]) == n_tables
     assert all(rows >= 2 for rows in result["tables"])
-    assert "Tiers on the score scale" in result["headings"]
+    assert "The score scale of the bundle that scores" in result["headings"]
     assert "The points rules" in result["headings"]
     image = np.asarray(Image.open(shot).convert("L"))
     assert image.shape == (1400, 1100)
@@ -791,7 +834,10 @@ def test_a_month_whose_interval_holds_the_target_is_at_target(trained):
     assert first["rate"] == 0.24 and first["interval"][0] < 0.25 < first["interval"][1]
     assert second["interval"][1] < 0.25
     assert [first["at_target"], second["at_target"]] == [True, False]
-    _, caption, header, rows = _monthly_table({"monthly": monthly})
+    _, caption, header, rows = _monthly_table(
+        {"monthly": monthly, "backtest": {"numbers_from": "backtest"}}
+    )
+    assert caption.startswith("The MQL-to-SQL rate of the backtest model's MQLs by creation month")
     assert header[-1] == "at target"
     assert [(r[0], r[-1]) for r in rows] == [("2025-01", "yes"), ("2025-02", "no")]
     assert "It was at target in 1 of 2 periods with MQLs; in 1 clearly below" in caption
