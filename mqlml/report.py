@@ -474,17 +474,26 @@ def _markdown(report: Mapping[str, Any], html_path: Path) -> str:
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;
-margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45;font-size:16px;
+-webkit-text-size-adjust:100%;text-size-adjust:100%}
 h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin:1.6em 0 .3em}
 .sub{color:#666;margin-top:0}
 .headline{font-size:1.25em;font-weight:600;background:#eef4fb;border-left:5px solid #1f77b4;
-padding:.7em 1em}
-table{border-collapse:collapse;margin:.6em 0 1em}th,td{border-bottom:1px solid #ddd;
-padding:.3em .7em;text-align:right;vertical-align:top}th:first-child,td:first-child{text-align:left}
-th{background:#f5f5f5}td.text,th.text{text-align:left}tr.mql td{font-weight:600}
+padding:.7em 1em}.which{font-size:.92em;color:#444}
+.scroll{overflow-x:auto;max-width:100%;margin:.6em 0 1em}
+table{border-collapse:collapse}th,td{border-bottom:1px solid #ddd;
+padding:.3em .7em;text-align:right;vertical-align:top;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+th{background:#f5f5f5;white-space:normal}td.text,th.text{text-align:left}
+td.text{white-space:normal;overflow-wrap:break-word}
+td.text:last-child{overflow-wrap:anywhere}tr.mql td{font-weight:600}
 .caption{color:#555;font-size:.92em;margin:.2em 0}
-figure{margin:1.5em 0}figure img{max-width:100%;height:auto}
-figcaption{color:#555;font-size:.92em}.warn{color:#8a5300}
+figure{margin:1.5em 0}figure img{display:block;width:100%;max-width:560px;height:auto}
+figcaption{color:#555;font-size:.92em;max-width:560px}.warn{color:#8a5300}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,420px),1fr));
+gap:0 2em}
+@media (max-width:600px){body{margin:1em auto;padding:0 .75em}h1{font-size:1.3em}
+.headline{font-size:1.1em;padding:.5em .7em}th,td{padding:.3em .5em}}
 """
 
 
@@ -496,7 +505,7 @@ def _html_table(table: Table, *, text_columns: int = 1, figure: str = "") -> str
         for i, h in enumerate(header)
     )
     body = "".join(
-        ("<tr class='mql'>" if row[0].endswith("(MQL)") else "<tr>")
+        ("<tr class='mql'>" if any(c.endswith("(MQL)") for c in row) else "<tr>")
         + "".join(
             f"<td class='text'>{esc(c)}</td>" if i < text_columns else f"<td>{esc(c)}</td>"
             for i, c in enumerate(row)
@@ -506,7 +515,8 @@ def _html_table(table: Table, *, text_columns: int = 1, figure: str = "") -> str
     )
     return (
         f"<section><h2>{esc(title)}</h2><p class='caption'>{esc(caption)}</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{figure}</section>"
+        f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+        f"</table></div>{figure}</section>"
     )
 
 
@@ -523,7 +533,7 @@ def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) ->
     ctx, base = report["context"], report["baseline"]
     plots = {name: _figure(title, caption, png) for name, title, caption, png in images}
     rows = "".join(
-        f"<tr><td>{esc(a)}</td><td>{esc(m)}</td><td>{esc(b)}</td></tr>"
+        f"<tr><td class='text'>{esc(a)}</td><td>{esc(m)}</td><td>{esc(b)}</td></tr>"
         for a, m, b in _table_rows(report)
     )
     summary = "".join(f"<li>{esc(s)}</li>" for s in report["summary"])
@@ -539,9 +549,9 @@ def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) ->
     )
     sections = [
         "<section><h2>Side by side on the test leads</h2>"
-        "<table><thead><tr><th class='text'>on the test leads</th>"
+        "<div class='scroll'><table><thead><tr><th class='text'>on the test leads</th>"
         f"<th>{esc(_model_column(report))}</th><th>points</th></tr>"
-        f"</thead><tbody>{rows}</tbody></table>{plots.pop('gains', '')}</section>",
+        f"</thead><tbody>{rows}</tbody></table></div>{plots.pop('gains', '')}</section>",
         _html_table(_scale_table(report)),
         _html_table(_tier_table(report), figure=plots.pop("rate", "")),
     ]
@@ -553,19 +563,19 @@ def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) ->
     sections += [_html_table(t) for t in _scorecard_tables(report)]
     sections.append(
         f"<section><h2>How {esc(judged_by(report))} sees the test leads</h2>"
-        + "".join(plots.values())
+        f"<div class='plots'>{''.join(plots.values())}</div></section>"
     )
-    sections[-1] += "</section>"
     context = "".join(
-        f"<tr><td>{esc(k)}</td><td class='text'>{esc(v)}</td></tr>"
+        f"<tr><td class='text'>{esc(k)}</td><td class='text'>{esc(v)}</td></tr>"
         for k, v in _context_rows(report)
     )
     sections.append(
-        f"<section><h2>Data, split and versions</h2><table><tbody>{context}</tbody></table>"
-        "</section>"
+        "<section><h2>Data, split and versions</h2>"
+        f"<div class='scroll'><table><tbody>{context}</tbody></table></div></section>"
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>mqlml report: model vs points</title>"
         f"<style>{_CSS}</style></head><body>"
         f"<h1>The model against the points, on the same leads</h1><p class='sub'>{sub}</p>"

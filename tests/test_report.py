@@ -797,6 +797,98 @@ def test_report_renders_in_a_browser(written, report, tmp_path):
     _assert_rendered(written["html"], tmp_path, report)
 
 
+# Headless Chromium lays a window out at least 500 pixels wide: a phone's 390 is an
+# iframe of that width around the page (srcdoc: the same origin as the probe, which reads
+# the page's layout once it has loaded).
+_PHONE_PROBE = """<script>
+window.addEventListener("load", () => {
+  const d = document.getElementById("page").contentDocument, w = d.defaultView;
+  const box = e => e.getBoundingClientRect();
+  const out = {width: w.innerWidth, page: d.documentElement.scrollWidth,
+    font: parseFloat(w.getComputedStyle(d.body).fontSize),
+    viewport: (d.querySelector("meta[name=viewport]") || {}).content || null,
+    tables: [...d.querySelectorAll("table")].map(t => [t.parentElement.className,
+      box(t.parentElement).right, w.getComputedStyle(t.parentElement).overflowX, box(t).width]),
+    images: [...d.images].map(i => [box(i).right, box(i).width, i.naturalWidth])};
+  const pre = document.createElement("pre"); pre.id = "probe";
+  pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _on_a_phone(html_path: Path, tmp_path: Path, width: int = 390) -> tuple[dict, Path]:
+    """The page laid out ``width`` pixels wide: its layout as measured, and a screenshot."""
+    import html as html_lib
+
+    browser = _browser()
+    frame = (
+        '<!DOCTYPE html><html><body style="margin:0"><iframe id="page" '
+        f'style="border:0;width:{width}px;height:20000px" '
+        f'srcdoc="{html_lib.escape(html_path.read_text(), quote=True)}"></iframe>'
+    )
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=500,20000",
+    ]
+    probe = tmp_path / "phone-probe.html"
+    probe.write_text(frame + _PHONE_PROBE + "</body></html>")
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S)
+    assert found, f"chromium printed no probe: {dom.stderr[-2000:]}"
+    page = tmp_path / "phone.html"
+    page.write_text(frame + "</body></html>")
+    shot = tmp_path / "phone.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=180,
+        check=True,
+    )
+    return json.loads(html_lib.unescape(found.group(1))), shot
+
+
+def test_report_reads_on_a_phone(written, report, tmp_path):
+    from PIL import Image
+
+    result, shot = _on_a_phone(written["html"], tmp_path)
+    assert result["width"] == 390
+    assert result["viewport"] == "width=device-width, initial-scale=1"
+    assert result["page"] <= 390  # nothing pushes the page sideways
+    assert result["font"] >= 15
+    wide = 0
+    for wrapper, right, overflow, width in result["tables"]:
+        # each table scrolls inside its own wrapper, which stays on the screen
+        assert wrapper == "scroll" and overflow == "auto" and right <= 390
+        wide += width > 390
+    assert wide >= 1  # the tier table has 7 columns: it scrolls, the page does not
+    assert len(result["images"]) == len(PLOTS)
+    for right, shown, natural in result["images"]:
+        assert right <= 390 and shown >= 340 and natural >= 700  # scaled down, sharp
+    image = np.asarray(Image.open(shot).convert("L"))[:, :390]
+    assert (image < 128).mean() > 0.005
+
+
+def test_report_html_fits_any_width(written):
+    text = written["html"].read_text()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+    # every table sits in a scrolling wrapper of its own
+    assert text.count("<table>") == text.count("<div class='scroll'><table>") >= 8
+    assert ".scroll{overflow-x:auto" in text
+    assert "figure img{display:block;width:100%" in text
+
+
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", ["bank", "xeducation"])
 def test_public_dataset_reports_render_in_a_browser(real_data, name, tmp_path):
@@ -865,3 +957,69 @@ def test_plots_on_a_log_odds_score_scale(report):
     images = render_plots(other)
     assert [name for name, *_ in images] == list(PLOTS)
     assert all(base64.b64decode(png)[:4] == b"\x89PNG" for *_, png in images)
+
+
+def _figures(report):
+    from mqlml.plots import figures
+
+    return {name: figure for name, _, _, figure in figures(report)}
+
+
+def test_plot_text_is_readable_on_a_phone(report):
+    from matplotlib.text import Text
+
+    from mqlml.plots import MIN_TEXT_PX, PHONE_WIDTH
+
+    for name, figure in _figures(report).items():
+        shown = PHONE_WIDTH / figure.get_figwidth()  # pixels per inch on a phone
+        texts = [
+            t
+            for t in figure.findobj(Text)
+            if t.get_visible() and t.get_text().strip() and t.get_figure() is not None
+        ]
+        assert len(texts) > 5, name
+        smallest = min(t.get_fontsize() for t in texts) / 72 * shown
+        assert smallest >= MIN_TEXT_PX, f"{name}: text {smallest:.1f} px high on a phone"
+
+
+def _labels(axis) -> list[str]:
+    """The tick labels shown: inside the axis' limits (with a little slack for rounding)."""
+    lo, hi = sorted(axis.get_view_interval())
+    return [
+        label.get_text()
+        for at, label in zip(axis.get_majorticklocs(), axis.get_majorticklabels(), strict=True)
+        if label.get_text() and lo * (1 - 1e-9) - 1e-12 <= at <= hi * (1 + 1e-9) + 1e-12
+    ]
+
+
+def test_plot_axes_in_percent_as_the_text_says(report):
+    figures = _figures(report)
+    gains = figures["gains"].axes[0]
+    assert _labels(gains.xaxis)[-1] == "100 %" and _labels(gains.yaxis)[-1] == "100 %"
+    rate, share = figures["rate"].axes
+    assert all(label.endswith(" %") for label in _labels(rate.yaxis) + _labels(share.yaxis))
+    assert "40 %" in _labels(rate.yaxis)
+    monthly = figures["monthly"].axes[0]
+    assert all(label.endswith(" %") for label in _labels(monthly.yaxis))
+    reliability = figures["reliability"].axes[0]
+    assert {"1 %", "10 %"} <= set(_labels(reliability.xaxis)) & set(_labels(reliability.yaxis))
+    distribution = figures["distribution"].axes[0]
+    assert all(label.endswith(" %") for label in _labels(distribution.yaxis))
+    colorbar = figures["grid"].axes[1]
+    assert all(label.endswith(" %") for label in _labels(colorbar.yaxis))
+
+
+def test_drivers_axis_is_the_odds_multiplier_its_labels_name(report):
+    ax = _figures(report)["drivers"].axes[0]
+    assert ax.get_xscale() == "log" and ax.get_xlim()[0] == 1.0
+    ticks = _labels(ax.xaxis)
+    assert ticks[0] == "x1" and all(re.fullmatch(r"x\d+(\.\d+)?", t) for t in ticks)
+    top = report["drivers"]["features"][:15][::-1]
+    ends = sorted((bar.get_y(), bar.get_x() + bar.get_width()) for bar in ax.patches)
+    factors = [np.exp(f["mean_abs_contribution"]) for f in top]
+    assert [x for _, x in ends] == pytest.approx(factors)
+    assert all(bar.get_x() == 1.0 for bar in ax.patches)  # each bar starts at x1
+    shown = [t.get_text() for t in ax.texts]
+    assert shown == [f"x{f:.2f}" for f in factors]
+    # where a label says x2.43, the bar ends at 2.43 on the axis
+    assert "log-odds" not in ax.get_xlabel() and "odds multiplier" in ax.get_xlabel()
