@@ -593,7 +593,7 @@ def compare(
     at_target["target_rate"] = threshold.target_rate
     at_target["model"]["interval"] = metrics["realized_interval"]
     at_target["model"]["expected_rate"] = threshold.expected_rate
-    scores = score_frame(judge, raw, reasons="none")
+    scores = score_frame(judge, raw, reasons="none", exact=True)
     meta = bundle.metadata
     trained = meta.get("metrics") or {}
     drift = trained["drift_warning"] if "drift_warning" in trained else metrics["drift_warning"]
