@@ -240,9 +240,8 @@ def _monthly_table(report: Mapping[str, Any]) -> Table | None:
     goal = f" against the {percent(target)} target" if target is not None else ""
     caption = (
         f"The MQL-to-SQL rate of {judged_by(report)}'s MQLs by {monthly['by']}{goal}, with "
-        "its 90 % "
-        "exact interval: did the rate hold over the test period? At target: the target "
-        "inside the interval or under it."
+        "its 90 % exact interval: did the rate hold over the test period? At target: yes "
+        "when the target lies inside the interval or below it."
     )
     judged = [r for r in monthly["rows"] if r["at_target"] is not None]
     if judged:
