@@ -49,6 +49,7 @@ PROBABILITY_DIGITS = 6
 #: Decimals of a written fit or engagement sub-score (parts of the log-odds).
 SUB_SCORE_DECIMALS = 4
 _EXACT_POWERS = 22  # 10**k is an exact double for k <= 22
+_POWERS = 10.0 ** np.arange(_EXACT_POWERS + 1)
 
 
 def written_score(score: np.ndarray) -> np.ndarray:
@@ -86,17 +87,14 @@ def written_probability(probability: np.ndarray, digits: int = PROBABILITY_DIGIT
     [0.0697449, 1.23457e-05, 0.0, 1.0]
     """
     p = np.asarray(probability, dtype=np.float64)
-    out = p.copy()
-    rows = np.flatnonzero(np.isfinite(p) & (p != 0))
-    if rows.size == 0:
-        return out
-    keep = digits - 1 - np.floor(np.log10(np.abs(p[rows])))  # decimals to keep
-    exact = (keep >= 0) & (keep <= _EXACT_POWERS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = (digits - 1) - np.floor(np.log10(np.abs(p)))  # decimals to keep
+    exact = (keep >= 0) & (keep <= _EXACT_POWERS)  # False for 0, NaN and infinity
     # an integer over an exact power of ten: the double nearest the decimal
-    power = 10.0 ** keep[exact]
-    out[rows[exact]] = np.round(p[rows[exact]] * power) / power
-    for i in rows[~exact]:  # beyond 1e-16 (or above 1e6): rare, through the text
-        out[i] = float(f"{p[i]:.{digits}g}")
+    power = _POWERS[np.where(exact, keep, 0).astype(np.int64)]
+    out = np.where(exact, np.round(p * power) / power, p)
+    for i in np.flatnonzero(~exact & np.isfinite(p) & (p != 0)):
+        out[i] = float(f"{p[i]:.{digits}g}")  # beyond 1e-16 (or above 1e6): rare
     return out
 
 

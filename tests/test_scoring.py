@@ -158,6 +158,24 @@ def _significant(values) -> int:
     return max(len(d.rstrip("0")) for d in digits)
 
 
+def test_written_numbers_are_the_nearest_decimals_and_keep_the_order():
+    from mqlml.points import written_probability, written_score
+
+    rng = np.random.default_rng(3)
+    edges = [0.0, 1.0, 0.5, 1e-300, 5e-324, 0.9999999, 9.999995e-4, 0.0010000004]
+    p = np.concatenate([rng.random(20_000), 10 ** rng.uniform(-20, 0, 20_000), edges])
+    w = written_probability(p)
+    assert w.tolist() == [float(f"{v:.6g}") for v in p]  # as text would round them
+    order = np.argsort(p, kind="stable")
+    assert (np.diff(w[order]) >= 0).all()  # never a higher probability written lower
+    s = np.concatenate([rng.random(20_000) * 100, [0.0, 100.0, 49.95, 49.999999999999, 50.0]])
+    ws = written_score(s)
+    assert ws.tolist() == [float(f"{v:.1f}") for v in ws]  # one decimal, nearest double
+    assert ((s - ws >= 0) & (s - ws < 0.1)).all()
+    for bound in (30.0, 40.0, 50.0, 0.1, 99.9):  # every bound of one decimal holds
+        assert ((ws >= bound) == (s >= bound)).all(), bound
+
+
 def test_written_scores_are_rounded_and_keep_tiers_and_mqls(scored, bundle, leads):
     from mqlml.points import written_probability, written_score
 
