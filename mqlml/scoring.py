@@ -17,7 +17,20 @@ Every input row gets one output row, in the same order, with its id and:
 ===================  ===================================================================
 
 ``fit_score + engagement_score + base == log-odds`` (base is the model's starting
-log-odds). Reasons cost more than scores, so by default (``reasons="top"``) they are
+log-odds).
+
+Written values are rounded to what a CRM field stores (:func:`written`): ``score`` and
+``percentile`` to one decimal (the score rounded down, so that a written 50.0 or more is
+exactly an MQL and the tier bounds hold on it), ``probability`` and ``threshold`` to 6
+significant digits, the sub-scores to 4 decimals. ``tier`` and ``is_mql`` come from the
+exact probability, before rounding; so does everything summed while scoring (expected
+SQLs, the account roll-up). Every route writes the same numbers: :func:`score_frame`, the
+streamed :func:`score_file` (compiled trees or LightGBM), Spark and the MLflow model.
+``exact=True`` (:class:`Scorer`, :func:`score_frame`) keeps the unrounded floats for
+analysis. The score is clipped to 0-100: the leads at 0 (or 100) are no longer ordered by
+it, while their probability still orders them.
+
+Reasons cost more than scores, so by default (``reasons="top"``) they are
 written for the two highest tiers (the MQLs and the leads closest to becoming one),
 ``"all"`` writes them for every lead and ``"none"`` for none; sub-scores are always
 written (they cost little with the default path attribution, see mqlml.explain).
@@ -58,13 +71,19 @@ from mqlml.events import scoring_ages, with_event_features
 from mqlml.explain import format_reasons, group_matrix
 from mqlml.formulas import CsvFormulas, check_csv_formulas
 from mqlml.levels import level_text, match_levels
-from mqlml.points import percentile_of
+from mqlml.points import (
+    SCORE_DECIMALS,
+    SUB_SCORE_DECIMALS,
+    percentile_of,
+    written_probability,
+    written_score,
+)
 from mqlml.predict import PREDICTORS, PredictorName, make_predictor
 from mqlml.readers import LeadFile, check_flat, detect_format, read_table
 from mqlml.repeats import RepeatCounter, present_ids
 from mqlml.writers import TableWriter
 
-__all__ = ["OUTPUT_COLUMNS", "ScoreSummary", "Scorer", "score_file", "score_frame"]
+__all__ = ["OUTPUT_COLUMNS", "ScoreSummary", "Scorer", "score_file", "score_frame", "written"]
 
 #: Folder inside a bundle's folder where its compiled trees are cached.
 
@@ -81,6 +100,47 @@ OUTPUT_COLUMNS = (
 )
 Reasons = Literal["top", "all", "none"]
 Attribution = Literal["path", "shap"]
+
+_WRITTEN = {
+    "probability": written_probability,
+    "threshold": written_probability,
+    "score": written_score,
+    "percentile": lambda v: np.round(np.asarray(v, dtype=np.float64), SCORE_DECIMALS),
+    "fit_score": lambda v: np.round(np.asarray(v, dtype=np.float64), SUB_SCORE_DECIMALS),
+    "engagement_score": lambda v: np.round(np.asarray(v, dtype=np.float64), SUB_SCORE_DECIMALS),
+}
+
+
+def written(outputs: Any) -> Any:
+    """Scoring outputs rounded as they are written (see the module docstring).
+
+    Parameters
+    ----------
+    outputs : pandas.DataFrame or dict of arrays
+        Scores as :meth:`Scorer.score` or :meth:`Scorer.score_columns` give them; other
+        columns pass unchanged.
+
+    Returns
+    -------
+    pandas.DataFrame or dict
+        A new frame or dict of the same kind, the numeric outputs rounded.
+
+    Examples
+    --------
+    >>> written({"probability": np.array([0.0697449419100869]),
+    ...          "score": np.array([59.57889418126845]), "tier": ["A"]})["score"].tolist()
+    [59.5]
+    """
+    if isinstance(outputs, pd.DataFrame):
+        out = outputs.copy()
+        for name, rounding in _WRITTEN.items():
+            if name in out.columns:
+                out[name] = rounding(out[name].to_numpy(dtype=np.float64))
+        return out
+    return {
+        name: _WRITTEN[name](values) if name in _WRITTEN else values
+        for name, values in outputs.items()
+    }
 
 
 class Scorer:
@@ -107,6 +167,9 @@ class Scorer:
         mqlml.predict.default_cache_dir (never the bundle's folder). Entries are keyed by
         the sha256 of the model's trees, so a changed bundle never meets a stale library,
         and verified by a keyed hash before use (mqlml.cache).
+    exact : bool, default=False
+        Keep the unrounded floats; by default the outputs are rounded as written
+        (:func:`written`), after the tier and ``is_mql`` are set from the exact values.
     """
 
     def __init__(
@@ -118,6 +181,7 @@ class Scorer:
         top: int = 3,
         predictor: PredictorName = "auto",
         cache_dir: str | Path | None = None,
+        exact: bool = False,
     ) -> None:
         if reasons not in ("top", "all", "none"):
             raise ValueError(f"reasons must be 'top', 'all' or 'none'; got {reasons!r}.")
@@ -128,7 +192,7 @@ class Scorer:
                 f"predictor must be one of {', '.join(PREDICTORS)}; got {predictor!r}."
             )
         self.bundle, self.reasons, self.top = bundle, reasons, top
-        self.attribution = attribution
+        self.attribution, self.exact = attribution, exact
         schema = bundle.schema
         self.features = schema.features
         self.groups = group_matrix(
@@ -238,7 +302,7 @@ class Scorer:
         )
         for name in keep:
             out[name] = frame[name].to_numpy()
-        return out
+        return out if self.exact else written(out)
 
     def score_columns(
         self, columns: Mapping[str, pa.Array], *, row_offset: int = 0
@@ -332,7 +396,7 @@ class Scorer:
             "reasons_for": reasons_for,
             "reasons_against": reasons_against,
         }
-        return out, encoded
+        return (out if self.exact else written(out)), encoded
 
     def __getstate__(self) -> dict[str, Any]:  # pickled to Spark executors: no lock
         return {k: v for k, v in self.__dict__.items() if k != "_lock"}
@@ -419,6 +483,7 @@ def score_frame(
     events: pd.DataFrame | None = None,
     as_of: Any = "now",
     predictor: PredictorName = "auto",
+    exact: bool = False,
 ) -> pd.DataFrame:
     """Score a DataFrame of leads in memory.
 
@@ -438,6 +503,9 @@ def score_frame(
         The date the activity-log features are computed as of.
     predictor : {"auto", "lightgbm", "compiled"}
         See :class:`Scorer`.
+    exact : bool, default=False
+        Keep the unrounded floats; by default they are rounded as :func:`score_file`
+        writes them (:func:`written`).
 
     Returns
     -------
@@ -447,7 +515,9 @@ def score_frame(
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle)
     frame = _with_events(bundle, frame, events, as_of)
-    scorer = Scorer(bundle, reasons=reasons, attribution=attribution, predictor=predictor)
+    scorer = Scorer(
+        bundle, reasons=reasons, attribution=attribution, predictor=predictor, exact=exact
+    )
     return scorer.score(frame, keep=keep)
 
 
@@ -891,8 +961,15 @@ def _score_source(
         bundle.segments.codes_of(pd.DataFrame(columns=names))  # the segment column is there
     _check_keep(keep, names, schema.id_name, keep_prefix)
     rollup = None if accounts is None else AccountRollup(bundle, names)
+    # Exact scores for what is summed while scoring (expected SQLs, accounts); each batch
+    # is rounded as written just before it is written.
     scorer = Scorer(
-        bundle, reasons=reasons, attribution=attribution, predictor=predictor, cache_dir=cache_dir
+        bundle,
+        reasons=reasons,
+        attribution=attribution,
+        predictor=predictor,
+        cache_dir=cache_dir,
+        exact=True,
     )
     ids = [schema.id_column] if schema.id_column else []
     segment = [bundle.segments.column] if bundle.segments is not None else []
@@ -962,7 +1039,7 @@ def _score_source(
                     writer = TableWriter(
                         tmp, out_schema, out_fmt, output, [schema.id_name], csv_formulas
                     )
-                writer.write_table(_table(out, out_schema))
+                writer.write_table(_table(written(out), out_schema))
                 if rollup is not None:
                     rollup.add(out, batch, schema.id_name, rows)
                 mql = np.asarray(out["is_mql"], dtype=bool)

@@ -403,7 +403,9 @@ def score_files(
         ``rows``, ``mqls``, ``mql_share``, ``expected_sqls``, ``duplicated_ids``,
         ``seconds`` (reading, scoring, writing and counting, without starting Spark),
         ``rows_per_second`` and ``output``: the keys of
-        :meth:`mqlml.scoring.ScoreSummary.to_dict`.
+        :meth:`mqlml.scoring.ScoreSummary.to_dict`. They are counted on the output as
+        written, so ``expected_sqls`` sums the written probabilities (6 significant
+        digits): within a millionth of the local engine's sum of the exact ones.
 
     Raises
     ------
