@@ -614,6 +614,14 @@ def compare(
             "confidence": threshold.confidence,
             "guarantee": threshold.guarantee,
             "deployed_guarantee": bundle.threshold.guarantee,
+            # how far the scoring line's own rate may sit from what it promises, given
+            # the leads it was chosen on (exact 90 % interval of its MQLs' rate there)
+            "deployed_line_interval": (
+                None
+                if bundle.threshold.realized_interval is None
+                else list(bundle.threshold.realized_interval)
+            ),
+            "deployed_line_mqls": bundle.threshold.n_mql,
             "model_choice": meta.get("model_choice"),
             "deployed_calibration": ((meta.get("fits") or {}).get("deployed") or {}).get(
                 "calibration"

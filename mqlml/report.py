@@ -385,6 +385,7 @@ def _context_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{judged_by(report)}'s, the score scale the bundle that scores'",
         ),
         *_guarantee_row(model),
+        *_line_row(model),
         *(
             [("calibration of the bundle that scores", model["deployed_calibration"])]
             if model.get("deployed_calibration")
@@ -392,6 +393,22 @@ def _context_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
         ),
         ("generated", f"{_when(ctx['generated_at'])} with {versions}"),
         ("trained with", trained or "n/a"),
+    ]
+
+
+def _line_row(model: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """How far the scoring line's own rate may sit from its promise (none when unknown)."""
+    interval = model.get("deployed_line_interval")
+    if not interval:
+        return []
+    return [
+        (
+            "the line of the bundle that scores",
+            f"its {model['deployed_line_mqls']:,} MQLs among the leads it was chosen on "
+            f"converted at 90 % between {percent(interval[0])} and {percent(interval[1])} "
+            "(exact interval): its true MQL-to-SQL rate may sit that far from the target "
+            "before any change in the leads; a month's rate varies more",
+        )
     ]
 
 

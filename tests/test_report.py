@@ -24,6 +24,7 @@ from mqlml.compare import (
     compare,
     compare_at_rate,
     compare_at_volume,
+    percent,
 )
 from mqlml.errors import (
     ConfigError,
@@ -1023,3 +1024,18 @@ def test_drivers_axis_is_the_odds_multiplier_its_labels_name(report):
     assert shown == [f"x{f:.2f}" for f in factors]
     # where a label says x2.43, the bar ends at 2.43 on the axis
     assert "log-odds" not in ax.get_xlabel() and "odds multiplier" in ax.get_xlabel()
+
+
+def test_the_report_states_how_far_the_scoring_line_may_sit_from_the_target(
+    report, written, trained
+):
+    line = trained.bundle.threshold
+    lo, hi = line.realized_interval
+    assert report["model"]["deployed_line_interval"] == [lo, hi]
+    assert report["model"]["deployed_line_mqls"] == line.n_mql > 0
+    assert lo < line.target_rate < hi  # the interval around a line chosen for the target
+    said = " ".join(written["markdown"].read_text().split())
+    assert (
+        f"its {line.n_mql:,} MQLs among the leads it was chosen on converted at 90 % between "
+        f"{percent(lo)} and {percent(hi)}"
+    ) in said
