@@ -47,7 +47,7 @@ from common import OUT, machine  # noqa: E402
 
 from mqlml.config import load_config  # noqa: E402
 from mqlml.errors import MqlmlError  # noqa: E402
-from mqlml.leads import LeadSchema, read_leads  # noqa: E402
+from mqlml.leads import LeadSchema, converted_times, read_leads  # noqa: E402
 from mqlml.metrics import expected_calibration_error, rate_interval  # noqa: E402
 from mqlml.model import train  # noqa: E402
 from mqlml.scoring import score_frame  # noqa: E402
@@ -58,6 +58,7 @@ TABLES = {
     "bank": ROOT / "data" / "bank.yaml",
     "online_shoppers": HERE / "validate" / "online_shoppers.yaml",
     "marketing_campaign": HERE / "validate" / "marketing_campaign.yaml",
+    "olist_funnel": HERE / "validate" / "olist_funnel.yaml",
 }
 HOLD_BACK = 0.2
 
@@ -150,7 +151,7 @@ def validate(name: str, path: Path, seed: int) -> dict:
     config = load_config(path)
     frame = read_leads(config)
     schema = LeadSchema.resolve(config, frame)
-    y_all = schema.labels(frame)
+    y_all = _within_window(config, schema, frame, schema.labels(frame))
     held, how = _later(config, frame, y_all, seed)
     keep = np.ones(len(frame), dtype=bool)
     keep[held] = False
@@ -190,6 +191,17 @@ def validate(name: str, path: Path, seed: int) -> dict:
     out["guarantee"] = _guarantee(config, history, later, y)
     out["points"] = _points(config, later, y, rate["n_mql"])
     return out
+
+
+def _within_window(config, schema, frame: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+    """With ``outcome.window_days``, the later leads are judged as training counts them:
+    converted within the window."""
+    window, column = config.outcome.window_days, config.columns.converted_at
+    if window is None or column is None:
+        return y
+    conv = converted_times(frame, column, schema.date_formats.get(column))
+    days = ((conv - schema.times(frame)) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+    return (y.astype(bool) & ~(days > window)).astype(int)
 
 
 def _guarantee(config, history, later, y) -> dict:

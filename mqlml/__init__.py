@@ -70,6 +70,8 @@ _EXPORTS = {
     "log_training": "integrations",
     "promote": "integrations",
     "resolve_model": "integrations",
+    "compare_champion": "monitoring",
+    "ChampionComparison": "monitoring",
     "demo": "_demo",
 }
 

@@ -51,6 +51,8 @@ from mqlml.monitoring import recalibrate as recalibrate
 from mqlml.integrations import log_training as log_training
 from mqlml.integrations import promote as promote
 from mqlml.integrations import resolve_model as resolve_model
+from mqlml.monitoring import compare_champion as compare_champion
+from mqlml.monitoring import ChampionComparison as ChampionComparison
 from mqlml._demo import demo as demo
 
 __version__: str

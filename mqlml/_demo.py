@@ -70,6 +70,7 @@ def demo(
     *,
     progress: Callable[[str], None] | None = None,
     on_step: Callable[[str, Demo], None] | None = None,
+    train_progress: Callable[[str], None] | None = None,
 ) -> Demo:
     """Run the whole job on the shipped synthetic sample (or the leads ``config`` names).
 
@@ -85,6 +86,9 @@ def demo(
     on_step : callable, optional
         Called with each step's name and the :class:`Demo` so far as the step ends
         (``after`` for the monitoring after recalibration).
+    train_progress : callable, optional
+        Called with each stage of training as it starts (:func:`mqlml.train`'s
+        ``progress``).
 
     Returns
     -------
@@ -112,7 +116,7 @@ def demo(
     if not result.checked.ok:
         return result
     start(titles["train"])
-    result.training = train(cfg, frame=leads, out=out / "model")
+    result.training = train(cfg, frame=leads, out=out / "model", progress=train_progress)
     done("train", result)
     start(titles["report"])
     bundle = result.training.bundle

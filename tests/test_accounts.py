@@ -13,6 +13,7 @@ from mqlml.model._accounts import (
     INDEPENDENT,
     AccountCalibration,
     account_scores,
+    account_table,
     any_converts,
     score_accounts_file,
 )
@@ -64,6 +65,39 @@ def test_account_rows_best_lead_counts_and_reasons():
     )
     assert a["method"] == INDEPENDENT
     assert out.iloc[1]["top_reasons"] == ""
+
+
+def test_accounts_near_one_show_expected_conversions_first(logistic_trained):
+    # Under independence an account of many likely leads sits at probability 1 (in
+    # floating point: 1 - 0.4**40 == 1 - 0.4**60 == 1.0): the expected conversions come
+    # first and tell such accounts apart, and order them.
+    probabilities = {"mid": [0.6] * 40, "big": [0.6] * 60, "few": [0.123456789, 0.2, 0.3]}
+    accounts = [name for name, ps in probabilities.items() for _ in ps]
+    p = [v for ps in probabilities.values() for v in ps]
+    scored = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(len(p))],
+            "probability": p,
+            "is_mql": np.asarray(p) > 0.5,
+        }
+    )
+    table, done = account_table(logistic_trained.bundle, scored, accounts, "account_id")
+    assert ACCOUNT_COLUMNS[:2] == ("expected_conversions", "probability")
+    assert list(table.columns) == ["account_id", *ACCOUNT_COLUMNS]
+    assert table["account_id"].tolist() == ["big", "mid", "few"]
+    assert table["probability"].tolist()[:2] == [1.0, 1.0]
+    assert table["expected_conversions"].tolist() == pytest.approx([36.0, 24.0, 0.623457])
+    assert done == {
+        "accounts": 3,
+        "leads_without_account": 0,
+        "method": INDEPENDENT,
+        "near_certain": 2,
+    }
+    # written as the leads' probabilities are: 6 significant digits
+    few = table.iloc[2]
+    assert few["expected_conversions"] == 0.623457
+    assert few["probability"] == float(f"{1 - (1 - 0.123456789) * 0.8 * 0.7:.6g}")
+    assert few["best_probability"] == 0.3
 
 
 def test_account_scores_refuses_scores_without_probability():
@@ -137,6 +171,7 @@ def test_score_accounts_file_writes_one_row_per_account(bundle, tmp_path):
         "accounts": len(table),
         "leads_without_account": 10,
         "method": INDEPENDENT,
+        "near_certain": int((table["probability"] >= 0.999).sum()),
         "output": str(accounts),
     }
     assert table["leads"].sum() == len(fresh) - 10

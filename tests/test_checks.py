@@ -8,6 +8,7 @@ from mqlml.leads._checks import (
     check_leads,
     conversion_by_period,
     is_date_like,
+    latest_words,
     leak_words,
     single_column_auc,
     spelling_variants,
@@ -92,6 +93,21 @@ def test_flags_tags_and_lead_quality_on_x_education(real_data):
     assert ("Tags", "error") in levels and ("Lead Quality", "warning") in levels
 
 
+@pytest.mark.realdata
+def test_every_column_x_education_excludes_as_leaky_or_suspect_is_flagged(real_data):
+    """The shipped config excludes 9 columns as leaky or suspect (domain knowledge: Lead
+    Profile, the Asymmetrique indexes and scores, Last Activity...); the check finds each."""
+    from mqlml.leads._read import read_leads
+
+    cfg = load_config(DATA / "xeducation.yaml")
+    known = {e.column for e in cfg.exclude if "leaky" in e.reason or "suspect" in e.reason}
+    assert len(known) == 9
+    bare = cfg.model_copy(update={"exclude": []})
+    bare = bare.with_overrides(features={"fit": "infer", "engagement": "infer"})
+    report = check_leads(read_leads(cfg), bare)
+    assert set(report.flagged("leak")) == known
+
+
 # ---------------------------------------------------------------------------------------
 # Columns judged the way the model sees them
 # ---------------------------------------------------------------------------------------
@@ -160,6 +176,11 @@ def test_id_time_and_label_have_no_auc_and_time_is_time():
         ("Lead Quality", ["Quality"]),
         ("sales_disposition", ["disposition"]),
         ("Statusbar", []),
+        ("Lead Score", ["Score"]),
+        ("engagementIndex", ["Index"]),
+        ("account_grade", ["grade"]),
+        ("credit_score", []),
+        ("Scoreboard views", []),
     ],
 )
 def test_leak_words_on_word_boundaries(name, words):
@@ -175,6 +196,76 @@ def test_leak_name_finding_shows_the_word_and_spares_marital_status():
     names = [f for f in report.findings if f.code == "leak-name"]
     assert [f.column for f in names] == ["LeadStatus"]
     assert "has the word 'Status' in its name" in names[0].message
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("Last Activity", ["Last"]),
+        ("last_touch_channel", ["last"]),
+        ("LatestStage", ["Latest"]),
+        ("Last Name", []),
+        ("lastname", []),
+        ("Blast emails", []),
+    ],
+)
+def test_latest_words_on_word_boundaries(name, words):
+    assert latest_words(name) == words
+
+
+def _post_outcome_frame(n=6_000, seed=0):
+    """Leads with three columns written after the outcome that no single-column AUC
+    betrays (each under the "strong" bar), and three honest look-alikes."""
+
+    def sales_note(frame, rng):
+        # Filled in for about 30 % of leads, the ones sales worked, most of them converted.
+        worked = rng.random(len(frame)) < np.where(frame["converted"] == 1, 0.75, 0.2)
+        return np.where(worked, rng.choice(["call back", "sent pricing"], len(frame)), None)
+
+    def survey_answer(frame, rng):
+        # Answered by 30 % of leads at random: filled in, but not for the converting ones.
+        answered = rng.random(len(frame)) < 0.3
+        return np.where(answered, rng.choice(["a", "b", "c"], len(frame)), None)
+
+    return _frame(
+        n=n,
+        seed=seed,
+        **{
+            "Sales Note": sales_note,
+            "Partner Score": lambda f, r: r.integers(0, 100, len(f)),
+            "Last Touch": lambda f, r: r.choice(["Email Opened", "Call", "Chat"], len(f)),
+            "survey_answer": survey_answer,
+            "days_since_last_touch": lambda f, r: r.exponential(5, len(f)),
+            "credit_score": lambda f, r: r.integers(300, 850, len(f)),
+        },
+    )
+
+
+def test_columns_written_after_the_outcome_are_flagged_with_why():
+    frame = _post_outcome_frame()
+    report = check_leads(frame, _config())
+    found = {f.column: f for f in report.findings if f.code.startswith("leak")}
+    assert sorted(found) == ["Last Touch", "Partner Score", "Sales Note"]
+    assert report.flagged("leak") == ["Last Touch", "Partner Score", "Sales Note"]
+    assert (found["Sales Note"].code, found["Sales Note"].level) == (
+        "leak-partly-filled",
+        "warning",
+    )
+    note = found["Sales Note"].message
+    assert "'Sales Note' is filled in for " in note and "probably after contact" in note
+    assert found["Partner Score"].code == "leak-name"
+    assert "score or rating kept up to date after sales' contact" in found["Partner Score"].message
+    assert found["Last Touch"].code == "leak-latest"
+    assert (
+        "for a converted lead it usually tells what happened after" in found["Last Touch"].message
+    )
+    assert report.ok  # suspicions to act on, not errors
+    aucs = report.columns.set_index("column")["single_column_auc"]
+    assert max(aucs[name] for name in found) < 0.85
+    # Excluded with a reason, each is information.
+    cfg = _config(exclude={name: "written after contact" for name in found})
+    excluded = [f for f in check_leads(frame, cfg).findings if f.column in found]
+    assert excluded and {f.level for f in excluded} == {"info"}
 
 
 def test_a_date_used_as_a_feature_is_named_with_the_fix():

@@ -1,7 +1,9 @@
 """End to end through the `mqlml` command."""
 
 import json
+import logging
 import re
+import sys
 
 import pandas as pd
 from typer.testing import CliRunner
@@ -124,10 +126,22 @@ def test_train_refuses_both_goals():
     assert result.exit_code == 2 and "not both" in result.output
 
 
-def test_demo_runs_the_whole_job(tmp_path):
+def test_demo_runs_the_whole_job(tmp_path, monkeypatch, caplog):
+    from mqlml.scoring import _predict as predict
+
+    # Without the compiled engine every step (report, scores, monitoring, recalibration)
+    # falls back to LightGBM: the hint is said once for the whole demo, not per step.
+    monkeypatch.setitem(sys.modules, "lignum", None)  # import lignum raises ImportError
+    monkeypatch.setattr(predict, "_SAID", set())
     out = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "--out", str(out)])
+    with caplog.at_level(logging.WARNING, logger="mqlml.scoring._predict"):
+        result = runner.invoke(app, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
+    hints = [r.getMessage() for r in caplog.records if "pylignum is missing" in r.getMessage()]
+    assert len(hints) == 1, hints
+    # training shows its stages on stderr, as `mqlml train` does; results stay on stdout
+    for stage in ("fitting the model on the train part", "refitting the deployed model"):
+        assert stage in result.stderr and stage not in result.stdout, stage
     for path in (
         "model/manifest.json",
         "report/report.html",

@@ -77,20 +77,44 @@ def test_sample_defaults_to_the_current_folder_and_refuses_to_overwrite(tmp_path
     assert folder.exit_code == 2 and "is a folder" in folder.output
 
 
+# The README's commands to build the wheel in the repository and install it: the tests
+# below run these (on a copy of the sources, with the wheel's path, into a fresh venv).
+README_BUILD = "python -m pip wheel --no-deps -w dist ."
+README_INSTALL = "python -m pip install -c constraints.txt dist/{wheel}"
+
+
+def test_the_readme_installs_the_wheel_it_builds_never_a_name_from_an_index():
+    """mqlml is not published: `pip install mqlml` would fail, or install someone else's
+    package. The README's install commands are the ones these tests run."""
+    import re
+
+    from mqlml import __version__
+
+    readme = (ROOT / "README.md").read_text()
+    wheel = f"mqlml-{__version__}-py3-none-any.whl"
+    assert README_BUILD in readme
+    assert README_INSTALL.format(wheel=wheel) in readme
+    named = re.findall(r"pip install[^\n`]*?(?<![./\w-])mqlml(?:\[[\w,]+\])?(?=[\s'\"`]|$)", readme)
+    assert named == [], named
+
+
 def _build_wheel(dest: Path) -> Path:
-    """Build the wheel from a copy of the sources (the checkout gets no build/ folder)."""
+    """Build the wheel as the README says, in a copy of the sources (the checkout gets no
+    build/ or dist/ folder)."""
     source = dest / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "mqlml", source / "mqlml", ignore=ignore)
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source / name)
+    _, *build = README_BUILD.split()
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dest), str(source)],
+        [sys.executable, *build[:-1], "-q", build[-1]],
         check=True,
         capture_output=True,
         text=True,
+        cwd=source,
     )
-    (wheel,) = dest.glob("mqlml-*.whl")
+    (wheel,) = (source / "dist").glob("mqlml-*.whl")
     return wheel
 
 
@@ -148,6 +172,9 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo(wheel, tmp_path):
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     clean["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     full = os.environ.get("MQLML_FULL_INSTALL") == "1"
+    # README_INSTALL with this venv's python and the wheel's path (and --no-deps unless full)
+    _, *install_args = README_INSTALL.split()
+    assert install_args[:5] == ["-m", "pip", "install", "-c", "constraints.txt"]
     pip = [str(python), "-m", "pip", "install", "--quiet", "-c", str(ROOT / "constraints.txt")]
     install = subprocess.run(
         [*pip, *([] if full else ["--no-deps"]), str(wheel)],

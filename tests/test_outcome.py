@@ -247,7 +247,9 @@ def test_refit_chain_fits_and_provenance(leads_20k):
     X = bundle.schema.features_frame(raw)
     assert not np.allclose(bundle.model.decision_function(X), backtest.model.decision_function(X))
     text = describe_provenance(bundle.metadata)["text"]
-    assert text.startswith(f"Every number here is from the backtest: a model fit on {16_000:,}")
+    assert text.startswith(
+        f"Every number on the test leads is from the backtest: a model fit on {16_000:,}"
+    )
     assert (
         "refit on all 20,000 leads and calibrated on out-of-fold scores of the newest "
         "8,000 leads" in text

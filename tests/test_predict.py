@@ -235,10 +235,14 @@ def test_compiled_predictor_pickles_as_its_recipe(predictors, prepared):
 
 def test_engine_missing_falls_back_with_one_line(rare_model, cache, monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "lignum", None)  # import lignum raises ImportError
+    monkeypatch.setattr(predict, "_SAID", set())  # as in a fresh process
     with caplog.at_level(logging.WARNING, logger="mqlml.scoring._predict"):
         got = make_predictor(rare_model, "auto", groups=_groups(rare_model), cache_dir=cache)
+        # a second predictor (the next step of one job) says the same reason no more
+        again = make_predictor(rare_model, "auto", groups=_groups(rare_model), cache_dir=cache)
     assert isinstance(got, LightGBMPredictor)
     assert re.search(r"predictor auto: using lightgbm, because .*pylignum is missing", got.note)
+    assert again.note == got.note
     assert [r.getMessage() for r in caplog.records] == [got.note]
     with pytest.raises(PredictorError, match=r"must have its engine installed; pylignum is"):
         make_predictor(rare_model, "compiled", groups=_groups(rare_model), cache_dir=cache)
@@ -290,6 +294,7 @@ def test_compiled_leaves_that_differ_from_lightgbm_are_refused(
     with pytest.raises(PredictorError, match=r"leaf numbers must equal LightGBM's pred_leaf; \d+"):
         compiled.contributions(rows, np.array([0]))
     # auto reads the leaves from LightGBM instead, saying why once
+    monkeypatch.setattr(predict, "_SAID", set())  # as in a fresh process
     with caplog.at_level(logging.WARNING, logger="mqlml.scoring._predict"):
         got = auto.contributions(rows, np.array([0, 1]))
         auto.contributions(rows, np.array([1]))

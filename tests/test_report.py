@@ -27,7 +27,7 @@ from mqlml.errors import (
 from mqlml.metrics._evaluate import rate_at_volume
 from mqlml.metrics._paired import compare_at_rate, compare_at_volume
 from mqlml.model._prepare import holdout
-from mqlml.report._compare import REPORT_FORMAT, _baseline_points, compare
+from mqlml.report._compare import REPORT_FORMAT, _baseline_points, compare, percent
 from mqlml.report._files import build_report, write_report
 from mqlml.report._plots import PLOTS
 from mqlml.report._tables import readable
@@ -208,7 +208,7 @@ def test_model_beats_points_at_equal_volume(report):
     lo, hi = vol["interval"]
     assert 0 < lo < vol["difference"] < hi
     assert report["headline"].startswith(
-        f"The model's MQLs convert at {100 * vol['model']['rate']:.1f} %, the points' at "
+        f"The backtest model's MQLs convert at {100 * vol['model']['rate']:.1f} %, the points' at "
         f"{100 * vol['points']['rate']:.1f} %, at the same {vol['n_mql']:,} MQLs ("
     )
     assert "percentage points" in report["headline"]
@@ -495,7 +495,7 @@ def test_cli_report(file_bundle, tmp_path):
     )
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    assert printed["headline"].startswith("The model's MQLs convert at")
+    assert printed["headline"].startswith("The backtest model's MQLs convert at")
     assert printed["paths"]["html"] == str(out / "report.html")
     assert json.loads((out / "report.json").read_text())["model"]["path"] == str(file_bundle)
     no_rules = tmp_path / "missing.yaml"
@@ -555,11 +555,8 @@ def test_tier_table_on_the_score_scale(report, test_part, trained):
     assert tiers["mql_score"] == pytest.approx(
         bundle.score(np.array([bundle.threshold.threshold]))[0]
     )
-    assert tiers["scale"] == bundle.scale.table() and tiers["points_to_double_odds"] == 10
-    assert tiers["scale"][5] == {
-        "score": 50.0,
-        "probability": pytest.approx(bundle.threshold.threshold),
-    }
+    assert tiers["model"] == "backtest" and tiers["points_to_double_odds"] == 10
+    assert tiers["mql_probability"] == pytest.approx(bundle.threshold.threshold)
     rows = tiers["rows"]
     assert [r["tier"] for r in rows] == list(bundle.tiers.names)
     assert sum(r["leads"] for r in rows) == y.size
@@ -581,6 +578,50 @@ def test_tier_table_on_the_score_scale(report, test_part, trained):
     rates = [r["rate"] for r in rows]
     # the MQL tier converts most; the bands below it hold few conversions each (noise)
     assert rates[0] > 5 * max(rates[1:])
+
+
+def test_the_scale_is_the_scoring_bundles(report, written, trained, leads):
+    deployed, backtest = trained.bundle, trained.bundle.backtest
+    assert deployed.threshold.threshold != pytest.approx(backtest.threshold.threshold, rel=0.01)
+    scale = report["scale"]
+    assert scale["model"] == "deployed" and not scale["segment_lines"]
+    assert scale["mql_probability"] == deployed.threshold.threshold
+    assert scale["table"] == deployed.scale.table()
+    assert scale["table"][5]["probability"] == pytest.approx(deployed.threshold.threshold)
+    assert [t["probability_from"] for t in scale["tiers"]] == [
+        *deployed.tiers.cuts[::-1],
+        0.0,
+    ]
+    bounds = [b for t in scale["tiers"] for b in (t["score_from"], t["score_to"])]
+    assert bounds == pytest.approx([50, 100, 40, 50, 30, 40, 0, 30])
+    # the test leads it clips to 0 and 100, scored as `mqlml score` scores them
+    raw, _ = holdout(deployed, leads)
+    scores = deployed.score(deployed.predict_proba(deployed.schema.features_frame(raw), raw))
+    assert scale["leads"] == len(raw)
+    assert (scale["at_0"], scale["at_100"]) == ((scores == 0).sum(), (scores == 100).sum())
+    assert scale["at_0"] > 0 and scale["at_100"] > 0
+    # the words: the scoring bundle's probabilities, the backtest's named as such
+    md = written["markdown"].read_text()
+    section = md.split("## The score scale of the bundle that scores")[1].split("## ")[0]
+
+    def pct(p):
+        return f"{100 * p:.2f} %" if p < 0.01 else f"{100 * p:.1f} %".replace(".0 %", " %")
+
+    line = deployed.threshold.threshold
+    assert f"its MQL line sits at score 50 (a {pct(line)} conversion probability)" in section
+    for row in scale["table"]:
+        assert f"| {row['score']:g} | {pct(row['probability'])} |" in section
+    shown = f"{scale['at_0']:,} ({100 * scale['at_0'] / scale['leads']:.1f} %) sit at 0"
+    assert shown in section and "their probability still does" in section
+    assert (
+        f"The backtest model judged below puts its line at {pct(backtest.threshold.threshold)}"
+        in section
+    )
+    assert f"score 30 = {pct(backtest.scale.probability(30.0))}" not in md
+    tiers = md.split("## Tiers on the test leads (backtest model)")[1].split("## ")[0]
+    assert f"(the bundle that scores: {pct(line)}, above)" in tiers
+    assert "Which model.* Every number on the test leads is from the backtest" in md
+    assert "| on the test leads | backtest model | points |" in md
 
 
 def _exact(k, n):
@@ -654,7 +695,8 @@ def test_driver_labels_and_quantile_curve(report, test_part):
 def test_report_md_shows_the_tables(written, report):
     md = written["markdown"].read_text()
     for title in (
-        "## Tiers on the score scale",
+        "## The score scale of the bundle that scores",
+        "## Tiers on the test leads (backtest model)",
         "## MQL-to-SQL rate by creation month",
         "## By Lead source",
         "## The points rules",
@@ -734,11 +776,12 @@ def _assert_rendered(html_path: Path, tmp_path: Path, report: dict) -> None:
     assert len(result["images"]) == expected
     for complete, width, height, shown in result["images"]:
         assert complete and width > 300 and height > 200 and shown > 300  # decoded PNGs
-    # comparison, tiers, monthly (when there is an order in time), segments, rules, context
-    n_tables = 4 + bool(report["monthly"]["rows"]) + len(report["segments"])
+    # comparison, scale, tiers, monthly (when there is an order in time), segments, rules,
+    # context
+    n_tables = 5 + bool(report["monthly"]["rows"]) + len(report["segments"])
     assert len(result["tables"]) == n_tables
     assert all(rows >= 2 for rows in result["tables"])
-    assert "Tiers on the score scale" in result["headings"]
+    assert "The score scale of the bundle that scores" in result["headings"]
     assert "The points rules" in result["headings"]
     image = np.asarray(Image.open(shot).convert("L"))
     assert image.shape == (1400, 1100)
@@ -747,6 +790,98 @@ def _assert_rendered(html_path: Path, tmp_path: Path, report: dict) -> None:
 
 def test_report_renders_in_a_browser(written, report, tmp_path):
     _assert_rendered(written["html"], tmp_path, report)
+
+
+# Headless Chromium lays a window out at least 500 pixels wide: a phone's 390 is an
+# iframe of that width around the page (srcdoc: the same origin as the probe, which reads
+# the page's layout once it has loaded).
+_PHONE_PROBE = """<script>
+window.addEventListener("load", () => {
+  const d = document.getElementById("page").contentDocument, w = d.defaultView;
+  const box = e => e.getBoundingClientRect();
+  const out = {width: w.innerWidth, page: d.documentElement.scrollWidth,
+    font: parseFloat(w.getComputedStyle(d.body).fontSize),
+    viewport: (d.querySelector("meta[name=viewport]") || {}).content || null,
+    tables: [...d.querySelectorAll("table")].map(t => [t.parentElement.className,
+      box(t.parentElement).right, w.getComputedStyle(t.parentElement).overflowX, box(t).width]),
+    images: [...d.images].map(i => [box(i).right, box(i).width, i.naturalWidth])};
+  const pre = document.createElement("pre"); pre.id = "probe";
+  pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _on_a_phone(html_path: Path, tmp_path: Path, width: int = 390) -> tuple[dict, Path]:
+    """The page laid out ``width`` pixels wide: its layout as measured, and a screenshot."""
+    import html as html_lib
+
+    browser = _browser()
+    frame = (
+        '<!DOCTYPE html><html><body style="margin:0"><iframe id="page" '
+        f'style="border:0;width:{width}px;height:20000px" '
+        f'srcdoc="{html_lib.escape(html_path.read_text(), quote=True)}"></iframe>'
+    )
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=500,20000",
+    ]
+    probe = tmp_path / "phone-probe.html"
+    probe.write_text(frame + _PHONE_PROBE + "</body></html>")
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S)
+    assert found, f"chromium printed no probe: {dom.stderr[-2000:]}"
+    page = tmp_path / "phone.html"
+    page.write_text(frame + "</body></html>")
+    shot = tmp_path / "phone.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=180,
+        check=True,
+    )
+    return json.loads(html_lib.unescape(found.group(1))), shot
+
+
+def test_report_reads_on_a_phone(written, report, tmp_path):
+    from PIL import Image
+
+    result, shot = _on_a_phone(written["html"], tmp_path)
+    assert result["width"] == 390
+    assert result["viewport"] == "width=device-width, initial-scale=1"
+    assert result["page"] <= 390  # nothing pushes the page sideways
+    assert result["font"] >= 15
+    wide = 0
+    for wrapper, right, overflow, width in result["tables"]:
+        # each table scrolls inside its own wrapper, which stays on the screen
+        assert wrapper == "scroll" and overflow == "auto" and right <= 390
+        wide += width > 390
+    assert wide >= 1  # the tier table has 7 columns: it scrolls, the page does not
+    assert len(result["images"]) == len(PLOTS)
+    for right, shown, natural in result["images"]:
+        assert right <= 390 and shown >= 340 and natural >= 700  # scaled down, sharp
+    image = np.asarray(Image.open(shot).convert("L"))[:, :390]
+    assert (image < 128).mean() > 0.005
+
+
+def test_report_html_fits_any_width(written):
+    text = written["html"].read_text()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+    # every table sits in a scrolling wrapper of its own
+    assert text.count("<table>") == text.count("<div class='scroll'><table>") >= 8
+    assert ".scroll{overflow-x:auto" in text
+    assert "figure img{display:block;width:100%" in text
 
 
 @pytest.mark.realdata
@@ -764,9 +899,35 @@ def test_public_dataset_reports_render_in_a_browser(real_data, name, tmp_path):
 
 def test_monthly_caption_counts_periods_at_target(written, report):
     rows = [r for r in report["monthly"]["rows"] if r["rate"] is not None]
-    reached = sum(r["rate"] >= 0.25 for r in rows)
+    reached = sum(r["interval"][1] >= 0.25 for r in rows)
+    assert [r["at_target"] for r in rows] == [r["interval"][1] >= 0.25 for r in rows]
     md = written["markdown"].read_text()
-    assert f"It reached the target in {reached} of {len(rows)} periods with MQLs" in md
+    assert f"It was at target in {reached} of {len(rows)} periods with MQLs" in md
+
+
+def test_a_month_whose_interval_holds_the_target_is_at_target(trained):
+    # 2025-01: 24 of 100 MQLs converted (24 %, interval about 17-32 %) holds the 25 %
+    # target; 2025-02: 10 of 100 (interval about 5.5-16 %) is clearly under it.
+    from mqlml.report._files import _monthly_table
+    from mqlml.report._tables import _periods
+
+    bundle = trained.bundle.backtest
+    assert bundle.threshold.target_rate == 0.25
+    created = ["2025-01-15"] * 100 + ["2025-02-15"] * 100
+    raw = pd.DataFrame({"created_at": created})
+    y = np.r_[np.arange(100) < 24, np.arange(100) < 10].astype(int)
+    monthly = _periods(y, np.ones(200, dtype=bool), raw, bundle)
+    first, second = monthly["rows"]
+    assert first["rate"] == 0.24 and first["interval"][0] < 0.25 < first["interval"][1]
+    assert second["interval"][1] < 0.25
+    assert [first["at_target"], second["at_target"]] == [True, False]
+    _, caption, header, rows = _monthly_table(
+        {"monthly": monthly, "backtest": {"numbers_from": "backtest"}}
+    )
+    assert caption.startswith("The MQL-to-SQL rate of the backtest model's MQLs by creation month")
+    assert header[-1] == "at target"
+    assert [(r[0], r[-1]) for r in rows] == [("2025-01", "yes"), ("2025-02", "no")]
+    assert "It was at target in 1 of 2 periods with MQLs; in 1 clearly below" in caption
 
 
 def test_plots_on_a_log_odds_score_scale(report):
@@ -791,3 +952,84 @@ def test_plots_on_a_log_odds_score_scale(report):
     images = render_plots(other)
     assert [name for name, *_ in images] == list(PLOTS)
     assert all(base64.b64decode(png)[:4] == b"\x89PNG" for *_, png in images)
+
+
+def _figures(report):
+    from mqlml.report._plots import figures
+
+    return {name: figure for name, _, _, figure in figures(report)}
+
+
+def test_plot_text_is_readable_on_a_phone(report):
+    from matplotlib.text import Text
+
+    from mqlml.report._plots import MIN_TEXT_PX, PHONE_WIDTH
+
+    for name, figure in _figures(report).items():
+        shown = PHONE_WIDTH / figure.get_figwidth()  # pixels per inch on a phone
+        texts = [
+            t
+            for t in figure.findobj(Text)
+            if t.get_visible() and t.get_text().strip() and t.get_figure() is not None
+        ]
+        assert len(texts) > 5, name
+        smallest = min(t.get_fontsize() for t in texts) / 72 * shown
+        assert smallest >= MIN_TEXT_PX, f"{name}: text {smallest:.1f} px high on a phone"
+
+
+def _labels(axis) -> list[str]:
+    """The tick labels shown: inside the axis' limits (with a little slack for rounding)."""
+    lo, hi = sorted(axis.get_view_interval())
+    return [
+        label.get_text()
+        for at, label in zip(axis.get_majorticklocs(), axis.get_majorticklabels(), strict=True)
+        if label.get_text() and lo * (1 - 1e-9) - 1e-12 <= at <= hi * (1 + 1e-9) + 1e-12
+    ]
+
+
+def test_plot_axes_in_percent_as_the_text_says(report):
+    figures = _figures(report)
+    gains = figures["gains"].axes[0]
+    assert _labels(gains.xaxis)[-1] == "100 %" and _labels(gains.yaxis)[-1] == "100 %"
+    rate, share = figures["rate"].axes
+    assert all(label.endswith(" %") for label in _labels(rate.yaxis) + _labels(share.yaxis))
+    assert "40 %" in _labels(rate.yaxis)
+    monthly = figures["monthly"].axes[0]
+    assert all(label.endswith(" %") for label in _labels(monthly.yaxis))
+    reliability = figures["reliability"].axes[0]
+    assert {"1 %", "10 %"} <= set(_labels(reliability.xaxis)) & set(_labels(reliability.yaxis))
+    distribution = figures["distribution"].axes[0]
+    assert all(label.endswith(" %") for label in _labels(distribution.yaxis))
+    colorbar = figures["grid"].axes[1]
+    assert all(label.endswith(" %") for label in _labels(colorbar.yaxis))
+
+
+def test_drivers_axis_is_the_odds_multiplier_its_labels_name(report):
+    ax = _figures(report)["drivers"].axes[0]
+    assert ax.get_xscale() == "log" and ax.get_xlim()[0] == 1.0
+    ticks = _labels(ax.xaxis)
+    assert ticks[0] == "x1" and all(re.fullmatch(r"x\d+(\.\d+)?", t) for t in ticks)
+    top = report["drivers"]["features"][:15][::-1]
+    ends = sorted((bar.get_y(), bar.get_x() + bar.get_width()) for bar in ax.patches)
+    factors = [np.exp(f["mean_abs_contribution"]) for f in top]
+    assert [x for _, x in ends] == pytest.approx(factors)
+    assert all(bar.get_x() == 1.0 for bar in ax.patches)  # each bar starts at x1
+    shown = [t.get_text() for t in ax.texts]
+    assert shown == [f"x{f:.2f}" for f in factors]
+    # where a label says x2.43, the bar ends at 2.43 on the axis
+    assert "log-odds" not in ax.get_xlabel() and "odds multiplier" in ax.get_xlabel()
+
+
+def test_the_report_states_how_far_the_scoring_line_may_sit_from_the_target(
+    report, written, trained
+):
+    line = trained.bundle.threshold
+    lo, hi = line.realized_interval
+    assert report["model"]["deployed_line_interval"] == [lo, hi]
+    assert report["model"]["deployed_line_mqls"] == line.n_mql > 0
+    assert lo < line.target_rate < hi  # the interval around a line chosen for the target
+    said = " ".join(written["markdown"].read_text().split())
+    assert (
+        f"its {line.n_mql:,} MQLs among the leads it was chosen on converted at 90 % between "
+        f"{percent(lo)} and {percent(hi)}"
+    ) in said

@@ -27,7 +27,8 @@ def leads(leads_20k):
 
 @pytest.fixture(scope="module")
 def scored(bundle, leads):
-    return score_frame(bundle, leads, reasons="all")
+    """The exact (unrounded) scores: the properties below hold to 1e-9 on them."""
+    return score_frame(bundle, leads, reasons="all", exact=True)
 
 
 def test_columns_and_rows(scored, leads, bundle):
@@ -136,7 +137,7 @@ def test_logistic_bundle_scores(sample_config, leads_20k, leads):
     from mqlml.model._train import train
 
     result = train(sample_config, frame=leads_20k, model="logistic")
-    out = score_frame(result.bundle, leads.iloc[:500], reasons="all")
+    out = score_frame(result.bundle, leads.iloc[:500], reasons="all", exact=True)
     X = result.bundle.schema.features_frame(leads.iloc[:500])
     _, base = feature_contributions(result.bundle.model, X)
     np.testing.assert_allclose(
@@ -144,6 +145,108 @@ def test_logistic_bundle_scores(sample_config, leads_20k, leads):
         result.bundle.model.decision_function(X),
         atol=1e-9,
     )
+
+
+# -- what is written: rounded as a CRM stores it ------------------------------------------
+def _decimals(values) -> int:
+    """The most decimals any value needs (``72.1`` -> 1, ``0.0697449`` -> 7)."""
+    return max(len(repr(float(v)).split("e")[0].partition(".")[2].rstrip("0")) for v in values)
+
+
+def _significant(values) -> int:
+    """The most significant digits any value needs (``0.0697449`` -> 6)."""
+    digits = (repr(float(v)).split("e")[0].replace(".", "").lstrip("0") for v in values if v)
+    return max(len(d.rstrip("0")) for d in digits)
+
+
+def test_written_numbers_are_the_nearest_decimals_and_keep_the_order():
+    from mqlml.model._points import written_probability, written_score
+
+    rng = np.random.default_rng(3)
+    edges = [0.0, 1.0, 0.5, 1e-300, 5e-324, 0.9999999, 9.999995e-4, 0.0010000004]
+    p = np.concatenate([rng.random(20_000), 10 ** rng.uniform(-20, 0, 20_000), edges])
+    w = written_probability(p)
+    assert w.tolist() == [float(f"{v:.6g}") for v in p]  # as text would round them
+    order = np.argsort(p, kind="stable")
+    assert (np.diff(w[order]) >= 0).all()  # never a higher probability written lower
+    s = np.concatenate([rng.random(20_000) * 100, [0.0, 100.0, 49.95, 49.999999999999, 50.0]])
+    ws = written_score(s)
+    assert ws.tolist() == [float(f"{v:.1f}") for v in ws]  # one decimal, nearest double
+    assert ((s - ws >= 0) & (s - ws < 0.1)).all()
+    for bound in (30.0, 40.0, 50.0, 0.1, 99.9):  # every bound of one decimal holds
+        assert ((ws >= bound) == (s >= bound)).all(), bound
+
+
+def test_written_scores_are_rounded_and_keep_tiers_and_mqls(scored, bundle, leads):
+    from mqlml.model._points import written_probability, written_score
+
+    out = score_frame(bundle, leads, reasons="all")
+    assert list(out.columns) == list(scored.columns)
+    assert _decimals(out["score"]) == 1 and _decimals(out["percentile"]) == 1
+    assert _significant(out["probability"]) == 6
+    assert _decimals(out["fit_score"]) <= 4 and _decimals(out["engagement_score"]) <= 4
+    exact = scored["score"].to_numpy()
+    np.testing.assert_array_equal(out["score"], written_score(exact))
+    np.testing.assert_array_equal(out["probability"], written_probability(scored["probability"]))
+    assert (out["score"] <= exact).all() and (exact - out["score"] < 0.1).all()
+    np.testing.assert_allclose(out["probability"], scored["probability"], rtol=5e-6, atol=0)
+    np.testing.assert_allclose(out["percentile"], scored["percentile"], rtol=0, atol=0.05)
+    # tiers and MQLs as from the exact probability, and they read the same on the written
+    # score: 50 or more is an MQL, 40 to 50 tier B, 30 to 40 tier C
+    for name in ("tier", "is_mql", "reasons_for", "reasons_against", "lead_id"):
+        assert out[name].tolist() == scored[name].tolist(), name
+    assert ((out["score"] >= 50) == out["is_mql"]).all()
+    tiers = np.select(
+        [out["score"] >= 50, out["score"] >= 40, out["score"] >= 30], list("ABC"), "D"
+    )
+    assert (tiers == out["tier"]).all()
+    near = (exact > 49.9) & (exact < 50)  # a lead just under the line reads under it
+    assert (out["score"][near] == 49.9).all()
+    # the score is clipped: its ends hold many leads, whose written probability keeps the
+    # order the exact one gives them (6 significant digits merge none of its values)
+    low = out["score"] == 0
+    distinct = scored.loc[low, "probability"].nunique()
+    assert low.sum() > 50 and distinct > 10
+    assert out.loc[low, "probability"].nunique() == distinct
+
+
+@pytest.mark.parametrize("predictor", ["lightgbm", "compiled"])
+def test_score_file_writes_what_score_frame_gives(tmp_path, bundle, leads, predictor):
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    leads.to_csv(src, index=False)
+    summary = score_file(bundle, src, dst, chunk_size=700, reasons="all", predictor=predictor)
+    if predictor == "compiled" and summary.predictor != "compiled":
+        pytest.skip(f"the compiled predictor is unavailable here ({summary.predictor})")
+    text = dst.read_text().splitlines()
+    header = text[0].replace('"', "").split(",")
+    first = dict(zip(header, text[1].split(","), strict=False))
+    assert re.fullmatch(r"\d{1,3}\.\d", first["score"]), first["score"]
+    assert re.fullmatch(r"0\.\d{1,12}|\d\.\d+e-\d+", first["probability"]), first["probability"]
+    written = pd.read_csv(dst)
+    want = score_frame(bundle, leads, reasons="all", predictor="lightgbm")
+    for name in ("score", "percentile", "probability"):
+        np.testing.assert_array_equal(written[name], want[name], err_msg=name)
+    for name in ("fit_score", "engagement_score"):  # compiled sums in another order
+        np.testing.assert_allclose(written[name], want[name], rtol=0, atol=1e-4, err_msg=name)
+    assert written["tier"].tolist() == want["tier"].tolist()
+    assert _decimals(written["score"]) == 1 and _significant(written["probability"]) == 6
+    # what is summed while scoring is exact: the expected SQLs of the MQLs
+    exact = score_frame(bundle, leads, reasons="none", exact=True)
+    assert summary.expected_sqls == pytest.approx(
+        exact.loc[exact["is_mql"], "probability"].sum(), rel=1e-12
+    )
+
+
+def test_the_mlflow_model_writes_the_same_rounding(bundle, leads):
+    pytest.importorskip("mlflow")
+    from mqlml.pyfunc import BundleModel
+
+    model = BundleModel(reasons="none")
+    model.bundle = bundle  # as load_context leaves it, once the bundle checks out
+    served = model.predict(None, leads.head(200))
+    want = score_frame(bundle, leads.head(200), reasons="none")
+    pd.testing.assert_frame_equal(served, want)
+    assert _decimals(served["score"]) == 1
 
 
 # -- files -------------------------------------------------------------------------------

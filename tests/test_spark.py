@@ -9,12 +9,13 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'mqlml[spark]'")
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install '.[spark]'")
 if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
     pytest.skip(
         "Spark needs a Java runtime: install openjdk-17-jre-headless or set JAVA_HOME",
@@ -112,6 +113,9 @@ def test_spark_equals_local_row_for_row(spark, trained, leads, leads_parquet):
     assert list(got.columns) == list(want.columns)
     assert len(got) == N and got["lead_id"].is_unique
     _same_scores(got, want, "lead_id")
+    # written as the local routes write them: one decimal, 6 significant digits
+    assert (got["score"] == got["score"].round(1)).all()
+    assert (got["probability"] == [float(f"{p:.6g}") for p in got["probability"]]).all()
     assert 0 < got["is_mql"].sum() < N
     assert (got["reasons_for"] != "").sum() > got["is_mql"].sum()  # the top two tiers
     assert got["converted"].tolist() == want["converted"].tolist()
@@ -211,7 +215,8 @@ def test_score_files_csv_matches_local_score_file(spark, trained, leads, tmp_pat
     assert reasons.str.contains("days_since_last_activity=missing").any()
     assert summary["rows"] == local.rows == 3000
     assert summary["mqls"] == local.mqls == int(want["is_mql"].sum())
-    assert summary["expected_sqls"] == pytest.approx(local.expected_sqls, abs=1e-6)
+    # summed from the written probabilities (6 significant digits), locally from the exact
+    assert summary["expected_sqls"] == pytest.approx(local.expected_sqls, rel=1e-6)
     assert summary["duplicated_ids"] == 0
     assert summary["output"] == str(out) and summary["seconds"] > 0
 
@@ -309,6 +314,37 @@ def test_module_entry_point(spark, trained, small_parquet, tmp_path, capsys):
     code = main(["-m", str(trained.path), "-i", str(tmp_path / "none.csv"), "-o", str(out)])
     assert code == 2
     assert "input file must exist" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(600)
+def test_spark_submit_prints_only_the_json_summary(trained, small_parquet, tmp_path):
+    """Under spark-submit the driver's stderr is merged into stdout: pyspark's pandas 3
+    warning (raised while the session starts) must not land there ahead of the JSON."""
+    import pyspark
+
+    from .conftest import ROOT
+
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    out = tmp_path / "scores.parquet"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
+    done = subprocess.run(
+        [
+            str(submit), "--master", "local[1]", "--conf", "spark.ui.enabled=false",
+            str(ROOT / "mqlml" / "spark.py"),
+            "--model", str(trained.path), "--input", str(small_parquet), "--output", str(out),
+        ],
+        capture_output=True, text=True, env=env, timeout=500, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1, done.stdout[:2000]
+    assert json.loads(lines[0])["rows"] == 500
+    assert "pandas" not in done.stdout + done.stderr
 
 
 # CLI: needs `--engine spark` on `mqlml score` (fails until the command has it).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -127,3 +128,45 @@ def test_init_then_check_and_train_on_bank(tmp_path, real_data):
     assert cfg.columns.label == "y" and cfg.columns.id is None
     assert "campaign" in cfg.features.engagement and "job" in cfg.features.fit
     assert summary["roc_auc"] > 0.7
+
+
+def test_columns_written_after_the_outcome_are_excluded_with_reasons(tmp_path):
+    """A sales note filled in for the leads sales worked, a partner's score and the last
+    touch as of the extract: none is strong alone, each is excluded with why."""
+    leads = make_leads(4_000, seed=6)
+    rng = np.random.default_rng(6)
+    worked = rng.random(len(leads)) < np.where(leads["converted"] == 1, 0.8, 0.2)
+    leads["Sales Note"] = np.where(worked, rng.choice(["call back", "pricing"], len(leads)), None)
+    leads["Partner Score"] = rng.integers(0, 100, len(leads))
+    leads["Last Touch"] = rng.choice(["Email Opened", "Call", "Chat"], len(leads))
+    path = tmp_path / "leads.csv"
+    leads.to_csv(path, index=False)
+    proposal = starter_config(path)
+    excluded = proposal.exclude
+    assert excluded["Sales Note"].startswith("leak suspect: filled in for ")
+    assert "probably filled in by sales after contact" in excluded["Sales Note"]
+    assert excluded["Partner Score"] == (
+        "leak suspect: 'Score' in its name, typical of a score or rating kept up to date "
+        "after sales' contact"
+    )
+    assert excluded["Last Touch"].startswith("leak suspect: 'Last' in its name: the lead's latest")
+    # the honest columns keep their roles
+    shipped = load_config(example_file("mqlml.yaml")).features
+    assert sorted(proposal.fit) == sorted(shipped.fit)
+    assert sorted(proposal.engagement) == sorted(shipped.engagement)
+    text = proposal.to_yaml(tmp_path / "init.yaml")
+    assert "  - column: Last Touch\n    reason: \"leak suspect: 'Last' in its name" in text
+
+
+@pytest.mark.realdata
+def test_init_excludes_what_the_shipped_x_education_config_excludes_as_leaky(real_data):
+    """Generic rules find what the shipped config excludes from domain knowledge: every
+    column it calls leaky or suspect, each with a reason."""
+    shipped = load_config(example_file("xeducation.yaml"))
+    known = {e.column for e in shipped.exclude if "leaky" in e.reason or "suspect" in e.reason}
+    assert len(known) == 9
+    proposal = starter_config(real_data / "xeducation" / "Leads.csv")
+    assert known <= set(proposal.exclude), sorted(known - set(proposal.exclude))
+    for name in known:
+        assert proposal.exclude[name].startswith("leak suspect"), (name, proposal.exclude[name])
+    assert not known & {*proposal.fit, *proposal.engagement}

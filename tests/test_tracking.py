@@ -120,11 +120,12 @@ def test_signature_is_plain_and_the_example_has_five_leads(logged, trained):
     import mlflow
 
     info = mlflow.models.get_model_info(logged["model_uri"])
-    inputs = {spec.name: spec.type.name for spec in info.signature.inputs.inputs}
+    inputs = {spec.name: spec.to_dict()["type"] for spec in info.signature.inputs.inputs}
     assert inputs["lead_id"] == "string"
     assert inputs["job_title"] == "string"
-    assert inputs["page_views"] == "long"
-    assert inputs["days_since_last_activity"] == "double"
+    # numbers take a null (NaN) and int64 alike: MLflow's long and double take only one
+    assert inputs["page_views"] == "any"
+    assert inputs["days_since_last_activity"] == "any"
     assert list(inputs) == ["lead_id", *trained.bundle.schema.features]
     assert all(spec.required for spec in info.signature.inputs.inputs)
     outputs = [spec.name for spec in info.signature.outputs.inputs]
@@ -132,6 +133,69 @@ def test_signature_is_plain_and_the_example_has_five_leads(logged, trained):
     assert info.signature.params.to_dict()[0]["default"] == "top"
     assert info.saved_input_example_info is not None
     assert info.saved_input_example_info["type"] == "dataframe"
+
+
+def _with_nulls(leads: pd.DataFrame) -> pd.DataFrame:
+    """Leads with empty engagement counts (pandas makes the int column float NaN), an
+    empty number and an empty category, as a CRM export or a JSON request carries them."""
+    frame = leads.head(40).copy()
+    frame["page_views"] = frame["page_views"].astype(object)
+    frame.loc[[0, 3, 7], "page_views"] = None
+    frame.loc[[1, 3], "days_since_last_activity"] = np.nan
+    frame.loc[[2, 7], "job_title"] = None
+    return frame
+
+
+def test_a_null_count_scores_through_the_pyfunc_as_in_process(logged, trained, leads):
+    import mlflow
+
+    frame = _with_nulls(leads)
+    frame["page_views"] = frame["page_views"].astype("float64")  # NaN in an integer count
+    want = score_frame(trained.bundle, frame, reasons="all")
+    assert want["probability"].notna().all()
+    model = mlflow.pyfunc.load_model(logged["model_uri"])
+    got = model.predict(frame, params={"reasons": "all"})
+    np.testing.assert_allclose(got["probability"], want["probability"], rtol=0, atol=1e-12)
+    assert got["tier"].tolist() == want["tier"].tolist()
+    assert got["reasons_for"].tolist() == want["reasons_for"].tolist()
+    # plain int64 counts (no null) are still taken
+    clean = leads.head(40)
+    assert clean["page_views"].dtype == np.int64
+    np.testing.assert_allclose(
+        model.predict(clean)["probability"],
+        score_frame(trained.bundle, clean)["probability"],
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+def test_the_scoring_server_takes_a_null_count(logged, trained, leads):
+    """What ``mlflow models serve`` runs for a JSON request (no port opened): a null count
+    is scored, as ``mqlml score`` scores it, instead of answering HTTP 400."""
+    import json
+
+    import mlflow
+    from mlflow.pyfunc import scoring_server
+
+    frame = _with_nulls(leads).drop(columns=["converted", "created_at", "true_probability"])
+    rows = [
+        [None if isinstance(v, float) and np.isnan(v) else v for v in row]
+        for row in frame.astype(object).itertuples(index=False)
+    ]
+    rows = [[v.item() if isinstance(v, np.generic) else v for v in row] for row in rows]
+    body = json.dumps({"dataframe_split": {"columns": list(frame.columns), "data": rows}})
+    sent = json.loads(body)["dataframe_split"]
+    counts = [row[sent["columns"].index("page_views")] for row in sent["data"]]
+    assert counts[:4] == [None, *counts[1:3], None] and None not in counts[1:3]
+    model = mlflow.pyfunc.load_model(logged["model_uri"])
+    answer = scoring_server.invocations(
+        body, "application/json", model, model.metadata.get_input_schema()
+    )
+    assert answer.status == 200, answer.response[:500]
+    served = pd.DataFrame(json.loads(answer.response)["predictions"])
+    want = score_frame(trained.bundle, frame)
+    np.testing.assert_allclose(served["probability"], want["probability"], rtol=0, atol=1e-12)
+    assert served["tier"].tolist() == want["tier"].tolist()
 
 
 def test_run_holds_params_metrics_and_artifacts(logged, trained, mlflow_store, tmp_path):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mqlml.config._config import ProjectConfig, load_config
+from mqlml.config._config import load_config
 from mqlml.errors import DataError, InsufficientDataError, UnreachableTargetError
 from mqlml.leads._outcome import describe_provenance
 from mqlml.leads._synthetic import make_leads
@@ -187,11 +187,15 @@ def test_the_drift_reference_is_built_from_a_spread_of_at_most_reference_rows(mo
 
 def test_a_goal_that_puts_the_line_at_zero_is_an_error_naming_the_goal():
     from mqlml.errors import MqlLineError
+    from mqlml.model import ScoreScale
 
-    cfg = ProjectConfig(
-        data={"path": "-"},
-        columns={"id": "lead_id", "label": "converted", "time": "created_at"},
-        threshold={"capacity": 99_999},
-    )
-    with pytest.raises(MqlLineError, match=r"the config's threshold goal \(99999\) puts the line"):
-        train(cfg, frame=make_leads(3000, seed=2))
+    # A line at the smallest probability leaves the default tiers below it nothing: training
+    # raises MqlLineError (model/_deploy.py) with the goal as its fields.
+    with pytest.raises(ValueError, match="tier cut points"):
+        ScoreScale(5e-324, 50.0, 10.0).tiers(None)
+    error = MqlLineError(target_rate=None, capacity="99999/month")
+    assert (error.capacity, error.target_rate) == ("99999/month", None)
+    with pytest.raises(MqlLineError, match=r"the config's threshold goal \(99999/month\) puts"):
+        raise error
+    with pytest.raises(UnreachableTargetError, match=r"; --capacity 9 puts the line at a prob"):
+        raise error.named("--capacity 9")

@@ -3,13 +3,15 @@ by step."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from mqlml.cli._app import app, console, fail
+from mqlml.cli import _progress as show
+from mqlml.cli._app import app, console, err, fail
 from mqlml.cli._data import print_check
 from mqlml.cli._monitor import print_monitor
 from mqlml.cli._report import print_report
@@ -27,10 +29,26 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for every output.")] = Path("mqlml-out"),
 ) -> None:
     """Run the whole job on the bundled synthetic sample: check, train, report, score, monitor."""
+    from mqlml._demo import STEPS
     from mqlml._demo import demo as run_demo
 
+    stage = [lambda name: None]
     try:
-        done = run_demo(config, out, progress=console.rule, on_step=_print_step)
+        with contextlib.ExitStack() as training:
+
+            def start(title: str) -> None:
+                console.rule(title)
+                if title == dict(STEPS)["train"]:  # each stage with its time, on stderr
+                    stage[0] = training.enter_context(show.stages(err))
+
+            def step(name: str, done) -> None:
+                if name == "train":
+                    training.close()
+                _print_step(name, done)
+
+            done = run_demo(
+                config, out, progress=start, on_step=step, train_progress=lambda s: stage[0](s)
+            )
     except MqlmlError as exc:
         fail(exc)
     if not done.checked.ok:

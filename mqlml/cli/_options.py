@@ -46,7 +46,7 @@ def check_rate(value: str | None) -> float | None:
 def check_capacity(value: str | None) -> str | None:
     if value is None:
         return value
-    from mqlml.config.check_capacity import parse_capacity
+    from mqlml.config._capacity import parse_capacity
 
     try:
         parse_capacity(int(value) if value.strip().isdigit() else value)

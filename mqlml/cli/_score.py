@@ -179,6 +179,13 @@ def score(
         console.print(
             f"{rolled['accounts']:,} accounts ({rolled['method']}) -> [bold]{rolled['output']}[/]"
         )
+        if rolled.get("near_certain"):
+            console.print(
+                f"{rolled['near_certain']:,} accounts have a probability of 0.999 or more that "
+                "some lead converts; their expected_conversions (the first column) tells them "
+                "apart",
+                highlight=False,
+            )
     if attribution == "shap" and summary.reason_rows:
         rate = summary.reason_rows / max(summary.attribution_seconds, 1e-9)
         console.print(

@@ -229,19 +229,29 @@ def _plain_example(bundle: Bundle, frame: pd.DataFrame, rows: int = _EXAMPLE_ROW
     return pd.DataFrame({c: _plain_column(head[c]) for c in columns}).reset_index(drop=True)
 
 
-def _signature(example: pd.DataFrame, output: pd.DataFrame) -> Any:
-    """Input, output and params signature; every input column is required.
+def _signature(example: pd.DataFrame, output: pd.DataFrame, id_column: str | None) -> Any:
+    """Input, output and params signature that takes what ``mqlml score`` takes.
 
-    (Inferred from five rows alone, a column that happens to be empty there would be
-    marked optional; the model needs every column, empty values allowed.)
+    Every input column is required (inferred from five rows alone, a column that happens
+    to be empty there would be marked optional; the model needs every column). Any
+    feature may be empty, so a feature column keeps the type MLflow infers only when that
+    type takes a null: text (``string`` passes None through). Numbers and yes/no columns
+    are ``any``: MLflow's ``long`` refuses a null count (pandas holds it as NaN in a float
+    column: HTTP 400 from ``mlflow models serve``, an error in ``spark_udf``), its
+    ``double`` refuses int64 counts, and its ``boolean`` reads a null as false when it
+    parses a JSON request. mqlml checks those values itself, as ``mqlml score`` does.
     """
     from mlflow.models import infer_signature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
 
     signature = infer_signature(example, output, params={"reasons": "top"})
-    signature.inputs = Schema(
-        [ColSpec(spec.type, spec.name, required=True) for spec in signature.inputs.inputs]
-    )
+    specs = []
+    for spec in signature.inputs.inputs:
+        kind = spec.type
+        if spec.name != id_column and kind != DataType.string:
+            kind = AnyType()
+        specs.append(ColSpec(kind, spec.name, required=True))
+    signature.inputs = Schema(specs)
     return signature
 
 
@@ -462,7 +472,7 @@ def log_training(
 
         output = score_frame(bundle, example, reasons="all")
         output = pd.DataFrame({c: _plain_column(output[c]) for c in output.columns})
-        signature = _signature(example, output)
+        signature = _signature(example, output, bundle.schema.id_column)
         client = mlflow.MlflowClient(uri, uri)
         experiment_id = _experiment_id(client, config.tracking.experiment, uri)
         with mlflow.start_run(experiment_id=experiment_id) as run:

@@ -6,7 +6,8 @@ columns of :func:`mqlml.scoring.score_frame` (the id column, then
 computed by the same :class:`mqlml.scoring.Scorer`. :func:`score_files` reads a Parquet
 or CSV file (or folder) with Spark, scores it and writes the result; it is what
 ``mqlml score --engine spark`` and ``python -m mqlml.integrations.spark`` run. pyspark is the
-``spark`` extra (``pip install 'mqlml[spark]'``) and needs a Java runtime (17 or later).
+``spark`` extra (``pip install '.[spark]'`` in the repository) and needs a Java runtime
+(17 or later).
 
 How it runs
 -----------
@@ -402,7 +403,9 @@ def score_files(
         ``rows``, ``mqls``, ``mql_share``, ``expected_sqls``, ``duplicated_ids``,
         ``seconds`` (reading, scoring, writing and counting, without starting Spark),
         ``rows_per_second`` and ``output``: the keys of
-        :meth:`mqlml.scoring.ScoreSummary.to_dict`.
+        :meth:`mqlml.scoring.ScoreSummary.to_dict`. They are counted on the output as
+        written, so ``expected_sqls`` sums the written probabilities (6 significant
+        digits): within a millionth of the local engine's sum of the exact ones.
 
     Raises
     ------
@@ -442,7 +445,10 @@ def score_files(
         sources = {"input": input if local else None, "model": bundle.path}
         check_output_folder(output, sources)
     stage("starting Spark")
-    with _session(master) as spark, _quiet():
+    # Quiet from before the session starts: starting it imports the module that warns
+    # about pandas 3, and under spark-submit the driver's stderr is merged into stdout,
+    # ahead of the JSON summary.
+    with _quiet(), _session(master) as spark:
         stage(f"scoring {input} and writing {output}")
         start = time.perf_counter()
         reader = spark.read

@@ -2,7 +2,10 @@
 
 Findings cover the data requirements (enough leads and conversions to calibrate), leakage
 (a column that predicts the outcome almost perfectly on its own, one filled in almost
-only for converted leads, one whose name is typical of fields sales write after contact),
+only for converted leads, one whose name is typical of fields sales write after contact
+or of a score or rating kept up to date after it), values probably written after the
+outcome (a text column naming the lead's last event as of the extract; a column filled
+in for a minority of leads who convert far more than the rest),
 columns strong enough alone that they must be confirmed as known before the outcome,
 id-like, constant and near-constant columns, dates used as features, one category
 written in several ways, a conversion rate that moves across the history, and outcomes
@@ -40,6 +43,7 @@ __all__ = [
     "check_leads",
     "conversion_by_period",
     "is_date_like",
+    "latest_words",
     "leak_words",
     "single_column_auc",
     "spelling_variants",
@@ -56,13 +60,29 @@ _SUSPECT_WORDS = frozenset(
     "quality status stage disposition tag tags outcome result reason owner lost won closed "
     "opportunity deal sql".split()
 )
+# Words of a score or rating another system or a person gives the lead and keeps up to
+# date (a vendor's lead score, an activity index, a grade): exported, it is the value at
+# extraction, after sales' contact and the outcome.
+_RATING_WORDS = frozenset("score scores scoring index rating ratings grade grading".split())
 # A suspect word right after one of these describes the person, not the sales process
-# (Marital_Status, employment status, home owner).
+# (Marital_Status, employment status, home owner, credit score).
 _PERSONAL = frozenset(
     "marital civil employment family relationship residence residential housing home "
     "education educational student citizenship immigration smoking health veteran military "
-    "disability".split()
+    "disability credit body".split()
 )
+# Words of a column holding the lead's latest event or state (Last Activity): a CRM
+# overwrites it on every event, so as exported it names what happened last before the
+# extraction, for a converted lead usually after its conversion.
+_LATEST_WORDS = frozenset(("last", "latest"))
+#: A column filled in for at most this share of the leads ...
+PARTLY_FILLED_SHARE = 0.5
+#: ... whose filled-in leads convert at least this many times as often as the rest ...
+PARTLY_FILLED_RATIO = 2.0
+#: ... and at least this many percentage points more is a column probably filled in after
+#: contact (sales write it for the leads they worked).
+PARTLY_FILLED_GAP = 0.25
+_PARTLY_FILLED_MIN = 50  # leads on each side
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _SHIFT_RATIO = 1.5  # a rate this many times another (with disjoint intervals) is a shift
 _COHORT_MIN_LEADS = 100
@@ -233,18 +253,40 @@ def leak_words(name: str) -> list[str]:
 
     Names are split into words at spaces, punctuation and camelCase humps, so
     ``LeadStatus`` and ``lead_status`` match "Status" but ``poutcome`` does not match
-    "outcome"; a suspect word that describes the person (``Marital_Status``) is not one.
+    "outcome"; a suspect word that describes the person (``Marital_Status``,
+    ``credit_score``) is not one. The words of a score or rating kept up to date (``Lead
+    Score``, ``Activity Index``, ``grade``) are suspect too.
 
     Examples
     --------
     >>> leak_words("Lead Status"), leak_words("lifecycleStage"), leak_words("Marital_Status")
     (['Status'], ['Stage'], [])
+    >>> leak_words("Asymmetrique Activity Index"), leak_words("credit_score")
+    (['Index'], [])
     """
     words = _WORD.findall(name)
     return [
         w
         for i, w in enumerate(words)
-        if w.lower() in _SUSPECT_WORDS and not (i and words[i - 1].lower() in _PERSONAL)
+        if w.lower() in _SUSPECT_WORDS | _RATING_WORDS
+        and not (i and words[i - 1].lower() in _PERSONAL)
+    ]
+
+
+def latest_words(name: str) -> list[str]:
+    """The words of a column name that say it holds the lead's latest event or state.
+
+    Examples
+    --------
+    >>> latest_words("Last Activity"), latest_words("latestStage"), latest_words("Last Name")
+    (['Last'], ['latest'], [])
+    """
+    words = _WORD.findall(name)
+    return [
+        w
+        for i, w in enumerate(words)
+        if w.lower() in _LATEST_WORDS
+        and not (i + 1 < len(words) and words[i + 1].lower() in ("name", "names"))
     ]
 
 
@@ -667,13 +709,37 @@ def _column_findings(name, values, y, row, excluded_reason, bars, times) -> list
                 f"outcome{tail}",
                 "error",
             )
+    if (
+        not any(f.code == "leak-filled" for f in found)
+        and 0 < filled.mean() <= PARTLY_FILLED_SHARE
+        and min(filled.sum(), n - filled.sum()) >= _PARTLY_FILLED_MIN
+    ):
+        rate_in, rate_out = float(y[filled].mean()), float(y[~filled].mean())
+        if rate_in >= PARTLY_FILLED_RATIO * rate_out and rate_in >= rate_out + PARTLY_FILLED_GAP:
+            add(
+                "leak-partly-filled",
+                f"{name!r} is filled in for {filled.mean():.1%} of leads, who convert at "
+                f"{rate_in:.1%} against {rate_out:.1%} for the rest: a field filled in for "
+                f"the leads sales worked, probably after contact{tail}",
+            )
     words = leak_words(name)
     if words:
         said = " and ".join(repr(w) for w in dict.fromkeys(words))
+        rating = all(w.lower() in _RATING_WORDS for w in words)
+        what = (
+            "typical of a score or rating kept up to date after sales' contact"
+            if rating
+            else "typical of fields sales fill in after contact"
+        )
+        add("leak-name", f"{name!r} has the word {said} in its name, {what}{tail}")
+    latest = latest_words(name) if kind == "categorical" else []
+    if latest:
         add(
-            "leak-name",
-            f"{name!r} has the word {said} in its name, typical of fields sales fill in "
-            f"after contact{tail}",
+            "leak-latest",
+            f"{name!r} names the lead's {latest[0].lower()} event or state as of the extract "
+            "(the word "
+            f"{latest[0]!r}): a CRM updates it on every event, so for a converted lead it "
+            f"usually tells what happened after the conversion{tail}",
         )
     if kind == "categorical":
         groups = spelling_variants(values)

@@ -3,9 +3,12 @@
 A lead that converts does so some days after it was created (and scored). The curve
 ``share(a)`` is the share of a cohort's eventual conversions (those inside the outcome
 window, or inside the horizon by which conversions stop) that have arrived by age ``a``.
-It is the empirical distribution of the delays of the converted leads whose whole
-horizon had passed by the extraction date, so no delay is cut short (right censoring
-never enters): a Kaplan-Meier estimate on those leads gives the same curve.
+It is a Kaplan-Meier estimate over every lead: a conversion recorded by the extraction
+date is an event at its delay, every other lead is censored at its age. The cumulative
+incidence by each day, divided by the incidence by the horizon, is the share. Young
+leads count for the early days (so a sales process that got faster shows at once), the
+leads whose horizon passed for the late ones. Assumed: leads of different ages share
+one conversion rate (a rate that changed over the cohorts biases the share by their ratio).
 
 Monitoring uses it to judge young MQLs before their outcomes are final
 (:func:`mqlml.metrics.early_rate`): conversions seen so far over the share expected to
@@ -210,11 +213,20 @@ def horizon_from_data(created: pd.Series, converted_at: pd.Series, as_of: pd.Tim
     return float(np.quantile(np.maximum(_days(conv[rows], c[rows]), 0.0), HORIZON_SHARE))
 
 
-def _curve(delays: np.ndarray, horizon: float) -> tuple[float, ...]:
+def _curve(time: np.ndarray, event: np.ndarray, horizon: float) -> tuple[float, ...]:
+    """Kaplan-Meier cumulative incidence of conversion by each whole day, as a share of
+    the incidence by the horizon: ``time`` is the delay of a conversion (``event``) or
+    the age at which the lead was last seen unconverted (censored)."""
     days = np.arange(int(np.ceil(horizon)) + 1)
-    arrived = np.searchsorted(np.sort(delays), days, side="right") / delays.size
-    arrived[-1] = 1.0
-    return tuple(float(a) for a in np.minimum(arrived, 1.0))
+    order = np.sort(time)
+    at_risk = time.size - np.searchsorted(order, days[:-1], side="left")
+    ends = np.searchsorted(np.sort(time[event]), days, side="left")
+    events = np.diff(ends)  # conversions with a delay in [d, d + 1)
+    survival = np.cumprod(1.0 - events / np.maximum(at_risk, 1))
+    incidence = np.concatenate([[0.0], 1.0 - survival])
+    if incidence[-1] <= 0:
+        return tuple(float(d >= horizon) for d in days)
+    return tuple(float(v) for v in np.minimum(incidence / incidence[-1], 1.0))
 
 
 def fit_delay(
@@ -225,7 +237,7 @@ def fit_delay(
     window_days: float | None = None,
     segment: Any = None,
 ) -> ConversionDelay | None:
-    """Fit the conversion-delay curve on the leads whose horizon had passed by ``as_of``.
+    """Fit the conversion-delay curve (Kaplan-Meier, young leads censored at their age).
 
     Parameters
     ----------
@@ -244,8 +256,8 @@ def fit_delay(
     Returns
     -------
     ConversionDelay or None
-        None when fewer than :data:`MIN_CONVERSIONS` conversions of leads whose horizon
-        had passed are known.
+        None when fewer than :data:`MIN_CONVERSIONS` conversions within the horizon are
+        recorded.
 
     Examples
     --------
@@ -261,19 +273,21 @@ def fit_delay(
     c = pd.Series(created).reset_index(drop=True)
     conv = pd.Series(converted_at).reset_index(drop=True)
     horizon = float(window_days) if window_days is not None else horizon_from_data(c, conv, as_of)
-    passed = ((pd.Timestamp(as_of) - c) / _DAY).to_numpy(dtype=float) >= horizon
-    passed &= conv.notna().to_numpy()
-    delays = np.maximum(_days(conv, c), 0.0)
-    inside = passed & (delays <= horizon)
-    if inside.sum() < MIN_CONVERSIONS:
+    age = ((pd.Timestamp(as_of) - c) / _DAY).to_numpy(dtype=float)
+    delay = np.maximum(_days(conv, c), 0.0)
+    # a conversion seen by as_of within the horizon is an event; every other lead is
+    # censored at its age (or at the horizon, past which conversions do not count)
+    event = conv.notna().to_numpy() & (delay <= np.minimum(age, horizon))
+    time = np.where(event, delay, np.minimum(np.maximum(age, 0.0), horizon))
+    if event.sum() < MIN_CONVERSIONS:
         return None
     segments = {}
     if segment is not None:
         values = pd.Series(np.asarray(segment, dtype=object)).astype(str).to_numpy()
-        for name in pd.unique(values[inside]):
-            mine = inside & (values == name)
-            if mine.sum() >= MIN_CONVERSIONS:
+        for name in pd.unique(values[event]):
+            mine = values == name
+            if (event & mine).sum() >= MIN_CONVERSIONS:
                 segments[str(name)] = ConversionDelay(
-                    _curve(delays[mine], horizon), horizon, int(mine.sum())
+                    _curve(time[mine], event[mine], horizon), horizon, int((event & mine).sum())
                 )
-    return ConversionDelay(_curve(delays[inside], horizon), horizon, int(inside.sum()), segments)
+    return ConversionDelay(_curve(time, event, horizon), horizon, int(event.sum()), segments)

@@ -435,7 +435,8 @@ def describe_provenance(metadata: dict[str, Any]) -> dict[str, Any]:
         older = "older " if by_time else ""
         newest = "newest " if by_time else "held-out "
         sentences.append(
-            f"Every number here is from the backtest: a model fit on {_rows(bt['model_fit_on'])}, "
+            "Every number on the test leads is from the backtest: a model fit on "
+            f"{_rows(bt['model_fit_on'])}, "
             f"with the calibration and threshold learned on {_rows(bt['calibrated_on'])} by a "
             f"model fit on {older}leads only, judged on the {newest}"
             f"{_rows(bt['judged_on'])} that nothing in it saw. The bundle that scores is the "
@@ -447,7 +448,7 @@ def describe_provenance(metadata: dict[str, Any]) -> dict[str, Any]:
         numbers_from = "backtest"
     else:
         only = fits.get("deployed") or {}
-        text = "Every number here is from the bundle that scores (model.refit: false)"
+        text = "Every number on the test leads is from the bundle that scores (model.refit: false)"
         if only:
             text += (
                 f": fit on {_rows(only['model_fit_on'])}, calibrated on "

@@ -4,8 +4,9 @@
 columns (by name and by content: an id is unique per row, a time holds dates, an outcome
 has two values), splits the other columns into fit features (who the lead is) and
 engagement features (what the lead did), and excludes what must not be learned from:
-the leakage and id-like columns :func:`mqlml.leads.check_leads` finds, other dates, and
-constant columns, each with its reason. The YAML it writes says why next to every choice,
+the columns :func:`mqlml.leads.check_leads` flags as a leak or as probably written after
+the outcome (every finding whose code starts with ``leak``), id-like columns, other dates,
+and constant columns, each with its reason. The YAML it writes says why next to every choice,
 so a user reviews a config instead of writing one; ``mqlml check`` and ``mqlml train``
 run on it as it is.
 """
@@ -391,10 +392,24 @@ def _reason(code: str, message: str) -> str:
     if code == "leak-filled":
         return "leak suspect: filled in almost only for converted leads"
     if code == "leak-name":
-        word = re.search(r"the word (.+?) in its name", message)
+        word = re.search(r"the word (.+?) in its name, typical of (.+?)(\.|\s\(|$)", message)
+        if word is None:
+            return "leak suspect: its name is typical of fields sales fill in after contact"
+        return f"leak suspect: {word.group(1)} in its name, typical of {word.group(2)}"
+    if code == "leak-latest":
+        word = re.search(r"\(the word ('.+?')\)", message)
         return (
-            f"leak suspect: {word.group(1) if word else 'its name'} in its name, typical of "
-            "fields sales fill in after contact"
+            f"leak suspect: {word.group(1) if word else 'its name'} in its name: the lead's "
+            "latest event as of the extract, for a converted lead usually after its conversion"
+        )
+    if code == "leak-partly-filled":
+        found = re.search(r"for (.+?) of leads, who convert at (.+?) against (.+?) for", message)
+        if found is None:
+            return "leak suspect: filled in for the leads sales worked, probably after contact"
+        share, rate_in, rate_out = found.groups()
+        return (
+            f"leak suspect: filled in for {share} of leads, who convert at {rate_in} against "
+            f"{rate_out} for the rest: probably filled in by sales after contact"
         )
     if code == "id-like":
         return "an identifier: unique per row, it cannot generalise"

@@ -4,6 +4,7 @@ the points scale, the bundle and the training job."""
 from mqlml.model._accounts import (
     ACCOUNT_COLUMNS,
     INDEPENDENT,
+    NEAR_CERTAIN,
     AccountCalibration,
     AccountRollup,
     account_evaluation,
@@ -42,7 +43,17 @@ from mqlml.model._choice import (
 )
 from mqlml.model._estimator import MISSING_LEVEL, RARE_LEVEL, LeadScorer
 from mqlml.model._model_text import MAX_LEAVES, check_model_text
-from mqlml.model._points import ScoreScale, Tiers, percentile_of, reference_quantiles
+from mqlml.model._points import (
+    PROBABILITY_DIGITS,
+    SCORE_DECIMALS,
+    SUB_SCORE_DECIMALS,
+    ScoreScale,
+    Tiers,
+    percentile_of,
+    reference_quantiles,
+    written_probability,
+    written_score,
+)
 from mqlml.model._prepare import Leads, holdout, prepare_leads
 from mqlml.model._segments import REST, SegmentLine, SegmentLines, fit_segment_lines, segment_values
 from mqlml.model._split import PARTS, Parts, split_leads
@@ -67,9 +78,13 @@ __all__ = [
     "MIN_GUARANTEE_MQLS",
     "MIN_PER_CLASS",
     "MISSING_LEVEL",
+    "NEAR_CERTAIN",
     "PARTS",
+    "PROBABILITY_DIGITS",
     "RARE_LEVEL",
     "REST",
+    "SCORE_DECIMALS",
+    "SUB_SCORE_DECIMALS",
     "AccountCalibration",
     "AccountRollup",
     "Bundle",
@@ -112,4 +127,6 @@ __all__ = [
     "segment_values",
     "split_leads",
     "train",
+    "written_probability",
+    "written_score",
 ]

@@ -1,11 +1,14 @@
 """Accounts from lead scores: the chance that at least one of an account's leads converts.
 
 B2B teams qualify accounts (companies) as well as leads. With ``columns.account`` naming
-the account id, the scored leads roll up to one row per account:
+the account id, the scored leads roll up to one row per account, most likely first:
 
 =========================  =============================================================
-``probability``            P(at least one of its leads converts) = ``1 - prod(1 - p)``
-``expected_conversions``   the sum of its leads' probabilities
+``expected_conversions``   the sum of its leads' probabilities: how many of its leads
+                           are expected to convert (never saturates)
+``probability``            P(at least one of its leads converts): the account
+                           calibration's when the bundle has one, else
+                           ``1 - prod(1 - p)``
 ``leads``, ``mqls``        its leads, and how many are MQLs
 ``best_lead``              the id of its most likely lead, and ``best_probability``
 ``top_reasons``            the columns that push its leads up most (summed over its
@@ -14,7 +17,10 @@ the account id, the scored leads roll up to one row per account:
 =========================  =============================================================
 
 Under independence (the leads of an account convert independently given their scores)
-``1 - prod(1 - p)`` is exact. Leads of one buying group are rarely independent: when
+``1 - prod(1 - p)`` is exact, and it nears 1 (0.9999...) for an account of many likely
+leads, where it no longer tells accounts apart: read ``expected_conversions`` there (the
+summary counts those accounts, ``near_certain``). Leads of one buying group are rarely
+independent: when
 the training history holds an account-level outcome (``columns.account_label``), the
 training job fits an account calibration on it (a sigmoid of the log-odds of the
 independence formula, :class:`AccountCalibration`), judged on the test part, and the
@@ -38,6 +44,7 @@ from mqlml.errors import ConfigError, MissingColumnError
 __all__ = [
     "ACCOUNT_COLUMNS",
     "INDEPENDENT",
+    "NEAR_CERTAIN",
     "AccountCalibration",
     "AccountRollup",
     "account_evaluation",
@@ -49,8 +56,8 @@ __all__ = [
 
 #: The output columns after the account id.
 ACCOUNT_COLUMNS = (
-    "probability",
     "expected_conversions",
+    "probability",
     "leads",
     "mqls",
     "best_lead",
@@ -60,6 +67,8 @@ ACCOUNT_COLUMNS = (
 )
 #: ``method`` under the independence assumption.
 INDEPENDENT = "independent leads: 1 - prod(1 - p)"
+#: An account probability at least this high says little more than "some lead will".
+NEAR_CERTAIN = 0.999
 _REASON = re.compile(r"^(?P<column>[^=]+)=.*\((?P<value>[+-]\d+(?:\.\d+)?)\)$")
 _EPS = 1e-12
 
@@ -266,7 +275,9 @@ def account_scores(
     Returns
     -------
     pandas.DataFrame
-        The account id, then :data:`ACCOUNT_COLUMNS`, most likely account first.
+        The account id, then :data:`ACCOUNT_COLUMNS`, most likely account first (ties,
+        as among accounts whose probability nears 1, by expected conversions). Exact
+        floats; :func:`account_table` rounds them as written.
 
     Raises
     ------
@@ -278,8 +289,8 @@ def account_scores(
     >>> leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "probability": [0.5, 0.5, 0.2],
     ...                       "is_mql": [True, False, False]})
     >>> out = account_scores(leads, ["A", "A", "B"])
-    >>> out[["account", "probability", "leads", "mqls", "best_lead"]].values.tolist()
-    [['A', 0.75, 2, 1, 'L1'], ['B', 0.2, 1, 0, 'L3']]
+    >>> out[["account", "expected_conversions", "probability", "best_lead"]].values.tolist()
+    [['A', 1.0, 0.75, 'L1'], ['B', 0.2, 0.2, 'L3']]
     """
     absent = [c for c in ("probability", "is_mql") if c not in scored.columns]
     if absent:
@@ -322,8 +333,8 @@ def account_scores(
     out = pd.DataFrame(
         {
             account_column: np.asarray(names, dtype=object),
-            "probability": q_full if calibration is None else calibration(q_full),
             "expected_conversions": np.bincount(codes[keep], weights=p[keep], minlength=m),
+            "probability": q_full if calibration is None else calibration(q_full),
             "leads": np.bincount(codes[keep], minlength=m),
             "mqls": np.bincount(codes[keep], weights=mql[keep].astype(float), minlength=m).astype(
                 np.int64
@@ -334,7 +345,11 @@ def account_scores(
             "method": INDEPENDENT if calibration is None else "calibrated on account outcomes",
         }
     )
-    out = out.sort_values(["probability", account_column], ascending=[False, True], kind="stable")
+    out = out.sort_values(
+        ["probability", "expected_conversions", account_column],
+        ascending=[False, False, True],
+        kind="stable",
+    )
     return out.reset_index(drop=True)
 
 
@@ -374,9 +389,14 @@ def account_table(
     Returns
     -------
     (pandas.DataFrame, dict)
-        :func:`account_scores` of ``scored``, and ``accounts``, ``leads_without_account``
-        and ``method`` (what ``mqlml score --accounts`` reports).
+        :func:`account_scores` of ``scored`` rounded as written (probabilities and
+        expected conversions to 6 significant digits, as the leads' probabilities), and
+        ``accounts``, ``leads_without_account``, ``method`` and ``near_certain`` (accounts
+        whose probability is 0.999 or more: there ``expected_conversions`` tells them
+        apart) (what ``mqlml score --accounts`` reports).
     """
+    from mqlml.model._points import written_probability
+
     calibration = (bundle.metadata.get("accounts") or {}).get("calibration")
     calibration = None if calibration is None else AccountCalibration.from_dict(calibration)
     values = pd.Series(np.asarray(accounts, dtype=object), dtype=object)
@@ -389,10 +409,14 @@ def account_table(
         calibration=calibration,
     )
     blank = values.isna() | (values.astype(str).str.strip() == "")
+    near = int((table["probability"] >= NEAR_CERTAIN).sum())
+    for name in ("expected_conversions", "probability", "best_probability"):
+        table[name] = written_probability(table[name].to_numpy(dtype=np.float64))
     return table, {
         "accounts": len(table),
         "leads_without_account": int(blank.sum()),
         "method": table["method"].iloc[0] if len(table) else INDEPENDENT,
+        "near_certain": near,
     }
 
 

@@ -7,7 +7,14 @@ points"), and a fixed number of score points doubles the odds of converting
 
     score = mql_at + points_to_double_odds * log2(odds(p) / odds(threshold)),  odds(p) = p / (1 - p)
 
-clipped to 0-100 and monotone in the probability, which stays the exact number.
+clipped to 0-100 and monotone in the probability. The clip puts every lead more than five
+doublings of the odds from the line (with the defaults) at 0 or 100, where the score no
+longer orders them and their probability still does.
+
+Written outputs are rounded as a CRM stores them (:func:`written_score`: one decimal,
+rounded down so that the MQL line and tier bounds hold on the written score;
+:func:`written_probability`: 6 significant digits); the tier and the MQL flag come from
+the exact probability.
 
 Tiers are bands of the score: ``A`` is exactly the MQLs (score >= ``mql_at``), then one
 tier per cut point below it (``score.tiers``, default ``[mql_at - 2 x pdo, mql_at -
@@ -21,9 +28,74 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ScoreScale", "Tiers", "percentile_of", "reference_quantiles"]
+__all__ = [
+    "PROBABILITY_DIGITS",
+    "SCORE_DECIMALS",
+    "SUB_SCORE_DECIMALS",
+    "ScoreScale",
+    "Tiers",
+    "percentile_of",
+    "reference_quantiles",
+    "written_probability",
+    "written_score",
+]
 
 _N_QUANTILES = 1001
+
+#: Decimals of a written score and percentile (0-100).
+SCORE_DECIMALS = 1
+#: Significant digits of a written probability: ``0.0697449``, ``0.000123457``.
+PROBABILITY_DIGITS = 6
+#: Decimals of a written fit or engagement sub-score (parts of the log-odds).
+SUB_SCORE_DECIMALS = 4
+_EXACT_POWERS = 22  # 10**k is an exact double for k <= 22
+_POWERS = 10.0 ** np.arange(_EXACT_POWERS + 1)
+
+
+def written_score(score: np.ndarray) -> np.ndarray:
+    """A 0-100 score as written: one decimal, rounded down.
+
+    Rounded down, a written score keeps every comparison with a bound of one decimal: a
+    score of 49.97 is written 49.9, not 50.0, so a written 50.0 or more is exactly an
+    MQL (tier A) and the tier bounds (40, 30) hold on the written score as on the exact
+    one. Each value is the double nearest its decimal (``72.1``, never ``72.10000001``).
+
+    Examples
+    --------
+    >>> written_score(np.array([72.17963403519434, 49.97, 50.0, 0.0, 100.0])).tolist()
+    [72.1, 49.9, 50.0, 0.0, 100.0]
+    """
+    s = np.asarray(score, dtype=np.float64)
+    scale = 10.0**SCORE_DECIMALS
+    tenths = np.floor(s * scale)
+    tenths -= tenths / scale > s  # a product rounded up to the next integer
+    return tenths / scale
+
+
+def written_probability(probability: np.ndarray, digits: int = PROBABILITY_DIGITS) -> np.ndarray:
+    """A probability as written: ``digits`` significant digits (6: ``0.0697449``).
+
+    Significant digits rather than decimals keep the order of the smallest probabilities
+    (``0.000123457`` and ``0.000123456`` stay apart), where the leads at score 0 sit.
+    Rounding is monotone, so a higher probability is never written lower; the tier and
+    ``is_mql`` come from the exact probability, before it is rounded. Each value is the
+    double nearest its decimal.
+
+    Examples
+    --------
+    >>> written_probability(np.array([0.0697449419100869, 1.23456789e-5, 0.0, 1.0])).tolist()
+    [0.0697449, 1.23457e-05, 0.0, 1.0]
+    """
+    p = np.asarray(probability, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = (digits - 1) - np.floor(np.log10(np.abs(p)))  # decimals to keep
+    exact = (keep >= 0) & (keep <= _EXACT_POWERS)  # False for 0, NaN and infinity
+    # an integer over an exact power of ten: the double nearest the decimal
+    power = _POWERS[np.where(exact, keep, 0).astype(np.int64)]
+    out = np.where(exact, np.round(p * power) / power, p)
+    for i in np.flatnonzero(~exact & np.isfinite(p) & (p != 0)):
+        out[i] = float(f"{p[i]:.{digits}g}")  # beyond 1e-16 (or above 1e6): rare
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """A bundle in service: monitoring new leads and recalibrating on recent outcomes."""
 
+from mqlml.monitoring._champion import ChampionComparison, compare_champion, trained_until
 from mqlml.monitoring._early import (
     INVISIBLE,
     ages_as_of,
@@ -31,12 +32,15 @@ __all__ = [
     "RATE_TOLERANCE",
     "SHARE_TOLERANCE",
     "SQL_POSITIVE",
+    "ChampionComparison",
     "MonitorReport",
     "ages_as_of",
     "check_out",
+    "compare_champion",
     "delay_of",
     "early_check",
     "monitor",
     "recalibrate",
+    "trained_until",
     "unlabelled_estimate",
 ]

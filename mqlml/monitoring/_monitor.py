@@ -240,7 +240,7 @@ def monitor(
             f"leads must number at least {MIN_LEADS} to judge drift; got {len(leads)}. "
             "Monitor a larger batch (e.g. a week or a month of leads)."
         )
-    scored = score_frame(bundle, leads, reasons="none")
+    scored = score_frame(bundle, leads, reasons="none", exact=True)
     p = scored["probability"].to_numpy()
     is_mql = scored["is_mql"].to_numpy(dtype=bool)
     why: list[str] = []

@@ -22,6 +22,7 @@ The paired comparisons themselves (:func:`mqlml.metrics.compare_at_volume` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,11 @@ from mqlml.metrics._paired import compare_at_rate, compare_at_volume
 __all__ = [
     "REPORT_FORMAT",
     "compare",
+    "judged_by",
     "percent",
 ]
 
-REPORT_FORMAT = "mqlml.report/2"
+REPORT_FORMAT = "mqlml.report/3"
 """The ``format`` written in every report.json; bumped when the structure changes."""
 
 _MAX_DRIVER_ROWS = 20_000
@@ -149,9 +151,19 @@ def _points_text(value: float) -> str:
     return f"{value:,.1f}".removesuffix(".0")
 
 
+def judged_by(report: Mapping[str, Any]) -> str:
+    """Which model the report's numbers on the test leads describe, as a reader reads it:
+    ``the backtest model`` (fit on older leads only), or ``the model`` when the bundle
+    that scores was itself judged (``model.refit: false``)."""
+    backtest = report["backtest"]["numbers_from"] == "backtest"
+    return "the backtest model" if backtest else "the model"
+
+
 def _sentences(report: dict[str, Any]) -> tuple[str, list[str]]:
     vol, at, rank, cal = (report[k] for k in ("at_volume", "at_target", "ranking", "calibration"))
     m, b = vol["model"], vol["points"]
+    who = judged_by(report)
+    subject = who[0].upper() + who[1:]
     diff = 100 * vol["difference"]
     spread = (
         f", {100 * vol['confidence']:.0f} % interval {100 * vol['interval'][0]:.1f} to "
@@ -160,7 +172,7 @@ def _sentences(report: dict[str, Any]) -> tuple[str, list[str]]:
         else ""
     )
     headline = (
-        f"The model's MQLs convert at {percent(m['rate'])}, the points' at "
+        f"{subject}'s MQLs convert at {percent(m['rate'])}, the points' at "
         f"{percent(b['rate'])}, at the same {vol['n_mql']:,} MQLs ({diff:+.1f} percentage "
         f"points{spread})."
     )
@@ -176,7 +188,7 @@ def _sentences(report: dict[str, Any]) -> tuple[str, list[str]]:
     if at["model"]["n_mql"]:
         more = at["more_mqls"]
         side = (
-            f"so the model passes {abs(more):,} {'more' if more > 0 else 'fewer'} MQLs at that "
+            f"so {who} passes {abs(more):,} {'more' if more > 0 else 'fewer'} MQLs at that "
             "rate or better"
             if more
             else "so both pass as many MQLs at that rate or better"
@@ -189,18 +201,18 @@ def _sentences(report: dict[str, Any]) -> tuple[str, list[str]]:
                 f"({_points_text(at['points']['cutoff'])} points or more)"
             )
         summary.append(
-            f"At the model's MQL threshold {goal}, {at['model']['n_mql']:,} test leads are "
+            f"At {who}'s MQL threshold {goal}, {at['model']['n_mql']:,} test leads are "
             f"MQLs and {percent(at['model']['rate'])} of them converted; {passes}, {side}."
         )
     else:
-        summary.append(f"No test lead reaches the model's MQL threshold {goal}.")
+        summary.append(f"No test lead reaches {who}'s MQL threshold {goal}.")
     summary.append(
-        f"Ranking all {report['data']['n']:,} test leads, the model's ROC AUC is "
+        f"Ranking all {report['data']['n']:,} test leads, {who}'s ROC AUC is "
         f"{rank['model']['roc_auc']:.3f} against {rank['points']['roc_auc']:.3f} for points "
         f"(PR AUC {rank['model']['pr_auc']:.3f} against {rank['points']['pr_auc']:.3f})."
     )
     summary.append(
-        f"The predicted probabilities are on average {100 * cal['ece']:.1f} percentage points "
+        f"{subject}'s probabilities are on average {100 * cal['ece']:.1f} percentage points "
         "away from "
         f"the observed conversion rates (ECE {cal['ece']:.3f}, Brier score {cal['brier']:.4f})."
     )
@@ -288,7 +300,7 @@ def compare(
     from mqlml.metrics._evaluate import evaluate
     from mqlml.model._bundle import Bundle, load_bundle
     from mqlml.model._prepare import holdout
-    from mqlml.report._tables import readable, report_extras
+    from mqlml.report._tables import readable, report_extras, score_scale
     from mqlml.scoring._scorer import score_frame
 
     if not isinstance(bundle, Bundle):
@@ -325,7 +337,7 @@ def compare(
     at_target["target_rate"] = threshold.target_rate
     at_target["model"]["interval"] = metrics["realized_interval"]
     at_target["model"]["expected_rate"] = threshold.expected_rate
-    scores = score_frame(judge, raw, reasons="none")
+    scores = score_frame(judge, raw, reasons="none", exact=True)
     meta = bundle.metadata
     trained = meta.get("metrics") or {}
     drift = trained["drift_warning"] if "drift_warning" in trained else metrics["drift_warning"]
@@ -346,6 +358,14 @@ def compare(
             "confidence": threshold.confidence,
             "guarantee": threshold.guarantee,
             "deployed_guarantee": bundle.threshold.guarantee,
+            # how far the scoring line's own rate may sit from what it promises, given
+            # the leads it was chosen on (exact 90 % interval of its MQLs' rate there)
+            "deployed_line_interval": (
+                None
+                if bundle.threshold.realized_interval is None
+                else list(bundle.threshold.realized_interval)
+            ),
+            "deployed_line_mqls": bundle.threshold.n_mql,
             "model_choice": meta.get("model_choice"),
             "deployed_calibration": ((meta.get("fits") or {}).get("deployed") or {}).get(
                 "calibration"
@@ -401,8 +421,11 @@ def compare(
             calibration_curve=report["calibration"]["curve"],
             source=source,
             points=np.asarray(points, dtype=float),
+            judged_by="deployed" if judge is bundle else "backtest",
         )
     )
+    # What a score means where it is written: the scale of the bundle that scores.
+    report["scale"] = score_scale(bundle, raw)
     labels = (bundle.config.get("report") or {}).get("labels") or {}
     for row in report["drivers"]["features"]:
         row["label"] = readable(row["feature"], labels)

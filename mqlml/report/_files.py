@@ -20,7 +20,7 @@ from mqlml.errors import DataError
 from mqlml.io._atomic import atomic_folder, check_output_folder
 from mqlml.io._text import md_text
 from mqlml.metrics._paired import compare_at_rate, compare_at_volume
-from mqlml.report._compare import REPORT_FORMAT, compare, percent
+from mqlml.report._compare import REPORT_FORMAT, compare, judged_by, percent
 
 __all__ = [
     "REPORT_FILES",
@@ -94,7 +94,7 @@ def _table_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ("SQLs captured", f"{m['conversions']:,}", f"{b['conversions']:,}"),
         ("lift over all leads", _num(m["lift"], ".2f"), _num(b["lift"], ".2f")),
         (
-            "MQLs at the model's rate or better",
+            f"MQLs at {judged_by(report)}'s rate or better",
             f"{at['model']['n_mql']:,} ({percent(at['model']['rate'])})",
             f"{at['points']['n_mql']:,} ({percent(at['points']['rate'])})",
         ),
@@ -107,13 +107,91 @@ def _table_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
 Table = tuple[str, str, list[str], list[list[str]]]
 
 
+def _bound(value: float) -> str:
+    """A score bound as read: ``0.0 -> "0"``, ``30.0 -> "30"``, ``35.5 -> "35.5"``."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def _score_range(low: float, high: float) -> str:
+    """A tier's scores: ``"30-40"``, the top one ``"50-100"``, the lowest ``"0-30"``."""
+    return f"{_bound(low)}-{_bound(high)}"
+
+
+def _prob_range(low: float, high: float) -> str:
+    """A tier's probabilities: ``"2.9-5.6 %"``, ``"5.6 % or more"``, ``"under 1.5 %"``."""
+    if high >= 1.0:
+        return f"{_prob(low)} or more"
+    if low <= 0.0:
+        return f"under {_prob(high)}"
+    return f"{_prob(low).removesuffix(' %')}-{_prob(high)}"
+
+
+def _tier_name(tier: Mapping[str, Any]) -> str:
+    return f"{tier['tier']}{' (MQL)' if tier['mql'] else ''}"
+
+
+def _deployed_fit(report: Mapping[str, Any]) -> str:
+    """How the bundle that scores was fit, when the report knows: ", refit on all ..." ."""
+    fit = ((report["backtest"].get("fits") or {}).get("deployed") or {}).get("model_fit_on")
+    if not fit or report["backtest"]["numbers_from"] != "backtest":
+        return ""
+    span = f", {_day(fit['from'])} to {_day(fit['to'])}" if fit.get("from") else ""
+    return f", refit on all {fit['rows']:,} leads{span}"
+
+
+def _scale_table(report: Mapping[str, Any]) -> Table:
+    """What a score means where it is written: the scale of the bundle that scores."""
+    scale, tiers = report["scale"], report["tiers"]
+    bands = scale["tiers"]
+
+    def band(score: float) -> str:
+        inside = [t for t in bands if t["score_from"] <= score < t["score_to"]]
+        return _tier_name(inside[0] if inside else bands[0])
+
+    rows = [
+        [_bound(r["score"]), _prob(r["probability"]), band(r["score"])]
+        for r in reversed(scale["table"])
+    ]
+    n = scale["leads"]
+    caption = (
+        f"What a score means in the scores written by the bundle that scores"
+        f"{_deployed_fit(report)}: its MQL line sits at score {_score(scale['mql_score'])} "
+        f"(a {_prob(scale['mql_probability'])} conversion probability), and every "
+        f"{scale['points_to_double_odds']:g} points double the odds of converting. Its tiers: "
+        + ", ".join(
+            f"{_tier_name(t)} {_score_range(t['score_from'], t['score_to'])} "
+            f"({_prob_range(t['probability_from'], t['probability_to'])})"
+            for t in bands
+        )
+        + "."
+    )
+    if n:
+        caption += (
+            f" The score is clipped to 0-100: of the {n:,} test leads it scores, "
+            f"{scale['at_0']:,} ({percent(scale['at_0'] / n)}) sit at 0 and "
+            f"{scale['at_100']:,} ({percent(scale['at_100'] / n)}) at 100, where the score "
+            "no longer orders them; their probability still does."
+        )
+    if tiers["model"] == "backtest":
+        caption += (
+            f" The backtest model judged below puts its line at {_prob(tiers['mql_probability'])}."
+        )
+    if scale["segment_lines"]:
+        caption += (
+            " With segment lines each segment's own line sits at score "
+            f"{_score(scale['mql_score'])}; this table is the overall line's."
+        )
+    header = ["score", "conversion probability", "tier"]
+    return "The score scale of the bundle that scores", caption, header, rows
+
+
 def _tier_table(report: Mapping[str, Any]) -> Table:
     tiers = report["tiers"]
     rows = [
         [
-            f"{t['tier']}{' (MQL)' if t['mql'] else ''}",
-            f"{_score(t['score_from'])} to {_score(t['score_to'])}",
-            f"{_prob(t['probability_from'])} to {_prob(t['probability_to'])}",
+            _tier_name(t),
+            _score_range(t["score_from"], t["score_to"]),
+            _prob_range(t["probability_from"], t["probability_to"]),
             f"{t['leads']:,}",
             percent(t["share"]),
             f"{t['conversions']:,}",
@@ -121,20 +199,20 @@ def _tier_table(report: Mapping[str, Any]) -> Table:
         ]
         for t in tiers["rows"]
     ]
-    caption = (
-        f"The MQL line sits at score {_score(tiers['mql_score'])} (a "
-        f"{_prob(tiers['mql_probability'])} conversion probability): leads at or above it "
-        f"are MQLs, and every {tiers['points_to_double_odds']:g} points double the odds of "
-        "converting ("
-        + ", ".join(
-            f"score {_score(r['score'])} = {_prob(r['probability'])}"
-            for r in tiers["scale"]
-            if r["score"] in (30, 40, 60, 70)
+    who = judged_by(report)
+    line = f"score {_score(tiers['mql_score'])}, a {_prob(tiers['mql_probability'])} probability"
+    if tiers["model"] == "backtest":
+        caption = (
+            f"The tiers of {who} (fit on older leads only) on the {report['data']['n']:,} "
+            f"test leads it never saw: its MQL line sits at {line} (the bundle that scores: "
+            f"{_prob(report['scale']['mql_probability'])}, above)."
         )
-        + "). Rates with their 90 % exact interval, on the test leads."
-    )
+    else:
+        n = report["data"]["n"]
+        caption = f"The tiers of {who} on the {n:,} test leads: its MQL line sits at {line}."
+    caption += " Rates with their 90 % exact interval."
     header = ["tier", "score", "probability", "leads", "share", "converted", "rate"]
-    return "Tiers on the score scale", caption, header, rows
+    return f"Tiers on the test leads ({who.removeprefix('the ')})", caption, header, rows
 
 
 def _monthly_table(report: Mapping[str, Any]) -> Table | None:
@@ -149,23 +227,22 @@ def _monthly_table(report: Mapping[str, Any]) -> Table | None:
             f"{r['n_mql']:,}",
             f"{r['conversions']:,}",
             _rate(r["rate"], r["interval"]),
-            "n/a"
-            if target is None or r["rate"] is None
-            else ("yes" if r["rate"] >= target else "no"),
+            {True: "yes", False: "no", None: "n/a"}[r["at_target"]],
         ]
         for r in monthly["rows"]
     ]
     goal = f" against the {percent(target)} target" if target is not None else ""
     caption = (
-        f"The MQL-to-SQL rate of the model's MQLs by {monthly['by']}{goal}, with its 90 % "
-        "exact interval: did the rate hold over the test period?"
+        f"The MQL-to-SQL rate of {judged_by(report)}'s MQLs by {monthly['by']}{goal}, with "
+        "its 90 % exact interval: did the rate hold over the test period? At target: yes "
+        "when the target lies inside the interval or below it."
     )
-    judged = [r for r in monthly["rows"] if r["rate"] is not None]
-    if target is not None and judged:
-        reached = sum(r["rate"] >= target for r in judged)
-        below = sum(r["interval"][1] < target for r in judged)
-        caption += f" It reached the target in {reached} of {len(judged)} periods with MQLs" + (
-            f"; in {below} it was clearly below (the whole interval under it)." if below else "."
+    judged = [r for r in monthly["rows"] if r["at_target"] is not None]
+    if judged:
+        reached = sum(r["at_target"] for r in judged)
+        below = len(judged) - reached
+        caption += f" It was at target in {reached} of {len(judged)} periods with MQLs" + (
+            f"; in {below} clearly below (the whole interval under the target)." if below else "."
         )
     header = ["period", "leads", "MQLs", "converted", "MQL-to-SQL rate", "at target"]
     return f"MQL-to-SQL rate by {monthly['by']}", caption, header, rows
@@ -207,8 +284,8 @@ def _segment_tables(report: Mapping[str, Any]) -> list[Table]:
             for r in seg["rows"]
         ]
         caption = (
-            f"Test leads by {seg['label']}: all leads' conversion rate, the MQLs at the "
-            "model's threshold and their MQL-to-SQL rate (90 % exact interval)."
+            f"Test leads by {seg['label']}: all leads' conversion rate, the MQLs at "
+            f"{judged_by(report)}'s threshold and their MQL-to-SQL rate (90 % exact interval)."
         )
         header = [seg["label"], "leads", "converted", "MQLs", "MQL-to-SQL rate"]
         out.append((f"By {seg['label']}", caption, header, rows))
@@ -298,9 +375,11 @@ def _context_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
         (
             "model",
             f"{model['model']}, {model['calibration_method'] or 'no'} calibration, "
-            f"bundle {ctx['bundle'] or 'in memory'}",
+            f"bundle {ctx['bundle'] or 'in memory'}; the numbers on the test leads are "
+            f"{judged_by(report)}'s, the score scale the bundle that scores'",
         ),
         *_guarantee_row(model),
+        *_line_row(model),
         *(
             [("calibration of the bundle that scores", model["deployed_calibration"])]
             if model.get("deployed_calibration")
@@ -308,6 +387,22 @@ def _context_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
         ),
         ("generated", f"{_when(ctx['generated_at'])} with {versions}"),
         ("trained with", trained or "n/a"),
+    ]
+
+
+def _line_row(model: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """How far the scoring line's own rate may sit from its promise (none when unknown)."""
+    interval = model.get("deployed_line_interval")
+    if not interval:
+        return []
+    return [
+        (
+            "the line of the bundle that scores",
+            f"its {model['deployed_line_mqls']:,} MQLs among the leads it was chosen on "
+            f"converted at 90 % between {percent(interval[0])} and {percent(interval[1])} "
+            "(exact interval): its true MQL-to-SQL rate may sit that far from the target "
+            "before any change in the leads; a month's rate varies more",
+        )
     ]
 
 
@@ -345,6 +440,7 @@ def _tables(report: Mapping[str, Any]) -> list[Table]:
     lines = _segment_lines_table(report)
     choice = _choice_table(report)
     return [
+        _scale_table(report),
         _tier_table(report),
         *([choice] if choice else []),
         *([lines] if lines else []),
@@ -355,13 +451,27 @@ def _tables(report: Mapping[str, Any]) -> list[Table]:
     ]
 
 
+def _model_column(report: Mapping[str, Any]) -> str:
+    """The model's column head in the side-by-side table: ``backtest model`` or ``model``."""
+    return judged_by(report).removeprefix("the ")
+
+
+def _which_model(report: Mapping[str, Any]) -> str:
+    """Which model the numbers describe: the provenance sentences, then the scale's."""
+    return (
+        f"{report['backtest']['text']} The score scale (the first table) is the bundle "
+        "that scores': what a score means in the scores it writes."
+    )
+
+
 def _markdown(report: Mapping[str, Any], html_path: Path) -> str:
     """report.md: every text from the data escaped (:func:`md_text`)."""
     md = md_text
     lines = [f"# {md(report['baseline']['name'] or 'points')} vs the model", ""]
     lines += [f"**{md(report['headline'])}**", ""]
     lines += [f"- {md(s)}" for s in report["summary"]]
-    lines += ["", "| on the test leads | model | points |", "|---|---:|---:|"]
+    lines += ["", f"*Which model.* {md(_which_model(report))}"]
+    lines += ["", f"| on the test leads | {_model_column(report)} | points |", "|---|---:|---:|"]
     lines += [f"| {md(a)} | {md(m)} | {md(b)} |" for a, m, b in _table_rows(report)]
     lines.append("")
     for table in _tables(report):
@@ -374,17 +484,26 @@ def _markdown(report: Mapping[str, Any], html_path: Path) -> str:
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;
-margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45;font-size:16px;
+-webkit-text-size-adjust:100%;text-size-adjust:100%}
 h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin:1.6em 0 .3em}
 .sub{color:#666;margin-top:0}
 .headline{font-size:1.25em;font-weight:600;background:#eef4fb;border-left:5px solid #1f77b4;
-padding:.7em 1em}
-table{border-collapse:collapse;margin:.6em 0 1em}th,td{border-bottom:1px solid #ddd;
-padding:.3em .7em;text-align:right;vertical-align:top}th:first-child,td:first-child{text-align:left}
-th{background:#f5f5f5}td.text,th.text{text-align:left}tr.mql td{font-weight:600}
+padding:.7em 1em}.which{font-size:.92em;color:#444}
+.scroll{overflow-x:auto;max-width:100%;margin:.6em 0 1em}
+table{border-collapse:collapse}th,td{border-bottom:1px solid #ddd;
+padding:.3em .7em;text-align:right;vertical-align:top;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+th{background:#f5f5f5;white-space:normal}td.text,th.text{text-align:left}
+td.text{white-space:normal;overflow-wrap:break-word}
+td.text:last-child{overflow-wrap:anywhere}tr.mql td{font-weight:600}
 .caption{color:#555;font-size:.92em;margin:.2em 0}
-figure{margin:1.5em 0}figure img{max-width:100%;height:auto}
-figcaption{color:#555;font-size:.92em}.warn{color:#8a5300}
+figure{margin:1.5em 0}figure img{display:block;width:100%;max-width:560px;height:auto}
+figcaption{color:#555;font-size:.92em;max-width:560px}.warn{color:#8a5300}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,420px),1fr));
+gap:0 2em}
+@media (max-width:600px){body{margin:1em auto;padding:0 .75em}h1{font-size:1.3em}
+.headline{font-size:1.1em;padding:.5em .7em}th,td{padding:.3em .5em}}
 """
 
 
@@ -396,7 +515,7 @@ def _html_table(table: Table, *, text_columns: int = 1, figure: str = "") -> str
         for i, h in enumerate(header)
     )
     body = "".join(
-        ("<tr class='mql'>" if row[0].endswith("(MQL)") else "<tr>")
+        ("<tr class='mql'>" if any(c.endswith("(MQL)") for c in row) else "<tr>")
         + "".join(
             f"<td class='text'>{esc(c)}</td>" if i < text_columns else f"<td>{esc(c)}</td>"
             for i, c in enumerate(row)
@@ -406,7 +525,8 @@ def _html_table(table: Table, *, text_columns: int = 1, figure: str = "") -> str
     )
     return (
         f"<section><h2>{esc(title)}</h2><p class='caption'>{esc(caption)}</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{figure}</section>"
+        f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+        f"</table></div>{figure}</section>"
     )
 
 
@@ -423,7 +543,7 @@ def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) ->
     ctx, base = report["context"], report["baseline"]
     plots = {name: _figure(title, caption, png) for name, title, caption, png in images}
     rows = "".join(
-        f"<tr><td>{esc(a)}</td><td>{esc(m)}</td><td>{esc(b)}</td></tr>"
+        f"<tr><td class='text'>{esc(a)}</td><td>{esc(m)}</td><td>{esc(b)}</td></tr>"
         for a, m, b in _table_rows(report)
     )
     summary = "".join(f"<li>{esc(s)}</li>" for s in report["summary"])
@@ -439,8 +559,10 @@ def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) ->
     )
     sections = [
         "<section><h2>Side by side on the test leads</h2>"
-        "<table><thead><tr><th>on the test leads</th><th>model</th><th>points</th></tr>"
-        f"</thead><tbody>{rows}</tbody></table>{plots.pop('gains', '')}</section>",
+        "<div class='scroll'><table><thead><tr><th class='text'>on the test leads</th>"
+        f"<th>{esc(_model_column(report))}</th><th>points</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table></div>{plots.pop('gains', '')}</section>",
+        _html_table(_scale_table(report)),
         _html_table(_tier_table(report), figure=plots.pop("rate", "")),
     ]
     monthly = _monthly_table(report)
@@ -449,22 +571,26 @@ def _html(report: Mapping[str, Any], images: list[tuple[str, str, str, str]]) ->
     sections += [_html_table(t) for t in _segment_tables(report)]
     sections.append(_html_table(_rules_table(report), text_columns=2))
     sections += [_html_table(t) for t in _scorecard_tables(report)]
-    sections.append("<section><h2>How the model sees the leads</h2>" + "".join(plots.values()))
-    sections[-1] += "</section>"
+    sections.append(
+        f"<section><h2>How {esc(judged_by(report))} sees the test leads</h2>"
+        f"<div class='plots'>{''.join(plots.values())}</div></section>"
+    )
     context = "".join(
-        f"<tr><td>{esc(k)}</td><td class='text'>{esc(v)}</td></tr>"
+        f"<tr><td class='text'>{esc(k)}</td><td class='text'>{esc(v)}</td></tr>"
         for k, v in _context_rows(report)
     )
     sections.append(
-        f"<section><h2>Data, split and versions</h2><table><tbody>{context}</tbody></table>"
-        "</section>"
+        "<section><h2>Data, split and versions</h2>"
+        f"<div class='scroll'><table><tbody>{context}</tbody></table></div></section>"
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>mqlml report: model vs points</title>"
         f"<style>{_CSS}</style></head><body>"
         f"<h1>The model against the points, on the same leads</h1><p class='sub'>{sub}</p>"
         f"<p class='headline'>{esc(report['headline'])}</p><ul>{summary}</ul>"
+        f"<p class='which'><b>Which model.</b> {esc(_which_model(report))}</p>"
         + "".join(sections)
         + "<p class='sub'>Every number is in report.json beside this file.</p>"
         "</body></html>\n"

@@ -1,26 +1,45 @@
 """The report's plots, drawn from a report dict (mqlml.report.compare) as PNG images.
 
 matplotlib is imported inside :func:`render_plots` only, and figures are drawn on the
-Agg canvas directly (no pyplot, no global backend switch), so importing mqlml stays
-light and a notebook's own matplotlib setup is left alone.
+Agg canvas directly (no pyplot, no global backend switch; the fonts are set for each
+figure only), so importing mqlml stays light and a notebook's own matplotlib setup is left
+alone.
+
+The figures are sized for a phone as well as a desktop: 5 inches wide with text of at
+least 10 points, so that shown 358 pixels wide (a 390-pixel screen less the margins) the
+smallest text is about 10 pixels high. Rates and shares are on percent axes, as the text
+writes them, and the drivers' axis is the odds multiplier its labels name, on a log scale.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["PLOTS", "render_plots"]
+__all__ = ["PLOTS", "figures", "render_plots"]
 
 PLOTS = ("gains", "rate", "monthly", "reliability", "distribution", "grid", "drivers")
 """The plots in the order they appear in report.html."""
 
 _MODEL, _POINTS, _GREY, _TARGET = "#1f77b4", "#ff7f0e", "#999999", "#2ca02c"
 _MAX_DRIVERS = 15
+#: Figure width in inches, and the heights; ``PHONE_WIDTH`` pixels is how wide a phone
+#: shows them (the tests check that no text is smaller than ``MIN_TEXT_PX`` there).
+WIDTH, _HEIGHT, _TALL = 5.0, 3.7, 4.4
+PHONE_WIDTH, MIN_TEXT_PX = 358, 9.5
+_SMALL = 10  # points: legends, annotations, cell labels
+_STYLE = {
+    "font.size": 12,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": _SMALL,
+    "figure.titlesize": 12,
+}
 
 
 def _float(values: list[Any]) -> np.ndarray:
@@ -32,6 +51,19 @@ def _plain_log(axis) -> None:
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _percent_text(value: float) -> str:
+    """A fraction as the report writes it: ``0.25 -> "25 %"``, ``0.005 -> "0.5 %"``."""
+    return f"{float(f'{100 * value:.6g}'):g} %"
+
+
+def _percent(axis) -> None:
+    """Ticks of a fraction axis written as percentages (``25 %``), as the text says them."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: _percent_text(v)))
     axis.set_minor_formatter(NullFormatter())
 
 
@@ -56,12 +88,24 @@ def _gains(ax, report: Mapping[str, Any]) -> str:
         (share, 0.05),
         xytext=(6, 0),
         textcoords="offset points",
-        fontsize=8,
+        fontsize=_SMALL,
     )
     ax.set(xlabel="share of leads passed", ylabel="share of SQLs captured", xlim=(0, 1))
     ax.set_ylim(0, 1.02)
+    _percent(ax.xaxis)
+    _percent(ax.yaxis)
     ax.legend(loc="lower right")
     return "Leads taken from the highest score down; the higher curve captures more SQLs."
+
+
+def _legend_below(ax, *axes) -> None:
+    """One legend under the plot for the lines of ``ax`` and its twins."""
+    handles, labels = [], []
+    for each in (ax, *axes):
+        h, labelled = each.get_legend_handles_labels()
+        handles += h
+        labels += labelled
+    ax.figure.legend(handles, labels, loc="outside lower center", ncols=2)
 
 
 def _rate(ax, report: Mapping[str, Any]) -> str:
@@ -86,19 +130,16 @@ def _rate(ax, report: Mapping[str, Any]) -> str:
         _plain_log(ax.xaxis)
     ax.set(xlabel="MQL line on the score scale" + (" (log scale)" if log else ""))
     ax.set(ylabel="MQL-to-SQL rate", ylim=(0, 1.02))
+    _percent(ax.yaxis)
     share = ax.twinx()
-    share.plot(
-        x, np.asarray(c["mql_share"])[keep], color=_POINTS, lw=1.5, label="MQL share (right)"
-    )
+    share.plot(x, np.asarray(c["mql_share"])[keep], color=_POINTS, lw=1.5, label="MQL share")
     share.set(ylabel="share of leads that are MQLs", ylim=(0, 1.02))
-    lines = ax.get_legend_handles_labels()
-    more = share.get_legend_handles_labels()
-    ax.figure.legend(
-        lines[0] + more[0], lines[1] + more[1], loc="outside lower center", ncols=3, fontsize=8
-    )
+    _percent(share.yaxis)
+    _legend_below(ax, share)
     return (
         "Each point puts the MQL line at a score that passes 1 % to 100 % of the test leads: "
-        "a higher line raises the MQL-to-SQL rate and lowers the number of MQLs."
+        "a higher line raises the MQL-to-SQL rate (left axis) and lowers the share of leads "
+        "that are MQLs (right axis, orange)."
     )
 
 
@@ -119,8 +160,8 @@ def _reliability(ax, report: Mapping[str, Any]) -> str:
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
-        _plain_log(ax.xaxis)
-        _plain_log(ax.yaxis)
+    _percent(ax.xaxis)
+    _percent(ax.yaxis)
     scale = " (log scale)" if log else ""
     ax.set(xlabel="mean predicted probability" + scale, ylabel="observed conversion rate" + scale)
     ax.set(xlim=(bottom, top), ylim=(bottom, top))
@@ -151,17 +192,16 @@ def _monthly(ax, report: Mapping[str, Any]) -> str:
     )
     if monthly["target_rate"] is not None:
         ax.axhline(monthly["target_rate"], color=_TARGET, lw=1, label="target rate")
-    ax.set_xticks(x, [r["period"] for r in rows], rotation=30, ha="right", fontsize=8)
+    step = max(1, -(-len(rows) // 8))  # at most 8 period labels: they stay readable
+    ax.set_xticks(x[::step], [r["period"] for r in rows][::step], rotation=30, ha="right")
     ax.set(ylabel="MQL-to-SQL rate", ylim=(0, min(1.02, max(1e-3, float(np.nanmax(hi))) * 1.2)))
+    _percent(ax.yaxis)
     volume = ax.twinx()
-    volume.bar(x, [r["n_mql"] for r in rows], color=_GREY, alpha=0.25, label="MQLs (right)")
+    volume.bar(x, [r["n_mql"] for r in rows], color=_GREY, alpha=0.25, label="MQLs (bars)")
     volume.set(ylabel="MQLs")
     ax.set_zorder(volume.get_zorder() + 1)
     ax.patch.set_visible(False)
-    lines, more = ax.get_legend_handles_labels(), volume.get_legend_handles_labels()
-    ax.figure.legend(
-        lines[0] + more[0], lines[1] + more[1], loc="outside lower center", ncols=3, fontsize=8
-    )
+    _legend_below(ax, volume)
     return f"Did the rate hold over the test period? By {monthly['by']}, MQLs as bars."
 
 
@@ -183,6 +223,7 @@ def _distribution(ax, report: Mapping[str, Any]) -> str:
         ax.set_xscale("log")
         _plain_log(ax.xaxis)
     ax.set(xlabel="score" + (" (log scale)" if log else ""), ylabel="share of the group")
+    _percent(ax.yaxis)
     ax.legend(loc="upper left")
     return (
         "Test leads by score, converted against not: the further apart the two groups, the "
@@ -204,42 +245,57 @@ def _grid(ax, report: Mapping[str, Any]) -> str:
                 f"{text}\n{g['count'][i][j]:,} leads",
                 ha="center",
                 va="center",
-                fontsize=9,
+                fontsize=_SMALL,
                 color="white" if dark else "black",
             )
     ax.set_xticks(range(3), g["labels"])
     ax.set_yticks(range(3), g["labels"])
     ax.set(xlabel="engagement sub-score (terciles)", ylabel="fit sub-score (terciles)")
-    ax.figure.colorbar(image, ax=ax, label="conversion rate")
+    bar = ax.figure.colorbar(image, ax=ax, label="conversion rate")
+    _percent(bar.ax.yaxis)
     return "Conversion rate of the test leads by who they are (fit) and what they did."
 
 
 def _drivers(ax, report: Mapping[str, Any]) -> str:
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
     d = report["drivers"]
     top = d["features"][:_MAX_DRIVERS][::-1]
+    factors = np.exp([f["mean_abs_contribution"] for f in top])
     groups = (
         ("fit", _MODEL, "fit: who the lead is"),
         ("engagement", _POINTS, "engagement: what the lead did"),
     )
+    # Bars from x1 (no effect) to the odds multiplier, on a log axis: x2 and x0.5 are as
+    # far from x1, and the axis reads what the labels say.
     for group, colour, label in groups:
-        rows = [(i, f["mean_abs_contribution"]) for i, f in enumerate(top) if f["group"] == group]
+        rows = [i for i, f in enumerate(top) if f["group"] == group]
         if rows:
-            ax.barh(*zip(*rows, strict=True), color=colour, label=label)
-    for i, f in enumerate(top):
-        factor = float(np.exp(f["mean_abs_contribution"]))
+            ax.barh(rows, factors[rows] - 1.0, left=1.0, color=colour, label=label)
+    for i, factor in enumerate(factors):
         ax.annotate(
             f"x{factor:.2f}",
-            (f["mean_abs_contribution"], i),
+            (factor, i),
             xytext=(3, 0),
             textcoords="offset points",
             va="center",
-            fontsize=7,
+            fontsize=_SMALL,
         )
+    ax.set_xscale("log")
+    high = float(max(factors.max(), 1.1)) if factors.size else 2.0
+    right = high**1.3  # room for the labels
+    # Round multipliers spread on the log axis (none closer than a sixth of it), x1 first.
+    gap, ticks = np.log(right) / 6, [1.0]
+    for t in (1.05, 1.1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000):
+        if t <= right and np.log(t) - np.log(ticks[-1]) >= gap:
+            ticks.append(t)
+    ax.set_xlim(1.0, right)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"x{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(range(len(top)), [f.get("label") or f["feature"] for f in top])
-    ax.set(xlabel="how much the column moves the odds, on average (x = odds multiplied by)")
-    ax.margins(x=0.12)
-    ax.tick_params(axis="y", labelsize=8)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set(xlabel="odds multiplier (log scale)")
+    ax.figure.legend(loc="outside lower center", ncols=1)
     return (
         f"How much each column moves the odds of converting, on average over {d['n']:,} test "
         "leads (up or down): x1.50 means the column typically multiplies or divides a lead's "
@@ -258,15 +314,15 @@ _DRAW = {
 }
 
 
-def render_plots(report: Mapping[str, Any], *, dpi: int = 100) -> list[tuple[str, str, str, str]]:
+def render_plots(report: Mapping[str, Any], *, dpi: int = 150) -> list[tuple[str, str, str, str]]:
     """Draw every plot of :data:`PLOTS` from a report dict.
 
     Parameters
     ----------
     report : dict
         The result of :func:`mqlml.report.compare`.
-    dpi : int, default=100
-        Resolution of the PNG images.
+    dpi : int, default=150
+        Resolution of the PNG images (150: sharp on a phone's screen).
 
     Returns
     -------
@@ -274,18 +330,35 @@ def render_plots(report: Mapping[str, Any], *, dpi: int = 100) -> list[tuple[str
         One entry per plot drawn, in :data:`PLOTS` order; ``monthly`` is left out when
         the test part has no order in time (a random split).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     out = []
-    for name in PLOTS:
-        if name == "monthly" and not report["monthly"]["rows"]:
-            continue
-        title, draw = _DRAW[name]
-        figure = Figure(figsize=(7.5, 4.2), layout="constrained")
-        FigureCanvasAgg(figure)
-        caption = draw(figure.add_subplot(), report)
+    for name, title, caption, figure in figures(report):
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=dpi)
         out.append((name, title, caption, base64.b64encode(buffer.getvalue()).decode("ascii")))
     return out
+
+
+def figures(report: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Any]]:
+    """Each plot of :data:`PLOTS` as a matplotlib Figure: ``(name, title, caption, figure)``.
+
+    The report's fonts apply while each figure is drawn and until the next one is asked
+    for (save it before); the caller's own matplotlib settings are left as they were.
+    """
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    for name in PLOTS:
+        if name == "monthly" and not report["monthly"]["rows"]:
+            continue
+        title, draw = _DRAW[name]
+        height = _TALL if name in ("rate", "monthly") else _HEIGHT
+        if name == "drivers":
+            height = max(_HEIGHT, 1.3 + 0.3 * min(len(report["drivers"]["features"]), _MAX_DRIVERS))
+        # Ticks are made as the figure is drawn: the fonts hold until the caller is done.
+        with mpl.rc_context(_STYLE):
+            figure = Figure(figsize=(WIDTH, height), layout="constrained")
+            FigureCanvasAgg(figure)
+            caption = draw(figure.add_subplot(), report)
+            figure.canvas.draw()
+            yield name, title, caption, figure

@@ -26,10 +26,7 @@ import pandas as pd
 
 from mqlml.rules._baseline import condition_text
 
-__all__ = [
-    "readable",
-    "report_extras",
-]
+__all__ = ["readable", "report_extras", "score_scale"]
 
 _CONFIDENCE = 0.90
 _N_HIST_BINS = 30
@@ -103,43 +100,91 @@ def _rate_row(y: np.ndarray, mql: np.ndarray, rows: np.ndarray) -> dict[str, Any
     }
 
 
-def _tiers(bundle: Any, y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
-    """The tier table on the score scale: score and probability range, leads, rate."""
+def _tier_bounds(bundle: Any) -> list[dict[str, Any]]:
+    """Each tier of a bundle, highest first: its name, score and probability bounds."""
     cuts = [0.0, *bundle.tiers.cuts, 1.0]
     names = list(bundle.tiers.names)[::-1]  # lowest band first, as the cuts go
     scores = np.asarray(bundle.score(np.asarray(cuts, dtype=float)), dtype=float)
     # A score scale may not reach probability 0 or 1 (log-odds points): the ends are 0, 100.
     scores[0] = scores[0] if np.isfinite(scores[0]) else 0.0
     scores[-1] = scores[-1] if np.isfinite(scores[-1]) else 100.0
-    scores = [float(s) for s in scores]
+    return [
+        {
+            "tier": names[i],
+            "score_from": float(scores[i]),
+            "score_to": float(scores[i + 1]),
+            "probability_from": cuts[i],
+            "probability_to": cuts[i + 1],
+            "mql": bool(cuts[i] >= bundle.threshold.threshold - 1e-12),
+        }
+        for i in reversed(range(len(names)))
+    ]
+
+
+def _tiers(bundle: Any, y: np.ndarray, p: np.ndarray, judged_by: str) -> dict[str, Any]:
+    """The tier table on the score scale: score and probability range, leads, rate."""
     band = np.searchsorted(np.asarray(bundle.tiers.cuts), p, side="right")
     rows = []
-    for i in reversed(range(len(names))):
+    bounds_all = _tier_bounds(bundle)  # highest first; band counts from the lowest
+    for i, bounds in zip(range(len(bounds_all) - 1, -1, -1), bounds_all, strict=True):
         inside = band == i
         n, k = int(inside.sum()), int(y[inside].sum())
         rows.append(
             {
-                "tier": names[i],
-                "score_from": scores[i],
-                "score_to": scores[i + 1],
-                "probability_from": cuts[i],
-                "probability_to": cuts[i + 1],
+                **{key: v for key, v in bounds.items() if key != "mql"},
                 "leads": n,
                 "share": n / y.size,
                 "conversions": k,
                 "rate": k / n if n else None,
                 "interval": _interval_pair(k, n),
                 "mean_probability": float(p[inside].mean()) if n else None,
-                "mql": bool(cuts[i] >= bundle.threshold.threshold - 1e-12),
+                "mql": bounds["mql"],
             }
         )
     threshold = bundle.threshold.threshold
     return {
+        "model": judged_by,
         "mql_probability": threshold,
         "mql_score": float(bundle.score(np.array([threshold]))[0]),
         "points_to_double_odds": float(bundle.scale.points_to_double_odds),
-        "scale": bundle.scale.table(),
         "rows": rows,
+    }
+
+
+def score_scale(bundle: Any, raw: pd.DataFrame) -> dict[str, Any]:
+    """The score scale of the bundle that scores, and the test leads it puts at 0 and 100.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The bundle that scores (the deployed refit, not its backtest).
+    raw : pandas.DataFrame
+        The test leads, as read.
+
+    Returns
+    -------
+    dict
+        ``model`` (``deployed``), ``mql_probability``, ``mql_score``,
+        ``points_to_double_odds``, ``table`` (the probability at scores 0, 10, ... 100),
+        ``tiers`` (each tier's score and probability bounds), ``segment_lines`` (whether
+        each segment has its own line, then at the same score), ``leads``, ``at_0`` and
+        ``at_100`` (the test leads whose score it clips to 0 or 100).
+    """
+    X = bundle.schema.features_frame(raw)
+    p = bundle.predict_proba(X, raw)
+    score = bundle.score(p, bundle.segment_codes(raw))
+    threshold = bundle.threshold.threshold
+    return {
+        "model": "deployed",
+        "mql_probability": threshold,
+        "mql_score": float(bundle.score(np.array([threshold]))[0]),
+        "points_to_double_odds": float(bundle.scale.points_to_double_odds),
+        "table": bundle.scale.table(),
+        "tiers": _tier_bounds(bundle),
+        "segment_lines": bundle.segments is not None,
+        "leads": int(score.size),
+        "at_0": int((score <= 0.0).sum()),
+        "at_100": int((score >= 100.0).sum()),
     }
 
 
@@ -164,7 +209,18 @@ def _periods(y: np.ndarray, mql: np.ndarray, raw: pd.DataFrame, bundle: Any) -> 
     else:
         return {"by": None, "target_rate": target, "rows": []}
     rows = [{"period": key, **_rate_row(y, mql, m)} for key, m in masks]
+    for row in rows:
+        row["at_target"] = _at_target(row["interval"], target)
     return {"by": by, "target_rate": target, "rows": rows}
+
+
+def _at_target(interval: list[float] | None, target: float | None) -> bool | None:
+    """Whether a period's MQL-to-SQL rate is at its target: the target inside its exact
+    interval or below it (None without a target or without MQLs). Only a whole interval
+    under the target is a miss; a rate a little under it on few MQLs is noise."""
+    if target is None or interval is None:
+        return None
+    return bool(interval[1] >= target)
 
 
 def _segments(
@@ -284,8 +340,13 @@ def report_extras(
     calibration_curve: list[Mapping[str, Any]],
     source: str | None = None,
     points: np.ndarray | None = None,
+    judged_by: str = "deployed",
 ) -> dict[str, Any]:
     """The report's reader-facing tables, computed on the same test leads as the rest.
+
+    ``bundle`` is the model that judged the test leads (``judged_by``: ``backtest``, or
+    ``deployed`` when the bundle that scores has no backtest); see :func:`score_scale`
+    for the scale of the bundle that scores.
 
     Returns
     -------
@@ -306,7 +367,7 @@ def report_extras(
         "scorecard": report_section(estimator.rules.source, bundle),
         "context": _context(bundle, raw, source),
         "rules": _rules_table(estimator, raw, X, y, evaluated_on),
-        "tiers": _tiers(bundle, y, p),
+        "tiers": _tiers(bundle, y, p, judged_by),
         "monthly": _periods(y, mql, raw, bundle),
         "segments": _segments(y, mql, raw, list(settings.get("segments") or []), labels),
         "segment_lines": _segment_lines(bundle, y, p, points, codes),

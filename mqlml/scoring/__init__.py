@@ -31,7 +31,7 @@ from mqlml.scoring._predict import (
     make_predictor,
 )
 from mqlml.scoring._repeats import RepeatCounter, hash_ids
-from mqlml.scoring._scorer import OUTPUT_COLUMNS, Scorer, score_frame
+from mqlml.scoring._scorer import OUTPUT_COLUMNS, Scorer, score_frame, written
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -67,5 +67,6 @@ __all__ = [
     "score_frame",
     "thread_count",
     "unpack_leaves",
+    "written",
     "xor_hashes",
 ]

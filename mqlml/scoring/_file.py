@@ -1,17 +1,18 @@
 """Scoring a leads file with a bundle: the streamed batch job behind ``mqlml score``.
 
 The output has the columns of :func:`mqlml.scoring.score_frame` (the same numbers, by the
-same :class:`~mqlml.scoring.Scorer`), one row per input row, in order.
+same :class:`~mqlml.scoring.Scorer`, rounded as :func:`mqlml.scoring.written` writes them),
+one row per input row, in order.
 
 Batch files are streamed in chunks with pyarrow (memory stays flat as files grow) and
 written to a temporary file beside the output that is renamed only when complete: a
 failure or a kill leaves no output file and no partial one. The input is opened once
-(mqlml.io.LeadFile: header, the id and time columns for activity-log features, then
+(mqlml.io._readers.LeadFile: header, the id and time columns for activity-log features, then
 the batches); for LightGBM bundles each batch goes from Arrow straight into the model's
-matrix (mqlml.scoring; Parquet text columns read as dictionaries), with pandas only for
-the values shown in reasons. Repeated ids are counted in bounded memory (mqlml.scoring).
+matrix (mqlml.scoring._encode; Parquet text columns read as dictionaries), with pandas only for
+the values shown in reasons. Repeated ids are counted in bounded memory (mqlml.scoring._repeats).
 The work on each batch (checks, codes, trees, reasons) runs one batch ahead in a worker
-thread (mqlml.scoring) while the caller writes the one before and reads the one after.
+thread (mqlml.scoring._ahead) while the caller writes the one before and reads the one after.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from mqlml.scoring._scorer import (
     Scorer,
     add_event_features,
     check_keep,
+    written,
 )
 
 __all__ = [
@@ -88,11 +90,11 @@ class ScoreSummary:
         Leads that got reasons, and the seconds their attribution took.
     accounts : dict or None
         With ``accounts``: the accounts written, leads without one, the method and the
-        file (see :func:`mqlml.model.account_table`).
+        file (see :func:`mqlml.model._accounts.account_table`).
     older_than_snapshots : int
         With an activity log: leads older at ``as_of`` than the oldest snapshot age the
         model was trained on (``events.snapshot_days``), scored as that age
-        (:func:`mqlml.leads.scoring_ages`).
+        (:func:`mqlml.leads._events.scoring_ages`).
     oldest_snapshot_days : float or None
         That oldest age, when some lead was older.
     """
@@ -401,12 +403,12 @@ def score_file(
     predictor, cache_dir : see :class:`Scorer`.
     accounts : path, optional
         Also write one row per account (``columns.account``) to this file
-        (:func:`mqlml.model.account_scores`); it and ``output`` are written together
+        (:func:`mqlml.model._accounts.account_scores`); it and ``output`` are written together
         or not at all.
     csv_formulas : {"escape", "keep"}, default="escape"
         In a CSV output, text cells (ids, tiers, reasons, kept columns, header names)
         that a spreadsheet would run as formulas get a leading ``'``; ``"keep"`` writes
-        them as they are (:mod:`mqlml.io`). Numbers are never changed.
+        them as they are (:mod:`mqlml.io._formulas`). Numbers are never changed.
 
     Returns
     -------
@@ -487,8 +489,15 @@ def _score_source(
         bundle.segments.codes_of(pd.DataFrame(columns=names))  # the segment column is there
     check_keep(keep, names, schema.id_name, keep_prefix)
     rollup = None if accounts is None else AccountRollup(bundle, names)
+    # Exact scores for what is summed while scoring (expected SQLs, accounts); each batch
+    # is rounded as written just before it is written.
     scorer = Scorer(
-        bundle, reasons=reasons, attribution=attribution, predictor=predictor, cache_dir=cache_dir
+        bundle,
+        reasons=reasons,
+        attribution=attribution,
+        predictor=predictor,
+        cache_dir=cache_dir,
+        exact=True,
     )
     ids = [schema.id_column] if schema.id_column else []
     segment = [bundle.segments.column] if bundle.segments is not None else []
@@ -558,7 +567,7 @@ def _score_source(
                     writer = TableWriter(
                         tmp, out_schema, out_fmt, output, [schema.id_name], csv_formulas
                     )
-                writer.write_table(_table(out, out_schema))
+                writer.write_table(_table(written(out), out_schema))
                 if rollup is not None:
                     rollup.add(out, batch, schema.id_name, rows)
                 mql = np.asarray(out["is_mql"], dtype=bool)

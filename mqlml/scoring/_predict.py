@@ -18,7 +18,7 @@ floats) into what scoring needs:
     ``booster.predict`` (one ``pred_leaf`` call, then per-leaf sums of the leaf values and
     the path parts, in tree order: the log-odds LightGBM gives): no extra needed.
 ``compiled``
-    the trees compiled to native code by pylignum (``pip install 'mqlml[fast]'``, a C
+    the trees compiled to native code by pylignum (the ``fast`` extra, a C
     compiler at first use). Its log-odds equal LightGBM's bit for bit on every model
     tried. The sub-scores are tree ensembles too, with the same splits and the path
     attribution of each leaf as leaf values, so they are compiled with the model into
@@ -99,6 +99,19 @@ LEAVES_SLICE = 2_000_000
 _FROM_LIGHTGBM = object()  # the leaves engine failed: leaves come from pred_leaf
 
 log = logging.getLogger(__name__)
+# The fallback warnings already logged by this process: one job builds a predictor for
+# each step (report, scores, monitoring...), and the same reason is said once.
+_SAID: set[str] = set()
+_SAID_LOCK = threading.Lock()
+
+
+def _warn_once(message: str) -> None:
+    """Log ``message`` as a warning, unless this process has logged it already."""
+    with _SAID_LOCK:
+        if message in _SAID:
+            return
+        _SAID.add(message)
+    log.warning(message)
 
 
 class PredictorError(MqlmlError, RuntimeError):
@@ -290,7 +303,8 @@ class CompiledPredictor:
         except ImportError:
             raise PredictorError(
                 "predictor 'compiled' must have its engine installed; pylignum is missing. "
-                "Install it with pip install 'mqlml[fast]' or use --predictor lightgbm."
+                "Install it (the fast extra: pip install '.[fast]' in the mqlml repository) or "
+                "use --predictor lightgbm."
             ) from None
         self._lignum = lignum
         self.model = model
@@ -436,7 +450,7 @@ class CompiledPredictor:
             if not self.fallback:
                 raise
             self.note = f"predictor auto: reasons use LightGBM's leaves, because {exc}"
-            log.warning(self.note)
+            _warn_once(self.note)
             return _FROM_LIGHTGBM
         return engine
 
@@ -610,8 +624,8 @@ def make_predictor(
     model : mqlml.model.LeadScorer
         A fitted scorer with ``model="lightgbm"``.
     predictor : {"auto", "lightgbm", "compiled"}
-        ``auto`` tries ``compiled`` and falls back to ``lightgbm`` with one logged warning
-        that says why; ``compiled`` raises instead.
+        ``auto`` tries ``compiled`` and falls back to ``lightgbm`` with a logged warning
+        that says why, once per process for one reason; ``compiled`` raises instead.
     groups : numpy.ndarray of shape (n_features, k)
         0/1 matrix of the sub-score groups.
     cache_dir : path, optional
@@ -655,7 +669,7 @@ def make_predictor(
                 raise
             fallback = LightGBMPredictor(model, groups, path)
             fallback.note = f"predictor auto: using lightgbm, because {exc}"
-            log.warning(fallback.note)
+            _warn_once(fallback.note)
             return fallback
     return LightGBMPredictor(model, groups, path)
 

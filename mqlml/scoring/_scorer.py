@@ -4,9 +4,9 @@ Every input row gets one output row, in the same order, with its id and:
 
 ===================  ===================================================================
 ``probability``      calibrated conversion probability
-``score``            0-100 on the points scale: the MQL threshold at 50 (mqlml.model)
+``score``            0-100 on the points scale: the MQL threshold at 50 (mqlml.model._points)
 ``percentile``       where the lead falls among the leads the model was calibrated on
-``tier``             ``A`` (the MQLs) to ``D``, from the threshold (see mqlml.model)
+``tier``             ``A`` (the MQLs) to ``D``, from the threshold (see mqlml.model._points)
 ``is_mql``           probability >= the MQL threshold
 ``threshold``        with segment lines only (``threshold.segments``): the lead's MQL
                      threshold, its segment's; score, tier and is_mql follow it
@@ -17,13 +17,26 @@ Every input row gets one output row, in the same order, with its id and:
 ===================  ===================================================================
 
 ``fit_score + engagement_score + base == log-odds`` (base is the model's starting
-log-odds). Reasons cost more than scores, so by default (``reasons="top"``) they are
+log-odds).
+
+Written values are rounded to what a CRM field stores (:func:`written`): ``score`` and
+``percentile`` to one decimal (the score rounded down, so that a written 50.0 or more is
+exactly an MQL and the tier bounds hold on it), ``probability`` and ``threshold`` to 6
+significant digits, the sub-scores to 4 decimals. ``tier`` and ``is_mql`` come from the
+exact probability, before rounding; so does everything summed while scoring (expected
+SQLs, the account roll-up). Every route writes the same numbers: :func:`score_frame`, the
+streamed :func:`score_file` (compiled trees or LightGBM), Spark and the MLflow model.
+``exact=True`` (:class:`Scorer`, :func:`score_frame`) keeps the unrounded floats for
+analysis. The score is clipped to 0-100: the leads at 0 (or 100) are no longer ordered by
+it, while their probability still orders them.
+
+Reasons cost more than scores, so by default (``reasons="top"``) they are
 written for the two highest tiers (the MQLs and the leads closest to becoming one),
 ``"all"`` writes them for every lead and ``"none"`` for none; sub-scores are always
-written (they cost little with the default path attribution, see mqlml.scoring).
+written (they cost little with the default path attribution, see mqlml.scoring._explain).
 
 :func:`score_frame` scores a DataFrame in memory with a :class:`Scorer`; files are streamed
-by :func:`mqlml.scoring.score_file` (:mod:`mqlml.scoring`).
+by :func:`mqlml.scoring.score_file` (:mod:`mqlml.scoring._file`).
 """
 
 from __future__ import annotations
@@ -43,7 +56,13 @@ from mqlml.errors import DataError, MissingColumnError
 from mqlml.io._readers import check_flat
 from mqlml.leads._events import with_event_features
 from mqlml.model._bundle import Bundle, load_bundle
-from mqlml.model._points import percentile_of
+from mqlml.model._points import (
+    SCORE_DECIMALS,
+    SUB_SCORE_DECIMALS,
+    percentile_of,
+    written_probability,
+    written_score,
+)
 from mqlml.scoring._encode import ArrowEncoder, Encoded
 from mqlml.scoring._explain import format_reasons, group_matrix
 from mqlml.scoring._predict import PREDICTORS, PredictorName, make_predictor
@@ -52,6 +71,7 @@ __all__ = [
     "OUTPUT_COLUMNS",
     "Scorer",
     "score_frame",
+    "written",
 ]
 
 OUTPUT_COLUMNS = (
@@ -68,6 +88,47 @@ OUTPUT_COLUMNS = (
 Reasons = Literal["top", "all", "none"]
 Attribution = Literal["path", "shap"]
 
+_WRITTEN = {
+    "probability": written_probability,
+    "threshold": written_probability,
+    "score": written_score,
+    "percentile": lambda v: np.round(np.asarray(v, dtype=np.float64), SCORE_DECIMALS),
+    "fit_score": lambda v: np.round(np.asarray(v, dtype=np.float64), SUB_SCORE_DECIMALS),
+    "engagement_score": lambda v: np.round(np.asarray(v, dtype=np.float64), SUB_SCORE_DECIMALS),
+}
+
+
+def written(outputs: Any) -> Any:
+    """Scoring outputs rounded as they are written (see the module docstring).
+
+    Parameters
+    ----------
+    outputs : pandas.DataFrame or dict of arrays
+        Scores as :meth:`Scorer.score` or :meth:`Scorer.score_columns` give them; other
+        columns pass unchanged.
+
+    Returns
+    -------
+    pandas.DataFrame or dict
+        A new frame or dict of the same kind, the numeric outputs rounded.
+
+    Examples
+    --------
+    >>> written({"probability": np.array([0.0697449419100869]),
+    ...          "score": np.array([59.57889418126845]), "tier": ["A"]})["score"].tolist()
+    [59.5]
+    """
+    if isinstance(outputs, pd.DataFrame):
+        out = outputs.copy()
+        for name, rounding in _WRITTEN.items():
+            if name in out.columns:
+                out[name] = rounding(out[name].to_numpy(dtype=np.float64))
+        return out
+    return {
+        name: _WRITTEN[name](values) if name in _WRITTEN else values
+        for name, values in outputs.items()
+    }
+
 
 class Scorer:
     """Score frames with one bundle (built once, reused for every chunk).
@@ -80,19 +141,22 @@ class Scorer:
         Which leads get reason codes: the two highest tiers, all, or none.
     attribution : {"path", "shap"}, default="path"
         How LightGBM log-odds are split into per-column contributions for the reasons
-        (mqlml.scoring): path attribution, or exact TreeSHAP for the leads that get
+        (mqlml.scoring._explain): path attribution, or exact TreeSHAP for the leads that get
         reasons (about 100x slower; its time is in ``attribution_seconds``). Sub-scores
         are path attributions either way.
     top : int, default=3
         Reasons per side.
     predictor : {"auto", "lightgbm", "compiled"}, default="auto"
-        What predicts the trees (mqlml.scoring); ``auto`` uses the compiled trees when
+        What predicts the trees (mqlml.scoring._predict); ``auto`` uses the compiled trees when
         the ``fast`` extra is installed and they pass the parity check.
     cache_dir : path, optional
         Folder for compiled trees; by default the private cache,
-        mqlml.scoring.default_cache_dir (never the bundle's folder). Entries are keyed by
+        mqlml.scoring._predict.default_cache_dir (never the bundle's folder). Entries are keyed by
         the sha256 of the model's trees, so a changed bundle never meets a stale library,
-        and verified by a keyed hash before use (mqlml.scoring).
+        and verified by a keyed hash before use (mqlml.scoring._cache).
+    exact : bool, default=False
+        Keep the unrounded floats; by default the outputs are rounded as written
+        (:func:`written`), after the tier and ``is_mql`` are set from the exact values.
     """
 
     def __init__(
@@ -104,6 +168,7 @@ class Scorer:
         top: int = 3,
         predictor: PredictorName = "auto",
         cache_dir: str | Path | None = None,
+        exact: bool = False,
     ) -> None:
         if reasons not in ("top", "all", "none"):
             raise ValueError(f"reasons must be 'top', 'all' or 'none'; got {reasons!r}.")
@@ -114,7 +179,7 @@ class Scorer:
                 f"predictor must be one of {', '.join(PREDICTORS)}; got {predictor!r}."
             )
         self.bundle, self.reasons, self.top = bundle, reasons, top
-        self.attribution = attribution
+        self.attribution, self.exact = attribution, exact
         schema = bundle.schema
         self.features = schema.features
         self.groups = group_matrix(
@@ -224,7 +289,7 @@ class Scorer:
         )
         for name in keep:
             out[name] = frame[name].to_numpy()
-        return out
+        return out if self.exact else written(out)
 
     def score_columns(
         self, columns: Mapping[str, pa.Array], *, row_offset: int = 0
@@ -249,7 +314,7 @@ class Scorer:
         -------
         (outputs, encoded)
             ``outputs`` maps the id name and :data:`OUTPUT_COLUMNS` to arrays;
-            ``encoded`` is the batch's :class:`mqlml.scoring.Encoded` (None for the
+            ``encoded`` is the batch's :class:`mqlml.scoring._encode.Encoded` (None for the
             logistic model, scored through :meth:`score`).
 
         Raises
@@ -318,7 +383,7 @@ class Scorer:
             "reasons_for": reasons_for,
             "reasons_against": reasons_against,
         }
-        return out, encoded
+        return (out if self.exact else written(out)), encoded
 
     def __getstate__(self) -> dict[str, Any]:  # pickled to Spark executors: no lock
         return {k: v for k, v in self.__dict__.items() if k != "_lock"}
@@ -405,6 +470,7 @@ def score_frame(
     events: pd.DataFrame | None = None,
     as_of: Any = "now",
     predictor: PredictorName = "auto",
+    exact: bool = False,
 ) -> pd.DataFrame:
     """Score a DataFrame of leads in memory.
 
@@ -424,6 +490,9 @@ def score_frame(
         The date the activity-log features are computed as of.
     predictor : {"auto", "lightgbm", "compiled"}
         See :class:`Scorer`.
+    exact : bool, default=False
+        Keep the unrounded floats; by default they are rounded as :func:`score_file`
+        writes them (:func:`written`).
 
     Returns
     -------
@@ -433,7 +502,9 @@ def score_frame(
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle)
     frame = add_event_features(bundle, frame, events, as_of)
-    scorer = Scorer(bundle, reasons=reasons, attribution=attribution, predictor=predictor)
+    scorer = Scorer(
+        bundle, reasons=reasons, attribution=attribution, predictor=predictor, exact=exact
+    )
     return scorer.score(frame, keep=keep)
 
 
