@@ -9,8 +9,9 @@ import jsonschema
 import pytest
 import yaml
 
-from mqlml.config._config import ColumnsConfig, ProjectConfig, load_config, valid_keys
+from mqlml.config._config import ProjectConfig, load_config, valid_keys
 from mqlml.config._reference import _section, json_schema, markdown
+from mqlml.config._sections import ColumnsConfig
 from mqlml.errors import ConfigError
 
 from .conftest import DATA, ROOT

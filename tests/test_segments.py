@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from mqlml.config._config import SegmentsConfig, ThresholdConfig, load_config
+from mqlml.config._config import load_config
+from mqlml.config._sections import SegmentsConfig, ThresholdConfig
 from mqlml.errors import ConfigError, MissingColumnError, UnreachableTargetError
 from mqlml.leads._synthetic import REGIONS, make_leads
 from mqlml.model._bundle import load_bundle

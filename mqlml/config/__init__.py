@@ -1,7 +1,10 @@
 """The project config: one YAML file read into typed objects, and its generated reference."""
 
 from mqlml.config._capacity import PERIOD_DAYS, parse_capacity
-from mqlml.config._config import (
+from mqlml.config._config import ProjectConfig, load_config, valid_keys
+from mqlml.config._reference import json_schema, markdown
+from mqlml.config._sections import (
+    DEFAULT_MISSING_TOKENS,
     BaselineConfig,
     ChecksConfig,
     ColumnsConfig,
@@ -12,19 +15,17 @@ from mqlml.config._config import (
     ModelConfig,
     OutcomeConfig,
     OutputConfig,
-    ProjectConfig,
     ReportConfig,
     ScoreConfig,
+    Section,
     SegmentsConfig,
     SplitConfig,
     ThresholdConfig,
     TrackingConfig,
-    load_config,
-    valid_keys,
 )
-from mqlml.config._reference import json_schema, markdown
 
 __all__ = [
+    "DEFAULT_MISSING_TOKENS",
     "PERIOD_DAYS",
     "BaselineConfig",
     "ChecksConfig",
@@ -39,6 +40,7 @@ __all__ = [
     "ProjectConfig",
     "ReportConfig",
     "ScoreConfig",
+    "Section",
     "SegmentsConfig",
     "SplitConfig",
     "ThresholdConfig",

@@ -45,7 +45,7 @@ more. Only `data` and `columns` are required; every other key has the default be
   language server, start the config with
   `# yaml-language-server: $schema=<path to>/config.schema.json`).
 
-This page is generated from the config models (`mqlml/config/_config.py`) by `make docs`; do not
+This page is generated from the config models (`mqlml/config/`) by `make docs`; do not
 edit it by hand.
 """
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mqlml.config._config import DEFAULT_MISSING_TOKENS, ProjectConfig
+from mqlml.config._config import ProjectConfig
+from mqlml.config._sections import DEFAULT_MISSING_TOKENS
 from mqlml.errors import ConfigError
 from mqlml.io._readers import read_table
 from mqlml.leads._checks import check_leads, is_date_like

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mqlml.config._config import SegmentsConfig, ThresholdConfig
+from mqlml.config._sections import SegmentsConfig, ThresholdConfig
 from mqlml.errors import ConfigError, MissingColumnError, UnreachableTargetError
 from mqlml.io._levels import match_levels
 from mqlml.metrics._rates import rate_interval

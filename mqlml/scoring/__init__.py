@@ -32,6 +32,7 @@ from mqlml.scoring._predict import (
 )
 from mqlml.scoring._repeats import RepeatCounter, hash_ids
 from mqlml.scoring._scorer import OUTPUT_COLUMNS, Scorer, score_frame, written
+from mqlml.scoring._trees import ModelText
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -42,6 +43,7 @@ __all__ = [
     "CompiledPredictor",
     "Encoded",
     "LightGBMPredictor",
+    "ModelText",
     "PathAttribution",
     "PredictorError",
     "PrivateCache",
