@@ -156,7 +156,8 @@ def test_a_registered_unsaved_result_is_tagged_with_its_digest(
 ):
     import dataclasses
 
-    from mqlml.integrations._tracking import log_training, resolve_model
+    from mqlml.integrations._registry import resolve_model
+    from mqlml.integrations._tracking import log_training
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{(tmp_path / 'm.db').as_posix()}")
     unsaved = dataclasses.replace(trained, path=None)

@@ -42,7 +42,8 @@ def test_notebook_runs_draws_and_registers_only_when_asked(
     from mlflow import MlflowClient
     from nbclient import NotebookClient
 
-    from mqlml.integrations._tracking import log_training, promote
+    from mqlml.integrations._registry import promote
+    from mqlml.integrations._tracking import log_training
 
     store = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
     # The kernel inherits this process's environment.

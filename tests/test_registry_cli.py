@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from mqlml.cli import app
 from mqlml.errors import BundleError
-from mqlml.integrations._tracking import log_training, promote, resolve_model
+from mqlml.integrations._registry import promote, resolve_model
+from mqlml.integrations._tracking import log_training
 from mqlml.model._bundle import load_bundle
 
 from .conftest import MLFLOW_MODULE

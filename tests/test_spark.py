@@ -182,11 +182,11 @@ def test_empty_dataframe_scores_to_empty_result(spark, trained, leads_parquet):
 
 
 def test_registry_uri_goes_through_tracking(spark, trained, leads, monkeypatch):
-    import mqlml.integrations._tracking
+    import mqlml.integrations._registry
 
     seen = []
     monkeypatch.setattr(
-        mqlml.integrations._tracking,
+        mqlml.integrations._registry,
         "resolve_model",
         lambda uri: seen.append(uri) or trained.bundle,
     )

@@ -16,13 +16,9 @@ import pandas as pd
 import pytest
 
 from mqlml.errors import BundleError, DataError, MqlmlError
-from mqlml.integrations._tracking import (
-    _plain_column,
-    log_training,
-    promote,
-    resolve_model,
-    tracking_uri,
-)
+from mqlml.integrations._mlflow import tracking_uri
+from mqlml.integrations._registry import promote, resolve_model
+from mqlml.integrations._tracking import _plain_column, log_training
 from mqlml.scoring._scorer import OUTPUT_COLUMNS, score_frame
 
 from .conftest import MLFLOW_MODULE

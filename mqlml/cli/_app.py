@@ -140,7 +140,7 @@ def interrupted(exc: KeyboardInterrupt) -> None:
 
 def bundle_of(model: str):
     """A bundle from a folder or the MLflow registry (models:/NAME@ALIAS, models:/NAME/V)."""
-    from mqlml.integrations._tracking import resolve_model
+    from mqlml.integrations._registry import resolve_model
 
     return resolve_model(model)
 

@@ -27,7 +27,7 @@ def promote(
 ) -> None:
     """Point a registered-model alias at a version; load it as models:/NAME@ALIAS."""
     from mqlml.config._config import load_config
-    from mqlml.integrations._tracking import promote as set_alias
+    from mqlml.integrations._registry import promote as set_alias
 
     try:
         cfg = load_config(config) if config is not None else None

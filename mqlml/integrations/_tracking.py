@@ -1,4 +1,4 @@
-"""MLflow tracking and registry: runs, the model as a pyfunc, aliases, ``models:/`` URIs.
+"""MLflow tracking: a training run logged, with the model as a pyfunc.
 
 One training run is one MLflow run: its parameters (the effective config, rows), its
 test-part metrics, its manifest, config and report files, and the model, logged as an
@@ -7,11 +7,8 @@ scoring frame of :func:`mqlml.scoring.score_frame` (probability, score, percenti
 tier, is_mql, sub-scores, reasons), never bare labels, so a batch job that loads
 ``models:/mqlml-lead-scorer@champion`` gets what ``mqlml score`` writes.
 
-Where runs go (:func:`tracking_uri`): ``MLFLOW_TRACKING_URI`` when set, else the
-config's ``tracking.uri``, else a SQLite store ``mlruns/mlflow.db`` under the current
-folder with artifacts in ``mlruns/artifacts``: nothing to start, no server.
-
-MLflow is imported only inside the functions here (``import mlflow`` takes seconds), so
+Where runs go is :mod:`mqlml.integrations._mlflow`'s; aliases and ``models:/`` URIs are
+:mod:`mqlml.integrations._registry`'s. MLflow is imported only inside the functions, so
 ``import mqlml`` and ``mqlml --help`` stay fast.
 """
 
@@ -20,36 +17,39 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import logging
 import math
 import numbers
-import os
-import re
 import tempfile
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mqlml.errors import BundleError, DataError, MqlmlError
-from mqlml.trust import TrustError, check_model, code_folder_of, trust_document
+from mqlml.errors import DataError
+from mqlml.trust import trust_document
 
 if TYPE_CHECKING:
     from mqlml.config._config import ProjectConfig
     from mqlml.model._bundle import Bundle
     from mqlml.model._train import TrainResult
 
+from mqlml.integrations._mlflow import (
+    DIGEST_TAG,
+    TRUST_FILE,
+    artifact_root,
+    digest_of,
+    mlflow_at,
+    mlflow_errors,
+    quiet,
+    tracking_uri,
+)
+
 __all__ = [
     "BundleModel",  # noqa: F822 - defined on first use by the module's __getattr__
     "log_training",
-    "promote",
-    "resolve_model",
-    "tracking_uri",
 ]
 
-_ENV = "MLFLOW_TRACKING_URI"
 _EXAMPLE_ROWS = 5
 _METRICS = (
     "roc_auc",
@@ -65,126 +65,10 @@ _METRICS = (
     "n_mql",
     "rate_gap",
 )
-_REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>[^/]+))$")
 _MAX_PARAM = 500
-_DIGEST_TAG = "mqlml.digest"
-_TRUST = "trust.json"
-
-
-def _digest(folder: str | Path) -> str:
-    from mqlml.model._bundle import bundle_digest
-
-    return bundle_digest(folder)
 
 
 # -- where runs go --------------------------------------------------------------------
-def tracking_uri(config: ProjectConfig | None = None) -> str:
-    """The MLflow tracking URI to use.
-
-    ``MLFLOW_TRACKING_URI`` wins, then ``config.tracking.uri``, else a SQLite store
-    ``<current folder>/mlruns/mlflow.db`` (an absolute path; its artifacts go to
-    ``mlruns/artifacts`` beside it).
-
-    Parameters
-    ----------
-    config : ProjectConfig, optional
-        The project config.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> import os
-    >>> uri = tracking_uri()
-    >>> uri == os.environ.get("MLFLOW_TRACKING_URI") or uri.endswith("/mlruns/mlflow.db")
-    True
-    """
-    env = os.environ.get(_ENV)
-    if env:
-        return env
-    if config is not None and config.tracking.uri:
-        return config.tracking.uri
-    return "sqlite:///" + (Path.cwd() / "mlruns" / "mlflow.db").as_posix()
-
-
-def _uri(tracking: str | ProjectConfig | None) -> str:
-    return tracking if isinstance(tracking, str) else tracking_uri(tracking)
-
-
-def _sqlite_file(uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI (None for other stores or in-memory)."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    path = uri[len("sqlite:///") :].split("?", 1)[0]
-    return Path(path) if path and path != ":memory:" else None
-
-
-def _artifact_root(uri: str) -> str | None:
-    """Artifacts of a SQLite store go in ``artifacts`` beside the database file."""
-    db = _sqlite_file(uri)
-    return None if db is None else (db.resolve().parent / "artifacts").as_uri()
-
-
-@contextlib.contextmanager
-def _mlflow(uri: str, *, create: bool = False) -> Iterator[Any]:
-    """Import mlflow and point it at ``uri`` for the block; restore the previous URIs.
-
-    MLflow's own noise (deprecations raised inside mlflow and the libraries it drives)
-    is silenced here; warnings raised from mqlml code still surface.
-    """
-    db = _sqlite_file(uri)
-    if db is not None and not create and not db.is_file():
-        raise BundleError(
-            f"the MLflow store must exist to look up models; got {uri!r}, and {db} is not "
-            "a file. Set MLFLOW_TRACKING_URI (or tracking.uri in the config) to the store "
-            "`mqlml train` logged to, or run from the project folder."
-        )
-    if db is not None:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        for module in (r"mlflow(\.|$)", r"sqlalchemy(\.|$)", r"alembic(\.|$)"):
-            warnings.filterwarnings("ignore", module=module)
-        import mlflow
-
-        previous = {k: os.environ.get(k) for k in (_ENV, "MLFLOW_REGISTRY_URI")}
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        try:
-            yield mlflow
-        finally:
-            mlflow.set_tracking_uri(previous[_ENV])
-            mlflow.set_registry_uri(previous["MLFLOW_REGISTRY_URI"])
-            if previous["MLFLOW_REGISTRY_URI"] is None:
-                os.environ.pop("MLFLOW_REGISTRY_URI", None)
-
-
-@contextlib.contextmanager
-def _quiet(*names: str, level: int = logging.ERROR) -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [log.level for log in loggers]
-    for log in loggers:
-        log.setLevel(level)
-    try:
-        yield
-    finally:
-        for log, old in zip(loggers, levels, strict=True):
-            log.setLevel(old)
-
-
-@contextlib.contextmanager
-def _mlflow_errors(doing: str) -> Iterator[None]:
-    """Turn MLflow's own failures (store unreachable, refused...) into an MqlmlError."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        yield
-    except MlflowException as exc:
-        raise MqlmlError(
-            f"{doing} must succeed; MLflow said: {exc.message}. Check MLFLOW_TRACKING_URI "
-            "(or tracking.uri in the config), or skip tracking (`mqlml train --no-track`)."
-        ) from exc
 
 
 # -- the pyfunc model -----------------------------------------------------------------
@@ -396,7 +280,7 @@ def _experiment_id(client: Any, name: str, uri: str) -> str:
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return client.create_experiment(name, artifact_location=_artifact_root(uri))
+    return client.create_experiment(name, artifact_location=artifact_root(uri))
 
 
 def log_training(
@@ -464,9 +348,9 @@ def log_training(
             # saved as a copy: the caller's bundle must not point at a folder that goes
             temporary = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "b"
             folder = copy.copy(bundle).save(temporary)
-        digest = _digest(folder)  # before a temporary folder goes
-        mlflow = stack.enter_context(_mlflow(uri, create=True))
-        stack.enter_context(_mlflow_errors(f"logging the run to MLflow at {uri}"))
+        digest = digest_of(folder)  # before a temporary folder goes
+        mlflow = stack.enter_context(mlflow_at(uri, create=True))
+        stack.enter_context(mlflow_errors(f"logging the run to MLflow at {uri}"))
         from mqlml.model._bundle import copy_bundle
         from mqlml.scoring._scorer import score_frame
 
@@ -501,9 +385,9 @@ def log_training(
             work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             code = _code_copy(work / "code")
             clean = copy_bundle(folder, work / "bundle")
-            trust = work / _TRUST
+            trust = work / TRUST_FILE
             trust.write_text(json.dumps(trust_document(digest, code), indent=1), "utf-8")
-            with _quiet("mlflow.pyfunc", "mlflow.models.model"):
+            with quiet("mlflow.pyfunc", "mlflow.models.model"):
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     python_model=__getattr__("BundleModel")(),
@@ -517,9 +401,9 @@ def log_training(
     version = info.registered_model_version if register else None
     if version is not None:
         # The registry keeps the bundle's digest: loading models:/ checks the download.
-        with _mlflow(uri) as mlflow, _mlflow_errors(f"tagging {name} version {version}"):
+        with mlflow_at(uri) as mlflow, mlflow_errors(f"tagging {name} version {version}"):
             client = mlflow.MlflowClient(uri, uri)
-            client.set_model_version_tag(name, str(version), _DIGEST_TAG, digest)
+            client.set_model_version_tag(name, str(version), DIGEST_TAG, digest)
     return {
         "run_id": run.info.run_id,
         "experiment_id": experiment_id,
@@ -532,175 +416,3 @@ def log_training(
 
 
 # -- registry -------------------------------------------------------------------------
-def _registered(client: Any, name: str, uri: str) -> Any:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return client.get_registered_model(name)
-    except MlflowException:
-        known = sorted(m.name for m in client.search_registered_models(max_results=50))
-        raise BundleError(
-            f"registered model {name!r} must exist in the MLflow registry at {uri}; it does "
-            f"not (registered models: {known or 'none'}). `mqlml train` registers one; list "
-            f"them in the MLflow UI (`mlflow ui --backend-store-uri {uri}`)."
-        ) from None
-
-
-def _versions(client: Any, name: str) -> list[int]:
-    found = client.search_model_versions(f"name = '{name}'")
-    return sorted(int(v.version) for v in found)
-
-
-def _version(client: Any, name: str, version: int | str, uri: str) -> str:
-    _registered(client, name, uri)
-    versions = _versions(client, name)
-    text = str(version)
-    if not text.isdigit() or int(text) not in versions:
-        raise BundleError(
-            f"version of registered model {name!r} must be one of {versions}; got {text!r}. "
-            f"List versions with the MLflow UI (`mlflow ui --backend-store-uri {uri}`)."
-        )
-    return str(int(text))
-
-
-def promote(
-    name: str,
-    version: int | str,
-    alias: str = "champion",
-    *,
-    tracking: str | ProjectConfig | None = None,
-) -> dict[str, Any]:
-    """Point a registered-model alias (default ``champion``) at a model version.
-
-    Parameters
-    ----------
-    name : str
-        Registered model name, e.g. ``mqlml-lead-scorer``.
-    version : int or str
-        The version to promote.
-    alias : str, default="champion"
-        The alias; ``models:/NAME@ALIAS`` then loads this version.
-    tracking : str or ProjectConfig, optional
-        A tracking URI, or a config to take it from (see :func:`tracking_uri`).
-
-    Returns
-    -------
-    dict
-        ``name``, ``alias``, ``version`` and ``previous`` (the version the alias pointed
-        to before, or None).
-
-    Raises
-    ------
-    BundleError
-        When the store, the model or the version does not exist.
-    """
-    uri = _uri(tracking)
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", alias) or re.fullmatch(r"[vV]\d+|latest", alias):
-        raise BundleError(
-            f"alias must be letters, digits, '-' or '_', and not 'latest' or v<N>; got {alias!r}. "
-            "Use e.g. champion or challenger."
-        )
-    with _mlflow(uri) as mlflow:
-        client = mlflow.MlflowClient(uri, uri)
-        number = _version(client, name, version, uri)
-        previous = client.get_registered_model(name).aliases.get(alias)
-        client.set_registered_model_alias(name, alias, number)
-    return {
-        "name": name,
-        "alias": alias,
-        "version": int(number),
-        "previous": None if previous is None else int(previous),
-    }
-
-
-def _model_version(client: Any, uri: str, model_uri: str) -> tuple[str, str]:
-    match = _REGISTRY_URI.match(model_uri)
-    if match is None:
-        raise BundleError(
-            f"model URI must be models:/NAME@ALIAS or models:/NAME/VERSION; got {model_uri!r}. "
-            "Or pass a bundle folder."
-        )
-    name, alias, version = match["name"], match["alias"], match["version"]
-    if alias is None:
-        return name, _version(client, name, version, uri)
-    aliases = _registered(client, name, uri).aliases
-    if alias not in aliases:
-        versions = _versions(client, name)
-        raise BundleError(
-            f"alias {alias!r} of registered model {name!r} must be set; got none (aliases: "
-            f"{dict(aliases) or 'none'}; versions: {versions}). Set it with "
-            f"`mqlml promote {name} VERSION --alias {alias}`, or load models:/{name}/VERSION."
-        )
-    return name, str(aliases[alias])
-
-
-def _bundle_folder(model_dir: Path) -> Path:
-    from mlflow.models import Model
-
-    flavor = Model.load(str(model_dir)).flavors.get("python_function", {})
-    relative = flavor.get("artifacts", {}).get("bundle", {}).get("path")
-    if not relative:
-        raise BundleError(
-            f"the MLflow model must be logged by mqlml (a pyfunc with a 'bundle' artifact); "
-            f"{model_dir} has none. Log it with mqlml.integrations.log_training."
-        )
-    return model_dir / relative
-
-
-def resolve_model(
-    uri_or_path: str | Path, *, tracking: str | ProjectConfig | None = None
-) -> Bundle:
-    """Load a bundle from a folder or from the MLflow registry: the one model resolver.
-
-    Every command that takes a model (score, report, monitor, recalibrate, Spark scoring)
-    loads it here, so each accepts the same three forms.
-
-    Parameters
-    ----------
-    uri_or_path : str or Path
-        A bundle folder, ``models:/NAME@ALIAS`` (e.g. ``models:/mqlml-lead-scorer@champion``)
-        or ``models:/NAME/VERSION``.
-    tracking : str or ProjectConfig, optional
-        A tracking URI, or a config to take it from (see :func:`tracking_uri`).
-
-    Returns
-    -------
-    Bundle
-
-    Raises
-    ------
-    BundleError
-        When the folder is not a bundle, or the store, the registered model, the alias
-        or the version does not exist (the message says how to list or set them).
-    """
-    from mqlml.model._bundle import load_bundle
-
-    text = str(uri_or_path)
-    if not text.startswith("models:/"):
-        return load_bundle(uri_or_path)
-    uri = _uri(tracking)
-    with _mlflow(uri) as mlflow, tempfile.TemporaryDirectory(prefix="mqlml-model-") as tmp:
-        client = mlflow.MlflowClient(uri, uri)
-        name, version = _model_version(client, uri, text)
-        with _mlflow_errors(f"downloading models:/{name}/{version} from {uri}"):
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}", dst_path=tmp
-            )
-        expected = client.get_model_version(name, version).tags.get(_DIGEST_TAG)
-        folder = _bundle_folder(Path(local))
-        trust = Path(local) / "artifacts" / _TRUST
-        try:  # the code copy is never run here, but a changed one is still refused
-            vouched = check_model(trust, code_folder_of(folder)) if trust.is_file() else None
-        except TrustError as exc:
-            raise BundleError(f"models:/{name}/{version}: {exc}") from None
-        # load_bundle reads everything into memory: the download can go.
-        bundle = load_bundle(folder)
-    bundle.path = None  # the download is gone with the temporary folder
-    if expected is None or bundle.digest != expected or vouched not in (None, expected):
-        raise BundleError(
-            f"models:/{name}/{version} must hold the bundle registered with it (digest "
-            f"{str(expected)[:12]}...); the downloaded bundle has digest "
-            f"{str(bundle.digest)[:12]}... The artifact was changed after registration: do "
-            "not use it; register the model again from a trusted training run."
-        )
-    return bundle

@@ -255,7 +255,7 @@ def _score(
 
 
 def _load(model: Any) -> Bundle:
-    from mqlml.integrations._tracking import resolve_model
+    from mqlml.integrations._registry import resolve_model
     from mqlml.model._bundle import Bundle
 
     return model if isinstance(model, Bundle) else resolve_model(model)
