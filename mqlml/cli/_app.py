@@ -1,4 +1,4 @@
-"""The ``mqlml`` command: parses arguments, calls the library, prints the result.
+"""The ``mqlml`` command group every command module registers on, its errors and its entry point.
 
 Results go to stdout, progress and errors to stderr. Exit codes are those of
 :mod:`mqlml.exitcodes` (0 ok, 1 attention, 2 usage or input error, 3 recalibrate,

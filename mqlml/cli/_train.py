@@ -109,11 +109,33 @@ def train(
 
 
 def print_training(s: dict, result) -> None:
-    goal = (
-        f"target MQL-to-SQL rate {s['target_rate']:.0%}"
-        if s["target_rate"] is not None
-        else f"capacity {s['capacity']}"
-    )
+    """What training gave: the backtest's numbers, the line, the segments, the split."""
+    _print_numbers(s)
+    _print_line(s, result)
+    _print_segments(s)
+    if s.get("date_formats"):
+        from mqlml.io._dates import describe
+
+        read = ", ".join(f"{c} as {f} ({describe(f)})" for c, f in s["date_formats"].items())
+        console.print(f"dates read: {read}", highlight=False, soft_wrap=True)
+    split = s.get("split") or {}
+    for name, part in (split.get("parts") or {}).items():
+        period = f", {part['from'][:10]} to {part['to'][:10]}" if part.get("from") else ""
+        console.print(
+            f"{name} part ({split['method']} split): {part['rows']:,} leads{period}, "
+            f"base rate {part['base_rate']:.1%}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if s["drift_warning"]:
+        console.print(f"[yellow]warning:[/] {s['drift_warning']}", highlight=False)
+    for line in s.get("warnings") or ():
+        console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+    console.print(f"bundle saved to [bold]{s['bundle']}[/]")
+
+
+def _print_numbers(s: dict) -> None:
+    """The backtest's numbers on the test part."""
     rows = s["rows"]
     table = Table(
         "test part",
@@ -133,6 +155,15 @@ def print_training(s: dict, result) -> None:
     )
     table.add_row("MQL share", f"{s['mql_share']:.1%}")
     console.print(table)
+
+
+def _print_line(s: dict, result) -> None:
+    """The MQL line of the bundle that scores, its guarantee and what a month gives."""
+    goal = (
+        f"target MQL-to-SQL rate {s['target_rate']:.0%}"
+        if s["target_rate"] is not None
+        else f"capacity {s['capacity']}"
+    )
     console.print(
         f"threshold chosen for a {goal} ({result.bundle.metadata['calibration_method']} "
         "calibration)"
@@ -181,7 +212,11 @@ def print_training(s: dict, result) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    for row in s.get("segments") or ():  # threshold.segments: each segment's own line
+
+
+def _print_segments(s: dict) -> None:
+    """Each segment's own line (threshold.segments)."""
+    for row in s.get("segments") or ():
         realized = "no MQLs"
         if row["realized_rate"] is not None:
             lo, hi = row["realized_interval"]
@@ -197,22 +232,3 @@ def print_training(s: dict, result) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    if s.get("date_formats"):
-        from mqlml.io._dates import describe
-
-        read = ", ".join(f"{c} as {f} ({describe(f)})" for c, f in s["date_formats"].items())
-        console.print(f"dates read: {read}", highlight=False, soft_wrap=True)
-    split = s.get("split") or {}
-    for name, part in (split.get("parts") or {}).items():
-        period = f", {part['from'][:10]} to {part['to'][:10]}" if part.get("from") else ""
-        console.print(
-            f"{name} part ({split['method']} split): {part['rows']:,} leads{period}, "
-            f"base rate {part['base_rate']:.1%}",
-            highlight=False,
-            soft_wrap=True,
-        )
-    if s["drift_warning"]:
-        console.print(f"[yellow]warning:[/] {s['drift_warning']}", highlight=False)
-    for line in s.get("warnings") or ():
-        console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
-    console.print(f"bundle saved to [bold]{s['bundle']}[/]")
