@@ -335,7 +335,7 @@ def test_spark_submit_prints_only_the_json_summary(trained, small_parquet, tmp_p
     done = subprocess.run(
         [
             str(submit), "--master", "local[1]", "--conf", "spark.ui.enabled=false",
-            str(ROOT / "mqlml" / "spark.py"),
+            str(ROOT / "mqlml" / "integrations" / "spark.py"),
             "--model", str(trained.path), "--input", str(small_parquet), "--output", str(out),
         ],
         capture_output=True, text=True, env=env, timeout=500, cwd=tmp_path,
