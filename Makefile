@@ -48,7 +48,7 @@ demo: $(STAMP)
 test: $(STAMP) java chromium
 	$(BIN)/ruff check mqlml tests bench
 	$(BIN)/ruff format --check mqlml tests bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 # The inner loop: everything but the slow trainings and Spark (no Java needed).
 test-fast: $(STAMP)
