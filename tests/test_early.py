@@ -19,11 +19,15 @@ START = pd.Timestamp("2024-01-01")
 DAY = pd.Timedelta(days=1)
 
 
-@pytest.fixture(scope="module")
-def delayed_bundle():
-    history = make_leads(
+def _history() -> pd.DataFrame:
+    return make_leads(
         12_000, seed=1, days=600, conversion_days=15, observed_until=str(START + 600 * DAY)
     )
+
+
+@pytest.fixture(scope="module")
+def delayed_bundle():
+    history = _history()
     config = leads_config(
         {"converted_at": "converted_at"},
         outcome={"window_days": 60},
@@ -125,3 +129,21 @@ def test_the_cli_reports_the_expected_and_the_early_rate(delayed_bundle, tmp_pat
     # as of a date before the newest lead: refused, naming the fix
     result = CliRunner().invoke(app, [*args, "--as-of", str(START + 605 * DAY)])
     assert result.exit_code != 0 and "as_of must not be before a lead's creation" in result.output
+
+
+def test_the_report_says_how_long_conversions_take(delayed_bundle, tmp_path):
+    from pathlib import Path
+
+    from mqlml.report._compare import compare
+    from mqlml.report._files import write_report
+
+    rules = Path(__file__).resolve().parents[1] / "data" / "rules.yaml"
+    report = compare(delayed_bundle, _history(), baseline=rules, n_boot=50)
+    delay = report["model"]["delay"]
+    assert delay == delayed_bundle.metadata["delay"] and delay["horizon_days"] == 60
+    files = write_report(report, tmp_path / "report")
+    said = " ".join(files["markdown"].read_text().split())
+    assert (
+        f"half of the conversions arrive within {delay['median_days']:g} days of creation, "
+        f"90 % within {delay['days_to_90']:g}"
+    ) in said

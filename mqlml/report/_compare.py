@@ -366,6 +366,9 @@ def compare(
                 else list(bundle.threshold.realized_interval)
             ),
             "deployed_line_mqls": bundle.threshold.n_mql,
+            # how long conversions take (mqlml.leads delay curve), when trained with
+            # conversion times
+            "delay": meta.get("delay"),
             "model_choice": meta.get("model_choice"),
             "deployed_calibration": ((meta.get("fits") or {}).get("deployed") or {}).get(
                 "calibration"

@@ -380,6 +380,7 @@ def _context_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
         ),
         *_guarantee_row(model),
         *_line_row(model),
+        *_delay_row(model),
         *(
             [("calibration of the bundle that scores", model["deployed_calibration"])]
             if model.get("deployed_calibration")
@@ -402,6 +403,23 @@ def _line_row(model: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"converted at 90 % between {percent(interval[0])} and {percent(interval[1])} "
             "(exact interval): its true MQL-to-SQL rate may sit that far from the target "
             "before any change in the leads; a month's rate varies more",
+        )
+    ]
+
+
+def _delay_row(model: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """How long conversions take (none without conversion times at training)."""
+    delay = model.get("delay")
+    if not delay:
+        return []
+    return [
+        (
+            "conversion delay",
+            f"half of the conversions arrive within {delay['median_days']:g} days of "
+            f"creation, 90 % within {delay['days_to_90']:g} (Kaplan-Meier over the "
+            f"{delay['conversions']:,} training conversions inside the "
+            f"{delay['horizon_days']:g}-day horizon); monitor judges MQLs younger than "
+            "that by their early rate",
         )
     ]
 
