@@ -19,7 +19,15 @@ from mqlml.errors import DataError
 from mqlml.leads._delay import ConversionDelay
 from mqlml.metrics._estimate import early_rate, expected_rate, verdict
 
-__all__ = ["INVISIBLE", "ages_as_of", "delay_of", "early_check", "unlabelled_estimate"]
+__all__ = [
+    "INVISIBLE",
+    "ages_as_of",
+    "delay_of",
+    "early_check",
+    "promised_rate",
+    "rate_level",
+    "unlabelled_estimate",
+]
 
 #: What no estimate from probabilities can see.
 INVISIBLE = (
@@ -56,25 +64,36 @@ def ages_as_of(bundle, leads: pd.DataFrame, as_of: Any = None) -> tuple[np.ndarr
     return age, moment
 
 
-def _promised(bundle, codes: np.ndarray | None, rows: np.ndarray) -> float:
+def promised_rate(bundle, codes: np.ndarray | None, rows: np.ndarray) -> float:
+    """What the line promised the MQLs at ``rows``: the bundle's expected rate, or with
+    segment lines the mean of each MQL's own line's expected rate."""
     if codes is None:
         return float(bundle.threshold.expected_rate)
     by_line = np.array([x.threshold.expected_rate for x in bundle.segments.lines])
     return float(by_line[codes[rows]].mean())
 
 
-def _judge(out: dict[str, Any], rate: float | None, interval, expected: float, tolerance: float):
-    out["expected_rate"] = expected
-    target = out.get("target_rate")
-    out["target_verdict"] = None if target is None else verdict(interval, target)
-    out["rate_gap"] = None
-    if rate is None or interval is None:
-        out["rate"] = "not judged"
-        return out
+def rate_level(rate: float, interval, expected: float, tolerance: float) -> str:
+    """``off`` when the interval excludes the promised rate and the gap is material (more
+    than ``tolerance``), else ``fine``: the one rule for final and early rates."""
     lo, hi = interval
-    out["rate_gap"] = rate - expected
     outside = not lo <= expected <= hi
-    out["rate"] = "off" if outside and abs(rate - expected) > tolerance else "fine"
+    return "off" if outside and abs(rate - expected) > tolerance else "fine"
+
+
+def _target_verdict(out: dict[str, Any]) -> str | None:
+    target = out.get("target_rate")
+    return None if target is None else verdict(out["interval"], target)
+
+
+def _judge(out: dict[str, Any], expected: float, tolerance: float, judged: bool):
+    out["expected_rate"] = expected
+    out["target_verdict"] = _target_verdict(out)
+    out["rate_gap"] = None
+    out["rate"] = "not judged"
+    if judged and out["interval"] is not None:
+        out["rate_gap"] = out["estimated_rate"] - expected
+        out["rate"] = rate_level(out["estimated_rate"], out["interval"], expected, tolerance)
     return out
 
 
@@ -98,10 +117,8 @@ def unlabelled_estimate(
     bins = bundle.reference.get("calibration_bins")
     out = expected_rate(p_mql, bins)
     out["target_rate"] = bundle.threshold.target_rate
-    out["promised_rate"] = _promised(bundle, codes, mql_rows) if len(mql_rows) else None
-    out["target_verdict"] = (
-        None if out["target_rate"] is None else verdict(out["interval"], out["target_rate"])
-    )
+    out["promised_rate"] = promised_rate(bundle, codes, mql_rows) if len(mql_rows) else None
+    out["target_verdict"] = _target_verdict(out)
     doubts = []
     if out["beyond_calibration"]:
         doubts.append(
@@ -162,7 +179,5 @@ def early_check(
     out["mean_age_days"] = float(age.mean()) if age.size else None
     out["horizon_days"] = curve.horizon_days
     out["target_rate"] = bundle.threshold.target_rate
-    expected = _promised(bundle, codes, rows) if rows.size else bundle.threshold.expected_rate
-    if out["equivalent_mqls"] < minimum:
-        return _judge(out, None, None, expected, tolerance)
-    return _judge(out, out["estimated_rate"], out["interval"], expected, tolerance)
+    expected = promised_rate(bundle, codes, rows) if rows.size else bundle.threshold.expected_rate
+    return _judge(out, expected, tolerance, judged=out["equivalent_mqls"] >= minimum)

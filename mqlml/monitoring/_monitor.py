@@ -53,7 +53,14 @@ from mqlml.metrics._calibration import expected_calibration_error
 from mqlml.metrics._drift import PSI_ALERT, PSI_WARNING, SCORE_KEY, psi, psi_level
 from mqlml.metrics._rates import realized
 from mqlml.model._bundle import Bundle, load_bundle
-from mqlml.monitoring._early import ages_as_of, delay_of, early_check, unlabelled_estimate
+from mqlml.monitoring._early import (
+    ages_as_of,
+    delay_of,
+    early_check,
+    promised_rate,
+    rate_level,
+    unlabelled_estimate,
+)
 from mqlml.scoring._scorer import score_frame
 
 __all__ = [
@@ -350,10 +357,9 @@ def _segment_checks(
                 rate="not judged",
             )
             if at is not None and at["n_mql"] >= MIN_OUTCOME_MQLS:
-                lo, hi = at["realized_interval"]
-                gap = at["realized_rate"] - expected
-                outside = not lo <= expected <= hi
-                row["rate"] = "off" if outside and abs(gap) > RATE_TOLERANCE else "fine"
+                row["rate"] = rate_level(
+                    at["realized_rate"], at["realized_interval"], expected, RATE_TOLERANCE
+                )
         rows.append(row)
     return rows
 
@@ -478,9 +484,7 @@ def _check_outcomes(
     expected = float(bundle.threshold.expected_rate)
     if codes is not None and at["n_mql"]:
         # each MQL promised its own line's rate: the batch's promise is their mean
-        promised = np.array([x.threshold.expected_rate for x in bundle.segments.lines])
-        mql = q >= line[rows]
-        expected = float(promised[codes[rows][mql]].mean())
+        expected = promised_rate(bundle, codes, rows[q >= line[rows]])
     out: dict[str, Any] = {
         "n": int(y.size),
         "n_unmatched": int((~found).sum()),
@@ -498,11 +502,10 @@ def _check_outcomes(
         "ranking": "not judged",
     }
     if at["n_mql"] >= MIN_OUTCOME_MQLS:
-        gap = at["realized_rate"] - expected
-        lo, hi = at["realized_interval"]
-        outside = not lo <= expected <= hi
-        out["rate_gap"] = gap
-        out["rate"] = "off" if outside and abs(gap) > RATE_TOLERANCE else "fine"
+        out["rate_gap"] = at["realized_rate"] - expected
+        out["rate"] = rate_level(
+            at["realized_rate"], at["realized_interval"], expected, RATE_TOLERANCE
+        )
     n_pos = int(y.sum())
     if min(n_pos, y.size - n_pos) >= MIN_OUTCOME_CLASS:
         out["roc_auc"] = float(roc_auc_score(y, q))
